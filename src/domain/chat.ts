@@ -1,0 +1,44 @@
+/**
+ * Platform-neutral chat types: what a conversation turn is, and what we ask a chat
+ * model for. They mirror the OpenAI chat completions shapes we use, nothing more.
+ * See https://platform.openai.com/docs/api-reference/chat/create
+ */
+
+/** One stored turn of a conversation. */
+export interface HistoryEntry {
+  readonly role: 'user' | 'assistant';
+  /** Display name of the author (users) or the bot; shown to the model for group chats. */
+  readonly name: string;
+  readonly text: string;
+  /** Milliseconds since the epoch. */
+  readonly at: number;
+}
+
+/** A message of a chat completion request. */
+export interface ChatPromptMessage {
+  readonly role: 'system' | 'user' | 'assistant';
+  readonly content: string;
+  /** Author name (OpenAI allows `[a-zA-Z0-9_-]{1,64}`); sanitized by the client. */
+  readonly name?: string;
+}
+
+/** Token usage reported by the endpoint (`stream_options.include_usage`). */
+export interface ChatUsage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly totalTokens: number;
+}
+
+/** A request to a chat model. */
+export interface ChatRequest {
+  readonly model: string;
+  readonly messages: readonly ChatPromptMessage[];
+  /** Stable, opaque end-user identity; the client sends only a hash of it. */
+  readonly endUser?: string;
+  readonly maxTokens?: number;
+}
+
+/** One event of a streamed completion. */
+export type ChatStreamEvent =
+  | { readonly type: 'delta'; readonly text: string }
+  | { readonly type: 'finish'; readonly reason: string | null; readonly usage?: ChatUsage };

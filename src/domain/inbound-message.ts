@@ -1,0 +1,95 @@
+/**
+ * The platform-neutral shape of one incoming message. Every adapter turns its
+ * platform's event (a Telegram update, a Discord MESSAGE_CREATE, a playground POST)
+ * into exactly one of these; nothing downstream of an adapter sees platform types.
+ */
+
+/** Platforms Switchboard speaks to. */
+export type Platform = 'web' | 'telegram' | 'discord';
+
+/** Where a message was posted: a chat, and inside it a thread or forum topic if any. */
+export interface ChatRef {
+  readonly platform: Platform;
+  /** The platform's chat / channel id, as a string (Telegram ids exceed 2^53 in future). */
+  readonly id: string;
+  /** Telegram `message_thread_id` of a forum topic, or a Discord thread's channel id. */
+  readonly threadId?: string;
+  readonly kind: 'dm' | 'group';
+}
+
+/** Who wrote a message. */
+export interface AuthorRef {
+  readonly id: string;
+  readonly displayName: string;
+  readonly isBot: boolean;
+}
+
+/** A file attached to a message, referenced through the platform's own file API. */
+export interface Attachment {
+  readonly kind: 'voice' | 'audio' | 'image' | 'file';
+  /** Telegram `file_id`, Discord attachment URL, or a playground upload id. */
+  readonly fileRef: string;
+  readonly mimeType?: string;
+  readonly sizeBytes?: number;
+  readonly durationSeconds?: number;
+  readonly fileName?: string;
+}
+
+/** A bot command such as `/reset` or `/image a red fox`. */
+export interface ParsedCommand {
+  /** Lower-case name without the slash or `@botname` suffix. */
+  readonly name: string;
+  /** Everything after the command, trimmed. */
+  readonly args: string;
+}
+
+/** One incoming message, normalized. */
+export interface InboundMessage {
+  readonly chat: ChatRef;
+  readonly author: AuthorRef;
+  /** The platform's message id, unique within the chat. */
+  readonly messageId: string;
+  readonly text: string;
+  readonly attachments: readonly Attachment[];
+  /** The message this one replies to, if any. */
+  readonly replyTo?: { readonly messageId: string; readonly authorIsBot: boolean };
+  /** True in a DM, on a mention, on a reply to the bot, or on a command. */
+  readonly addressed: boolean;
+  readonly command?: ParsedCommand;
+  /** Milliseconds since the epoch when the platform received the message. */
+  readonly receivedAt: number;
+}
+
+/**
+ * The key that owns one conversation's history and ordering: a chat, or a thread or
+ * topic inside it. Messages with the same key are answered one at a time, in order.
+ */
+export function conversationKey(chat: Pick<ChatRef, 'platform' | 'id' | 'threadId'>): string {
+  return chat.threadId === undefined
+    ? `${chat.platform}:${chat.id}`
+    : `${chat.platform}:${chat.id}:${chat.threadId}`;
+}
+
+/**
+ * The deterministic job id of a message: the same platform message always maps to
+ * the same id, so a redelivered update never makes a second job (ARCHITECTURE.md).
+ * BullMQ forbids `:`-only numeric ids, which these never are.
+ */
+export function jobIdFor(chat: Pick<ChatRef, 'platform' | 'id'>, messageId: string): string {
+  return `${chat.platform}:${chat.id}:${messageId}`;
+}
+
+/**
+ * Parses a leading `/command[@bot] args`. Returns undefined when the text is not a
+ * command, or when it is addressed to another bot (`/reset@otherbot`).
+ * See https://core.telegram.org/bots/features#commands for the syntax.
+ */
+export function parseCommand(text: string, botUsername?: string): ParsedCommand | undefined {
+  const match = /^\/([a-z0-9_]{1,32})(?:@([a-z0-9_]{1,64}))?(?:\s+([\s\S]*))?$/i.exec(text.trim());
+  if (!match) return undefined;
+  const [, name = '', target, args = ''] = match;
+  if (target !== undefined && (botUsername === undefined || target.toLowerCase() !== botUsername.toLowerCase())) {
+    return undefined;
+  }
+  return { name: name.toLowerCase(), args: args.trim() };
+}

@@ -1,0 +1,53 @@
+/**
+ * The one registry of job kinds: each kind's payload and result. Enqueueing and worker
+ * registration are typed from `JobMap`, so a kind's producer and consumer cannot drift.
+ */
+import type { InboundMessage } from './inbound-message.js';
+
+/** Ordering ticket: position of a message in its conversation (see src/infra/queue). */
+export interface Ticketed {
+  /** The conversation this job belongs to; jobs of one conversation run one at a time, in order. */
+  readonly conversation: string;
+}
+
+/** Answer a message (or a command such as /reset) in its conversation. */
+export interface ChatJob extends Ticketed {
+  readonly message: InboundMessage;
+}
+
+export interface ChatResult {
+  readonly replied: boolean;
+  readonly messagesSent: number;
+  readonly outcome: 'answered' | 'command' | 'failed' | 'ignored';
+}
+
+/** Transcribe a voice note, then answer it (issue #5). */
+export interface TranscribeJob extends Ticketed {
+  readonly message: InboundMessage;
+}
+
+/** Generate an image for a prompt (issue #5). */
+export interface ImageJob extends Ticketed {
+  readonly message: InboundMessage;
+  readonly prompt: string;
+}
+
+/** Check a message in a moderated channel (issue #6). */
+export interface ModerateJob extends Ticketed {
+  readonly message: InboundMessage;
+}
+
+/** Job kind → payload and result. */
+export interface JobMap {
+  chat: { payload: ChatJob; result: ChatResult };
+  transcribe: { payload: TranscribeJob; result: ChatResult };
+  image: { payload: ImageJob; result: ChatResult };
+  moderate: { payload: ModerateJob; result: { flagged: boolean } };
+}
+
+export type JobKind = keyof JobMap;
+export type JobPayload<K extends JobKind> = JobMap[K]['payload'];
+export type JobResult<K extends JobKind> = JobMap[K]['result'];
+
+/** Every job kind, in a stable order. */
+export const JOB_KINDS: readonly JobKind[] = ['chat', 'transcribe', 'image', 'moderate'];

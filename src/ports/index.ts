@@ -1,0 +1,114 @@
+/**
+ * Ports: the narrow interfaces workers and adapters depend on. Implementations live in
+ * src/infra (Redis, BullMQ, undici) and adapters/<platform> (outboxes); src/main.ts
+ * wires them. Tests wire the same implementations against real Redis and protocol fakes.
+ */
+import type { ChatRef, Platform } from '../domain/inbound-message.js';
+import type { ChatRequest, ChatStreamEvent, HistoryEntry } from '../domain/chat.js';
+import type { JobKind, JobPayload, JobResult } from '../domain/jobs.js';
+
+/** Structured logger (pino satisfies it). Fields first, message second. */
+export interface Logger {
+  debug(fields: object, message?: string): void;
+  info(fields: object, message?: string): void;
+  warn(fields: object, message?: string): void;
+  error(fields: object, message?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+/** A chat model that streams its answer. */
+export interface ChatModel {
+  /** The model name and whether it is the built-in offline demo. */
+  readonly info: { readonly model: string; readonly demo: boolean };
+  /**
+   * Streams one completion. Breaking out of the iteration, or aborting `signal`,
+   * aborts the underlying request. Throws the classes in src/domain/errors.ts.
+   */
+  streamChat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatStreamEvent>;
+}
+
+/** Per-conversation history, bounded by a token budget and an idle TTL. */
+export interface HistoryStore {
+  /** Oldest first. Empty when the conversation is new, cleared or expired. */
+  read(conversation: string): Promise<HistoryEntry[]>;
+  /** Appends entries atomically, then trims the oldest to the token budget. */
+  append(conversation: string, entries: readonly HistoryEntry[]): Promise<void>;
+  clear(conversation: string): Promise<void>;
+}
+
+/** Where a reply goes: the chat (and thread) of the message, replying to it. */
+export interface ReplyTarget {
+  readonly chat: ChatRef;
+  readonly replyToMessageId?: string;
+}
+
+/** A message the bot sent, as the platform identifies it. */
+export interface SentMessage {
+  readonly id: string;
+}
+
+/**
+ * Sends and edits messages on one platform, over its HTTP API (or pub/sub for the
+ * playground). Workers use it; it needs no gateway connection.
+ */
+export interface Outbox {
+  readonly platform: Platform;
+  /** The platform's limit on one message's text (Discord 2000, Telegram 4096). */
+  readonly maxMessageLength: number;
+  /** The least time between two edits of messages in one chat. */
+  readonly editIntervalMs: number;
+  /** `final` is false while a reply is still streaming. */
+  send(target: ReplyTarget, text: string, options: { final: boolean }): Promise<SentMessage>;
+  edit(target: ReplyTarget, message: SentMessage, text: string, options: { final: boolean }): Promise<void>;
+  /** Shows "typing…" or the platform's equivalent; best effort. */
+  showTyping(target: ReplyTarget): Promise<void>;
+}
+
+/** Outboxes by platform. */
+export type Outboxes = Readonly<Partial<Record<Platform, Outbox>>>;
+
+/** Options for enqueueing one job. */
+export interface EnqueueOptions {
+  /** Deterministic id from the platform message (src/domain jobIdFor). */
+  readonly jobId: string;
+}
+
+/** Puts jobs on the queue; what adapters use. */
+export interface JobQueue {
+  /**
+   * Enqueues a job once: a second call with the same job id is a no-op that reports
+   * `duplicate: true`. Rejects fast when Redis is unreachable.
+   */
+  enqueue<K extends JobKind>(
+    kind: K,
+    payload: JobPayload<K>,
+    options: EnqueueOptions,
+  ): Promise<{ readonly jobId: string; readonly duplicate: boolean }>;
+}
+
+/** What a handler knows about the attempt it runs in; never a BullMQ Job. */
+export interface JobContext {
+  readonly jobId: string;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  /** Aborted when the process is shutting down and the grace period is over. */
+  readonly signal: AbortSignal;
+  readonly log: Logger;
+}
+
+/** A job kind's handler: a plain function of payload and context. */
+export type JobHandler<K extends JobKind> = (payload: JobPayload<K>, context: JobContext) => Promise<JobResult<K>>;
+
+/** Fan-out of small messages between processes (Redis pub/sub). */
+export interface PubSub {
+  publish(topic: string, message: string): Promise<void>;
+  /** Resolves once subscribed; the returned function unsubscribes. */
+  subscribe(topic: string, listener: (message: string) => void): Promise<() => Promise<void>>;
+}
+
+/** A readiness probe part, e.g. "redis" or "workers". */
+export interface ReadinessCheck {
+  readonly name: string;
+  check(): Promise<boolean>;
+}

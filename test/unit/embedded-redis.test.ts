@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { startEmbeddedRedis } from '../../src/infra/redis/embedded-redis.js';
+
+describe('embedded redis-server', () => {
+  it('keeps data across a restart when persistence is on', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'sb-embedded-'));
+    try {
+      const first = await startEmbeddedRedis({ dataDir, persistence: true });
+      const client = new Redis(first.url);
+      await client.set('greeting', 'hello');
+      client.disconnect();
+      await first.stop();
+
+      const second = await startEmbeddedRedis({ dataDir, persistence: true });
+      const again = new Redis(second.url);
+      expect(await again.get('greeting')).toBe('hello');
+      again.disconnect();
+      await second.stop();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops a stale server left by a killed run before starting', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'sb-embedded-'));
+    try {
+      const orphan = await startEmbeddedRedis({ dataDir, persistence: true });
+      const fresh = await startEmbeddedRedis({ dataDir, persistence: true });
+      expect(() => process.kill(orphan.pid, 0)).toThrow();
+      await fresh.stop();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
