@@ -1,0 +1,227 @@
+/**
+ * The service's configuration: the environment parsed once, at start, into a frozen,
+ * typed object. Every invalid variable is reported at once, by name (STYLE.md).
+ * The variable names are a contract (ARCHITECTURE.md); each is documented in
+ * .env.example and README.md.
+ */
+import { z } from 'zod';
+
+/** The defaults a user would otherwise have to look up. */
+const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
+const DEFAULT_TELEGRAM_API_ROOT = 'https://api.telegram.org';
+const DEFAULT_DISCORD_API_URL = 'https://discord.com/api';
+const DEFAULT_SYSTEM_PROMPT =
+  'You are Switchboard, a helpful assistant in a group chat. Answer concisely. ' +
+  'Messages from users may be prefixed by their names; several people may talk to you.';
+
+/** What one process does (ARCHITECTURE.md, roles). */
+export type Role = 'all' | 'gateway' | 'worker';
+export const ROLES: readonly Role[] = ['all', 'gateway', 'worker'];
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+/** An http(s) URL with a default; trailing slashes removed. */
+const urlWithDefault = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? fallback : value))
+    .pipe(z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }))
+    .transform((value) => value.replace(/\/+$/, ''));
+
+/** An optional http(s) URL; trailing slashes removed. */
+const optionalUrl = () =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value))
+    .pipe(z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional())
+    .transform((value) => value?.replace(/\/+$/, ''));
+
+const integer = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? String(fallback) : value))
+    .pipe(z.coerce.number<string>({ error: `expected a whole number from ${min} to ${max}` }).int({ error: `expected a whole number from ${min} to ${max}` }).min(min).max(max));
+
+const envSchema = z.object({
+  REDIS_URL: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === '' || value === undefined ? undefined : value))
+    .pipe(z.url({ protocol: /^(redis|rediss|redis\+sentinel)$/, error: 'expected a redis:// or rediss:// URL' }).optional()),
+  DATA_DIR: z.string().trim().default('./data'),
+  OPENAI_API_KEY: optionalText,
+  OPENAI_BASE_URL: optionalUrl(),
+  OPENAI_ORGANIZATION: optionalText,
+  OPENAI_TIMEOUT_MS: integer(60_000, 1_000, 600_000),
+  OPENAI_MAX_RETRIES: integer(2, 0, 10),
+  CHAT_MODEL: z.string().trim().default('gpt-4o-mini'),
+  SYSTEM_PROMPT: z.string().trim().default(DEFAULT_SYSTEM_PROMPT),
+  MAX_COMPLETION_TOKENS: integer(1024, 16, 100_000),
+  HISTORY_MAX_TOKENS: integer(4000, 100, 1_000_000),
+  HISTORY_TTL_SECONDS: integer(7 * 24 * 3600, 60, 365 * 24 * 3600),
+  CHAT_CONCURRENCY: integer(16, 1, 1000),
+  JOB_ATTEMPTS: integer(3, 1, 20),
+  QUEUE_PREFIX: z.string().trim().regex(/^[A-Za-z0-9_.{}-]{1,64}$/, 'letters, digits, _ . - { } only').default('sb'),
+  TELEGRAM_BOT_TOKEN: optionalText,
+  TELEGRAM_API_ROOT: urlWithDefault(DEFAULT_TELEGRAM_API_ROOT),
+  TELEGRAM_WEBHOOK_URL: optionalUrl(),
+  TELEGRAM_WEBHOOK_SECRET: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value))
+    .pipe(z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'Telegram allows 1-256 characters A-Z a-z 0-9 _ -').optional()),
+  DISCORD_BOT_TOKEN: optionalText,
+  DISCORD_API_URL: urlWithDefault(DEFAULT_DISCORD_API_URL),
+  HOST: z.string().trim().default('127.0.0.1'),
+  PORT: integer(8080, 0, 65_535),
+  LOG_LEVEL: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .default('info')
+    .pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
+  SHUTDOWN_TIMEOUT_MS: integer(30_000, 0, 600_000),
+});
+
+/** The parsed configuration. Frozen: nothing changes it after start. */
+export interface Config {
+  readonly redis: { readonly url: string | undefined; readonly dataDir: string };
+  readonly openai: {
+    /** True when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set: the offline demo model answers. */
+    readonly demo: boolean;
+    readonly apiKey: string | undefined;
+    readonly baseUrl: string;
+    readonly organization: string | undefined;
+    readonly timeoutMs: number;
+    readonly maxRetries: number;
+  };
+  readonly chat: {
+    readonly model: string;
+    readonly systemPrompt: string;
+    readonly maxCompletionTokens: number;
+    readonly historyMaxTokens: number;
+    readonly historyTtlSeconds: number;
+    readonly concurrency: number;
+  };
+  readonly queue: { readonly prefix: string; readonly attempts: number };
+  readonly telegram:
+    | {
+        readonly token: string;
+        readonly apiRoot: string;
+        readonly webhookUrl: string | undefined;
+        readonly webhookSecret: string | undefined;
+      }
+    | undefined;
+  readonly discord: { readonly token: string; readonly apiUrl: string } | undefined;
+  readonly http: { readonly host: string; readonly port: number };
+  readonly log: { readonly level: string };
+  readonly shutdownTimeoutMs: number;
+  /** Every secret value, for scrubbing log lines and error messages. */
+  readonly secrets: readonly string[];
+}
+
+/** Thrown by parseConfig with every problem found, one per line. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+}
+
+/** Parses the environment into a frozen Config, or throws ConfigError listing every problem. */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const problems = crossFieldProblems(env);
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    problems.unshift(
+      ...result.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
+    );
+  }
+  if (!result.success || problems.length > 0) throw new ConfigError(problems);
+  const e = result.data;
+
+  const demo = e.OPENAI_API_KEY === undefined && e.OPENAI_BASE_URL === undefined;
+  const redisPassword = e.REDIS_URL === undefined ? undefined : decodeURIComponent(new URL(e.REDIS_URL).password) || undefined;
+  const secrets = [e.OPENAI_API_KEY, e.TELEGRAM_BOT_TOKEN, e.TELEGRAM_WEBHOOK_SECRET, e.DISCORD_BOT_TOKEN, redisPassword].filter(
+    (value): value is string => value !== undefined && value.length >= 6,
+  );
+  return deepFreeze({
+    redis: { url: e.REDIS_URL, dataDir: e.DATA_DIR },
+    openai: {
+      demo,
+      apiKey: e.OPENAI_API_KEY,
+      baseUrl: e.OPENAI_BASE_URL ?? DEFAULT_OPENAI_BASE_URL,
+      organization: e.OPENAI_ORGANIZATION,
+      timeoutMs: e.OPENAI_TIMEOUT_MS,
+      maxRetries: e.OPENAI_MAX_RETRIES,
+    },
+    chat: {
+      model: e.CHAT_MODEL,
+      systemPrompt: e.SYSTEM_PROMPT,
+      maxCompletionTokens: e.MAX_COMPLETION_TOKENS,
+      historyMaxTokens: e.HISTORY_MAX_TOKENS,
+      historyTtlSeconds: e.HISTORY_TTL_SECONDS,
+      concurrency: e.CHAT_CONCURRENCY,
+    },
+    queue: { prefix: e.QUEUE_PREFIX, attempts: e.JOB_ATTEMPTS },
+    telegram:
+      e.TELEGRAM_BOT_TOKEN === undefined
+        ? undefined
+        : {
+            token: e.TELEGRAM_BOT_TOKEN,
+            apiRoot: e.TELEGRAM_API_ROOT,
+            webhookUrl: e.TELEGRAM_WEBHOOK_URL,
+            webhookSecret: e.TELEGRAM_WEBHOOK_SECRET,
+          },
+    discord: e.DISCORD_BOT_TOKEN === undefined ? undefined : { token: e.DISCORD_BOT_TOKEN, apiUrl: e.DISCORD_API_URL },
+    http: { host: e.HOST, port: e.PORT },
+    log: { level: e.LOG_LEVEL },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    secrets,
+  });
+}
+
+/** Problems that involve more than one variable, checked on the raw environment so they are reported together with the rest. */
+function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): string[] {
+  const set = (name: string): boolean => (env[name] ?? '').trim() !== '';
+  const problems: string[] = [];
+  if (set('TELEGRAM_WEBHOOK_URL') && !set('TELEGRAM_BOT_TOKEN')) {
+    problems.push('TELEGRAM_WEBHOOK_URL: set, but TELEGRAM_BOT_TOKEN is not');
+  }
+  if (set('TELEGRAM_WEBHOOK_URL') && !set('TELEGRAM_WEBHOOK_SECRET')) {
+    problems.push('TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL, so forged updates are refused');
+  }
+  return problems;
+}
+
+/** Parses `--role all|gateway|worker` from argv; all by default. */
+export function parseRole(argv: readonly string[]): Role {
+  const index = argv.findIndex((arg) => arg === '--role' || arg.startsWith('--role='));
+  if (index === -1) return 'all';
+  const arg = argv[index] ?? '';
+  const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[index + 1];
+  if (value === undefined || !(ROLES as readonly string[]).includes(value)) {
+    throw new ConfigError([`--role: expected one of ${ROLES.join(', ')}, got ${JSON.stringify(value ?? '')}`]);
+  }
+  return value as Role;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

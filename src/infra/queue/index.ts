@@ -1,0 +1,3 @@
+export { createJobQueue, queueNameOf, type JobEnvelope, type JobQueueOptions, type ManagedJobQueue } from './job-queue.js';
+export { createJobWorkers, type JobHandlers, type JobWorkers, type JobWorkersOptions } from './workers.js';
+export { createOrdering, DEDUPE_TTL_MS, GAP_GRACE_MS, type Ordering } from './ordering.js';

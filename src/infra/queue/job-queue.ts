@@ -1,0 +1,84 @@
+/**
+ * The producer side: the JobQueue port on BullMQ. This module and workers.ts are the
+ * only places that create BullMQ queues and workers (ARCHITECTURE.md).
+ * https://docs.bullmq.io/guide/jobs/job-ids
+ */
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { JOB_KINDS, type JobKind, type JobPayload } from '../../domain/jobs.js';
+import type { JobQueue } from '../../ports/index.js';
+import type { RedisKeys } from '../redis/keys.js';
+import { createOrdering } from './ordering.js';
+
+/** First retry after this long, doubling each attempt. */
+const BACKOFF_DELAY_MS = 1_000;
+/** Finished jobs kept for inspection; the dedupe records outlive them. */
+const KEEP_COMPLETED = { age: 3600, count: 1000 };
+const KEEP_FAILED = { age: 7 * 24 * 3600, count: 5000 };
+
+/** What a BullMQ job carries: the handler's plain payload and its ordering ticket. */
+export interface JobEnvelope<K extends JobKind = JobKind> {
+  readonly payload: JobPayload<K>;
+  readonly ticket: number;
+}
+
+/** The BullMQ queue name of a job kind. */
+export function queueNameOf(kind: JobKind): string {
+  return kind;
+}
+
+export interface JobQueueOptions {
+  /** A fail-fast producer connection (src/infra/redis/connection.ts). */
+  readonly connection: Redis;
+  readonly keys: RedisKeys;
+  readonly attempts: number;
+}
+
+/** A JobQueue plus what the composition root needs to manage it. */
+export interface ManagedJobQueue extends JobQueue {
+  /** Waiting + delayed + active jobs per kind. */
+  counts(): Promise<Record<JobKind, number>>;
+  close(): Promise<void>;
+}
+
+/** Creates the producer. Queues are opened lazily, one per job kind. */
+export function createJobQueue(options: JobQueueOptions): ManagedJobQueue {
+  const ordering = createOrdering(options.connection, options.keys);
+  const queues = new Map<JobKind, Queue>();
+  const queueFor = (kind: JobKind): Queue => {
+    let queue = queues.get(kind);
+    if (!queue) {
+      queue = new Queue(queueNameOf(kind), { connection: options.connection, prefix: options.keys.prefix });
+      queues.set(kind, queue);
+    }
+    return queue;
+  };
+
+  return {
+    async enqueue(kind, payload, { jobId }) {
+      const { ticket, alreadyAdded } = await ordering.accept(payload.conversation, jobId);
+      if (alreadyAdded) return { jobId, duplicate: true };
+      const envelope: JobEnvelope = { payload, ticket };
+      const job = await queueFor(kind).add(kind, envelope, {
+        jobId,
+        attempts: options.attempts,
+        backoff: { type: 'exponential', delay: BACKOFF_DELAY_MS },
+        removeOnComplete: KEEP_COMPLETED,
+        removeOnFail: KEEP_FAILED,
+      });
+      await ordering.markAdded(payload.conversation, jobId, ticket);
+      return { jobId: job.id ?? jobId, duplicate: false };
+    },
+    async counts() {
+      const result = {} as Record<JobKind, number>;
+      for (const kind of JOB_KINDS) {
+        const counts = await queueFor(kind).getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+        result[kind] = Object.values(counts).reduce((sum, n) => sum + n, 0);
+      }
+      return result;
+    },
+    async close() {
+      await Promise.all([...queues.values()].map((queue) => queue.close()));
+    },
+  };
+}

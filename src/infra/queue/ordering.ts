@@ -1,0 +1,133 @@
+/**
+ * Per-conversation ordering across every worker process.
+ *
+ * Each accepted message takes a ticket from its conversation's counter; a job may run
+ * only when every earlier ticket of its conversation has finished. A job that arrives
+ * early parks itself as delayed; the job before it promotes it when it finishes, and a
+ * slow poll covers the rare race. Different conversations never wait for each other.
+ * A ticket whose job vanished (a producer died between taking the ticket and adding the
+ * job) is skipped after GAP_GRACE_MS, so one lost message never blocks a conversation.
+ */
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../redis/keys.js';
+
+/** How long tickets, counters and dedupe records live after the last activity. */
+export const ORDER_STATE_TTL_MS = 7 * 24 * 3600 * 1000;
+/** A redelivered platform message within this window is recognised (issue #7 asks >= 24 h). */
+export const DEDUPE_TTL_MS = 48 * 3600 * 1000;
+/** How long a job waits for a predecessor whose job cannot be found before skipping it. */
+export const GAP_GRACE_MS = 15_000;
+/** How many earlier tickets a waiting job inspects before it simply waits. */
+const MAX_SCAN = 50;
+
+/*
+ * KEYS[1] dedupe record of the message, KEYS[2] ticket counter, KEYS[3] ticket -> job id hash,
+ * KEYS[4] done counter.  ARGV[1] job id, ARGV[2] dedupe TTL ms, ARGV[3] state TTL ms.
+ * Returns {ticket, state}: state 0 = new, 1 = seen but maybe never added, 2 = added before.
+ */
+const ACCEPT_LUA = `
+local record = redis.call('GET', KEYS[1])
+if record then
+  local ticket, state = string.match(record, '^(%d+):(%a+)$')
+  if state == 'added' then return {tonumber(ticket), 2} end
+  return {tonumber(ticket), 1}
+end
+if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('DEL', KEYS[4]) end
+local ticket = redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('SET', KEYS[1], ticket .. ':pending', 'PX', ARGV[2])
+redis.call('HSET', KEYS[3], ticket, ARGV[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+return {ticket, 0}
+`;
+
+/*
+ * KEYS[1] done counter, KEYS[2] ticket -> job id hash, KEYS[3] ticket counter.
+ * ARGV[1] finished ticket, ARGV[2] state TTL ms.
+ * Raises done to the ticket (never lowers it); returns the job id of the next ticket or false.
+ */
+const ADVANCE_LUA = `
+local done = tonumber(redis.call('GET', KEYS[1]) or '0')
+local ticket = tonumber(ARGV[1])
+if ticket > done then redis.call('SET', KEYS[1], ticket, 'PX', ARGV[2]) else redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
+return redis.call('HGET', KEYS[2], tostring(ticket + 1))
+`;
+
+interface OrderingCommands {
+  sbAccept(k1: string, k2: string, k3: string, k4: string, jobId: string, dedupeTtl: number, stateTtl: number): Promise<[number, number]>;
+  sbAdvance(k1: string, k2: string, k3: string, ticket: number, stateTtl: number): Promise<string | null>;
+}
+
+function withCommands(redis: Redis): Redis & OrderingCommands {
+  const r = redis as Redis & Partial<OrderingCommands>;
+  if (typeof r.sbAccept !== 'function') {
+    redis.defineCommand('sbAccept', { numberOfKeys: 4, lua: ACCEPT_LUA });
+    redis.defineCommand('sbAdvance', { numberOfKeys: 3, lua: ADVANCE_LUA });
+  }
+  return redis as Redis & OrderingCommands;
+}
+
+/** The outcome of accepting a message for a conversation. */
+export interface Acceptance {
+  readonly ticket: number;
+  /** True when this message was accepted and added before: enqueue nothing. */
+  readonly alreadyAdded: boolean;
+}
+
+/** The ordering operations, bound to one Redis connection and key space. */
+export interface Ordering {
+  accept(conversation: string, jobId: string): Promise<Acceptance>;
+  markAdded(conversation: string, jobId: string, ticket: number): Promise<void>;
+  /** Marks a ticket finished; returns the job id holding the next ticket, if any. */
+  finish(conversation: string, ticket: number): Promise<string | undefined>;
+  /**
+   * True when the ticket may run now. When earlier tickets are all finished or lost,
+   * repairs the counter first. `stateOf` reports a job's queue state ('unknown' if gone).
+   */
+  mayRun(conversation: string, ticket: number, waitingSince: number, stateOf: (jobId: string) => Promise<string>): Promise<boolean>;
+}
+
+/** Creates the ordering operations on `redis`. */
+export function createOrdering(
+  redis: Redis,
+  keys: RedisKeys,
+  options: { readonly gapGraceMs?: number; readonly now?: () => number } = {},
+): Ordering {
+  const now = options.now ?? Date.now;
+  const gapGraceMs = options.gapGraceMs ?? GAP_GRACE_MS;
+  const r = withCommands(redis);
+  const finish = async (conversation: string, ticket: number): Promise<string | undefined> =>
+    (await r.sbAdvance(keys.orderDone(conversation), keys.orderTickets(conversation), keys.orderSeq(conversation), ticket, ORDER_STATE_TTL_MS)) ?? undefined;
+
+  return {
+    async accept(conversation, jobId) {
+      const [ticket, state] = await r.sbAccept(
+        keys.dedupe(conversation, jobId), keys.orderSeq(conversation), keys.orderTickets(conversation), keys.orderDone(conversation),
+        jobId, DEDUPE_TTL_MS, ORDER_STATE_TTL_MS,
+      );
+      return { ticket, alreadyAdded: state === 2 };
+    },
+    async markAdded(conversation, jobId, ticket) {
+      await redis.set(keys.dedupe(conversation, jobId), `${ticket}:added`, 'PX', DEDUPE_TTL_MS);
+    },
+    finish,
+    async mayRun(conversation, ticket, waitingSince, stateOf) {
+      const done = Number((await redis.get(keys.orderDone(conversation))) ?? 0);
+      if (ticket <= done + 1) return true;
+      if (ticket - done - 1 > MAX_SCAN) return false;
+      const graceOver = now() - waitingSince > gapGraceMs;
+      for (let earlier = ticket - 1; earlier > done; earlier--) {
+        const jobId = await redis.hget(keys.orderTickets(conversation), String(earlier));
+        if (jobId === null) continue; // finished and cleaned up
+        const state = await stateOf(jobId);
+        if (state === 'completed' || state === 'failed') continue;
+        if (state === 'unknown' && graceOver) continue;
+        return false;
+      }
+      await finish(conversation, ticket - 1);
+      return true;
+    },
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * The consumer side: BullMQ workers that run plain handlers (payload, context), in
+ * conversation order (ordering.ts), with retries and a bounded, graceful stop.
+ * https://docs.bullmq.io/guide/workers  https://docs.bullmq.io/guide/retrying-failing-jobs
+ */
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { JobKind, JobResult } from '../../domain/jobs.js';
+import type { JobContext, JobHandler, Logger } from '../../ports/index.js';
+import type { RedisKeys } from '../redis/keys.js';
+import { queueNameOf, type JobEnvelope } from './job-queue.js';
+import { createOrdering } from './ordering.js';
+
+/** A job holds its lock this long without renewal before it counts as stalled. */
+const LOCK_DURATION_MS = 10_000;
+/** How often workers look for stalled jobs (a crashed worker's). */
+const STALLED_INTERVAL_MS = 5_000;
+/** A job that stalls more often than this is failed rather than retried forever. */
+const MAX_STALLED_COUNT = 2;
+/** A job waiting for its turn checks again after this long if nobody promoted it. */
+const ORDER_POLL_MS = 1_000;
+
+/** The handlers to run, by kind; kinds without a handler get no worker. */
+export type JobHandlers = { readonly [K in JobKind]?: JobHandler<K> };
+
+export interface JobWorkersOptions {
+  /** A connection with `maxRetriesPerRequest: null` (BullMQ requirement). */
+  readonly connection: Redis;
+  readonly keys: RedisKeys;
+  readonly handlers: JobHandlers;
+  readonly concurrency: Readonly<Partial<Record<JobKind, number>>>;
+  readonly log: Logger;
+  /** How long to wait for a lost predecessor before skipping it (tests shorten it). */
+  readonly gapGraceMs?: number;
+}
+
+/** The running workers. */
+export interface JobWorkers {
+  /** True while every worker is connected and processing. */
+  running(): boolean;
+  /**
+   * Stops taking jobs and waits for running ones up to `graceMs`; after that their
+   * handlers are aborted (their jobs return to the queue as stalled and run elsewhere).
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+/** Starts one BullMQ worker per handled kind. */
+export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
+  const ordering = createOrdering(options.connection, options.keys, { gapGraceMs: options.gapGraceMs });
+  const aborts = new Set<AbortController>();
+  const workers: Worker[] = [];
+  const queues: Queue[] = [];
+
+  for (const kind of Object.keys(options.handlers) as JobKind[]) {
+    const handler = options.handlers[kind] as JobHandler<JobKind> | undefined;
+    if (!handler) continue;
+    const queue = new Queue(queueNameOf(kind), { connection: options.connection, prefix: options.keys.prefix });
+    queues.push(queue);
+    const stateOf = (jobId: string): Promise<string> => queue.getJobState(jobId);
+
+    const processor = async (job: Job<JobEnvelope>, token?: string): Promise<JobResult<JobKind>> => {
+      const { payload, ticket } = job.data;
+      const conversation = payload.conversation;
+      if (!(await ordering.mayRun(conversation, ticket, job.timestamp, stateOf))) {
+        await job.moveToDelayed(Date.now() + ORDER_POLL_MS, token);
+        // The predecessor may have finished between the check and the move; don't sleep then.
+        if (await ordering.mayRun(conversation, ticket, job.timestamp, stateOf)) await job.promote().catch(() => undefined);
+        throw new DelayedError();
+      }
+
+      const maxAttempts = job.opts.attempts ?? 1;
+      const attempt = job.attemptsMade + 1;
+      const abort = new AbortController();
+      aborts.add(abort);
+      const context: JobContext = {
+        jobId: job.id ?? '',
+        attempt,
+        maxAttempts,
+        signal: abort.signal,
+        log: options.log.child({ jobId: job.id, kind, conversation, attempt }),
+      };
+      try {
+        const result = await handler(payload, context);
+        await finishTurn(conversation, ticket);
+        return result;
+      } catch (error) {
+        if (error instanceof UnrecoverableError || attempt >= maxAttempts) await finishTurn(conversation, ticket);
+        throw error;
+      } finally {
+        aborts.delete(abort);
+      }
+    };
+
+    const finishTurn = async (conversation: string, ticket: number): Promise<void> => {
+      const next = await ordering.finish(conversation, ticket);
+      if (next === undefined) return;
+      const nextJob = await queue.getJob(next);
+      if (nextJob && (await nextJob.isDelayed())) await nextJob.promote().catch(() => undefined);
+    };
+
+    const worker = new Worker(queueNameOf(kind), processor, {
+      connection: options.connection,
+      prefix: options.keys.prefix,
+      concurrency: options.concurrency[kind] ?? 1,
+      lockDuration: LOCK_DURATION_MS,
+      stalledInterval: STALLED_INTERVAL_MS,
+      maxStalledCount: MAX_STALLED_COUNT,
+    });
+    worker.on('failed', (job, error) => {
+      options.log.warn({ jobId: job?.id, kind, attemptsMade: job?.attemptsMade, err: error }, 'job attempt failed');
+    });
+    worker.on('error', (error) => options.log.error({ kind, err: error }, 'worker error'));
+    workers.push(worker);
+  }
+
+  return {
+    running: () => workers.length > 0 && workers.every((worker) => worker.isRunning()),
+    async close(graceMs) {
+      const timer = setTimeout(() => {
+        for (const abort of aborts) abort.abort(new Error('shutting down'));
+      }, graceMs);
+      await Promise.all(workers.map((worker) => worker.close()));
+      clearTimeout(timer);
+      await Promise.all(queues.map((queue) => queue.close()));
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Redis connections. Three uses, three settings:
+ * - workers (BullMQ blocking commands): never give up on a command (BullMQ requires
+ *   `maxRetriesPerRequest: null`) and reconnect quickly;
+ * - producers (adapters enqueueing): fail fast while Redis is away, so a user hears
+ *   "temporarily unavailable" at once instead of waiting;
+ * - subscribers (pub/sub).
+ * All reconnect with a capped backoff so processing resumes soon after Redis returns.
+ * https://github.com/redis/ioredis#auto-reconnect
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+
+/** The longest wait between two reconnect attempts. */
+const MAX_RECONNECT_DELAY_MS = 1_000;
+/** How long a producer's command may wait for a connection before failing. */
+const PRODUCER_COMMAND_TIMEOUT_MS = 2_000;
+
+export type ConnectionRole = 'worker' | 'producer' | 'subscriber' | 'command';
+
+/** Opens a connection for one role. `url` is a redis:// or rediss:// URL. */
+export function createRedisConnection(url: string, role: ConnectionRole, name = 'switchboard'): Redis {
+  const common: RedisOptions = {
+    connectionName: `${name}:${role}`,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, MAX_RECONNECT_DELAY_MS),
+    lazyConnect: false,
+  };
+  const byRole: Record<ConnectionRole, RedisOptions> = {
+    worker: { maxRetriesPerRequest: null, enableReadyCheck: true },
+    producer: { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS },
+    subscriber: { maxRetriesPerRequest: null },
+    command: { maxRetriesPerRequest: 2 },
+  };
+  return new Redis(url, { ...common, ...byRole[role] });
+}
+
+/** Resolves once the connection is ready, or rejects after `timeoutMs`. */
+export async function waitForReady(redis: Redis, timeoutMs = 10_000): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`Redis was not ready within ${timeoutMs} ms (status: ${redis.status})`));
+    }, timeoutMs);
+    const onReady = (): void => {
+      cleanup();
+      resolve();
+    };
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+    };
+    redis.on('ready', onReady);
+  });
+}
+
+/** Closes a connection politely, or drops it when Redis is unreachable. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'end') return;
+  try {
+    if (redis.status !== 'ready') throw new Error('not ready');
+    await Promise.race([redis.quit(), new Promise((_, reject) => setTimeout(() => reject(new Error('quit timed out')), 1_000))]);
+  } catch {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Every Redis key Switchboard uses is built here (STYLE.md, from BullMQ), so the key
+ * space can be read in one place. Keys of one conversation share a `{...}` hash tag,
+ * so a Lua script touching several of them works on Redis Cluster too.
+ *
+ * Layout, with the default prefix `sb`:
+ *   sb:{c:<conversation>}:history      list of JSON history entries, oldest first
+ *   sb:{c:<conversation>}:tokens       token total of the history list
+ *   sb:{c:<conversation>}:seq          last ordering ticket handed out
+ *   sb:{c:<conversation>}:done         highest ticket whose job has finished
+ *   sb:{c:<conversation>}:tickets      hash ticket -> job id (for promotion and gap repair)
+ *   sb:{c:<conversation>}:msg:<jobId>  dedupe record: the ticket of a message already accepted
+ */
+
+/** Builds the keys of one deployment; the prefix separates deployments sharing a Redis. */
+export interface RedisKeys {
+  readonly prefix: string;
+  history(conversation: string): string;
+  historyTokens(conversation: string): string;
+  orderSeq(conversation: string): string;
+  orderDone(conversation: string): string;
+  orderTickets(conversation: string): string;
+  dedupe(conversation: string, jobId: string): string;
+}
+
+/** Creates the key builder for `prefix` (config QUEUE_PREFIX; default `sb`). */
+export function createRedisKeys(prefix: string): RedisKeys {
+  if (!/^[A-Za-z0-9_.{}-]{1,64}$/.test(prefix)) throw new RangeError(`invalid Redis key prefix: ${JSON.stringify(prefix)}`);
+  const conv = (conversation: string): string => `${prefix}:{c:${conversation}}`;
+  return {
+    prefix,
+    history: (c) => `${conv(c)}:history`,
+    historyTokens: (c) => `${conv(c)}:tokens`,
+    orderSeq: (c) => `${conv(c)}:seq`,
+    orderDone: (c) => `${conv(c)}:done`,
+    orderTickets: (c) => `${conv(c)}:tickets`,
+    dedupe: (c, jobId) => `${conv(c)}:msg:${jobId}`,
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * The PubSub port on Redis pub/sub: how workers reach the playground's open pages in
+ * whichever gateway process serves them. Messages are fire-and-forget by design: a
+ * page that reconnects reloads the conversation from history.
+ * https://redis.io/docs/latest/develop/interact/pubsub/
+ */
+import type { Redis } from 'ioredis';
+import type { PubSub } from '../../ports/index.js';
+
+/** Creates a PubSub over a command connection (publish) and a subscriber connection. */
+export function createRedisPubSub(deps: { publisher: Redis; subscriber: Redis; prefix: string }): PubSub {
+  const listeners = new Map<string, Set<(message: string) => void>>();
+  const channelOf = (topic: string): string => `${deps.prefix}:pubsub:${topic}`;
+
+  deps.subscriber.on('message', (channel: string, message: string) => {
+    for (const listener of listeners.get(channel) ?? []) listener(message);
+  });
+
+  return {
+    async publish(topic, message) {
+      await deps.publisher.publish(channelOf(topic), message);
+    },
+    async subscribe(topic, listener) {
+      const channel = channelOf(topic);
+      let set = listeners.get(channel);
+      if (!set) {
+        set = new Set();
+        listeners.set(channel, set);
+        await deps.subscriber.subscribe(channel);
+      }
+      set.add(listener);
+      return async () => {
+        const current = listeners.get(channel);
+        if (!current) return;
+        current.delete(listener);
+        if (current.size === 0) {
+          listeners.delete(channel);
+          await deps.subscriber.unsubscribe(channel).catch(() => undefined);
+        }
+      };
+    },
+  };
+}

@@ -1,0 +1,155 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import type { ChatJob, ChatResult } from '../../src/domain/jobs.js';
+import { createJobQueue, createJobWorkers, type JobWorkers, type ManagedJobQueue } from '../../src/infra/queue/index.js';
+import { createRedisConnection } from '../../src/infra/redis/connection.js';
+import { createRedisKeys } from '../../src/infra/redis/keys.js';
+import { createOrdering } from '../../src/infra/queue/ordering.js';
+import { AiApiError } from '../../src/domain/errors.js';
+import type { JobContext } from '../../src/ports/index.js';
+import { testRedisUrl, uniquePrefix } from '../support/redis.js';
+
+const log = pino({ level: 'silent' });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function message(conversation: string, id: string, text = id): ChatJob {
+  return {
+    conversation,
+    message: {
+      chat: { platform: 'web', id: conversation, kind: 'dm' },
+      author: { id: 'u1', displayName: 'Ann', isBot: false },
+      messageId: id,
+      text,
+      attachments: [],
+      addressed: true,
+      receivedAt: Date.now(),
+    },
+  };
+}
+
+interface Harness {
+  queue: ManagedJobQueue;
+  workers: JobWorkers[];
+  connections: Redis[];
+  prefix: string;
+}
+
+let harness: Harness | undefined;
+
+async function setup(
+  handler: (payload: ChatJob, context: JobContext) => Promise<ChatResult>,
+  { workerProcesses = 1, concurrency = 8, attempts = 3, gapGraceMs = 15_000 } = {},
+): Promise<Harness> {
+  const url = testRedisUrl();
+  const prefix = uniquePrefix('order');
+  const keys = createRedisKeys(prefix);
+  const producer = createRedisConnection(url, 'producer');
+  const connections: Redis[] = [producer];
+  const workers: JobWorkers[] = [];
+  for (let i = 0; i < workerProcesses; i++) {
+    const connection = createRedisConnection(url, 'worker');
+    connections.push(connection);
+    workers.push(createJobWorkers({ connection, keys, handlers: { chat: handler }, concurrency: { chat: concurrency }, log, gapGraceMs }));
+  }
+  await sleep(50);
+  harness = { queue: createJobQueue({ connection: producer, keys, attempts }), workers, connections, prefix };
+  return harness;
+}
+
+afterEach(async () => {
+  if (!harness) return;
+  await Promise.all(harness.workers.map((w) => w.close(1000)));
+  await harness.queue.close();
+  const cleanup = new Redis(testRedisUrl());
+  const keys = await cleanup.keys(`${harness.prefix}:*`);
+  if (keys.length) await cleanup.del(...keys);
+  cleanup.disconnect();
+  harness.connections.forEach((c) => c.disconnect());
+  harness = undefined;
+});
+
+const ok: ChatResult = { replied: true, messagesSent: 1, outcome: 'answered' };
+
+describe('per-conversation ordering across workers', () => {
+  it('runs one conversation in order, one at a time, while other conversations run in parallel', async () => {
+    const order = new Map<string, string[]>();
+    const active = new Map<string, number>();
+    let overlapped = false;
+    let maxParallel = 0;
+    let running = 0;
+    const { queue } = await setup(
+      async ({ conversation, message: m }) => {
+        running++;
+        maxParallel = Math.max(maxParallel, running);
+        const now = (active.get(conversation) ?? 0) + 1;
+        active.set(conversation, now);
+        if (now > 1) overlapped = true;
+        await sleep(10 + Math.random() * 40);
+        order.set(conversation, [...(order.get(conversation) ?? []), m.messageId]);
+        active.set(conversation, (active.get(conversation) ?? 1) - 1);
+        running--;
+        return ok;
+      },
+      { workerProcesses: 2, concurrency: 4 },
+    );
+
+    const conversations = ['a', 'b', 'c', 'd'];
+    await Promise.all(
+      conversations.map(async (c) => {
+        for (let i = 1; i <= 4; i++) await queue.enqueue('chat', message(c, `${c}${i}`), { jobId: `web:${c}:${c}${i}` });
+      }),
+    );
+    await expect.poll(() => [...order.values()].flat().length, { timeout: 15_000 }).toBe(16);
+    for (const c of conversations) expect(order.get(c)).toEqual([`${c}1`, `${c}2`, `${c}3`, `${c}4`]);
+    expect(overlapped).toBe(false);
+    expect(maxParallel).toBeGreaterThan(1);
+  });
+
+  it('enqueues a redelivered message once', async () => {
+    let runs = 0;
+    const { queue } = await setup(async () => {
+      runs++;
+      return ok;
+    });
+    const first = await queue.enqueue('chat', message('x', 'm1'), { jobId: 'web:x:m1' });
+    const again = await queue.enqueue('chat', message('x', 'm1'), { jobId: 'web:x:m1' });
+    expect(first.duplicate).toBe(false);
+    expect(again.duplicate).toBe(true);
+    await expect.poll(() => runs, { timeout: 5_000 }).toBe(1);
+    await sleep(300);
+    expect(await queue.enqueue('chat', message('x', 'm1'), { jobId: 'web:x:m1' })).toMatchObject({ duplicate: true });
+    expect(runs).toBe(1);
+  });
+
+  it('holds later messages while an earlier one is retried, and releases them after a final failure', async () => {
+    const seen: string[] = [];
+    const { queue } = await setup(
+      async ({ message: m }, context) => {
+        seen.push(`${m.messageId}#${context.attempt}`);
+        if (m.messageId === 'm1') throw new AiApiError('upstream down', 503, undefined, undefined, undefined);
+        return ok;
+      },
+      { attempts: 2 },
+    );
+    await queue.enqueue('chat', message('y', 'm1'), { jobId: 'web:y:m1' });
+    await queue.enqueue('chat', message('y', 'm2'), { jobId: 'web:y:m2' });
+    await expect.poll(() => seen.length, { timeout: 15_000 }).toBe(3);
+    expect(seen).toEqual(['m1#1', 'm1#2', 'm2#1']);
+  });
+
+  it('skips a ticket whose job was never added (producer died in between)', async () => {
+    const seen: string[] = [];
+    const { queue, connections, prefix } = await setup(
+      async ({ message: m }) => {
+        seen.push(m.messageId);
+        return ok;
+      },
+      { gapGraceMs: 500 },
+    );
+    // Take ticket 1 for a message whose job never reaches the queue.
+    await createOrdering(connections[0]!, createRedisKeys(prefix)).accept('z', 'web:z:lost');
+    await queue.enqueue('chat', message('z', 'm2'), { jobId: 'web:z:m2' });
+    await expect.poll(() => seen, { timeout: 10_000 }).toEqual(['m2']);
+  });
+});
