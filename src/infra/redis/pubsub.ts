@@ -10,6 +10,9 @@ import type { PubSub } from '../../ports/index.js';
 /** Creates a PubSub over a command connection (publish) and a subscriber connection. */
 export function createRedisPubSub(deps: { publisher: Redis; subscriber: Redis; prefix: string }): PubSub {
   const listeners = new Map<string, Set<(message: string) => void>>();
+  // One SUBSCRIBE per channel; later subscribers wait for it, so none returns before
+  // Redis is actually delivering the channel's messages.
+  const subscribed = new Map<string, Promise<unknown>>();
   const channelOf = (topic: string): string => `${deps.prefix}:pubsub:${topic}`;
 
   deps.subscriber.on('message', (channel: string, message: string) => {
@@ -26,15 +29,27 @@ export function createRedisPubSub(deps: { publisher: Redis; subscriber: Redis; p
       if (!set) {
         set = new Set();
         listeners.set(channel, set);
-        await deps.subscriber.subscribe(channel);
       }
       set.add(listener);
+      let pending = subscribed.get(channel);
+      if (!pending) {
+        pending = deps.subscriber.subscribe(channel);
+        subscribed.set(channel, pending);
+      }
+      try {
+        await pending;
+      } catch (error) {
+        set.delete(listener);
+        subscribed.delete(channel);
+        throw error;
+      }
       return async () => {
         const current = listeners.get(channel);
         if (!current) return;
         current.delete(listener);
         if (current.size === 0) {
           listeners.delete(channel);
+          subscribed.delete(channel);
           await deps.subscriber.unsubscribe(channel).catch(() => undefined);
         }
       };

@@ -1,0 +1,177 @@
+/**
+ * The composition root's wiring: builds every part from a Config for one role and
+ * returns a handle that stops them in order. src/main.ts calls it for the CLI; the
+ * end-to-end tests call it directly, so they run the same wiring as production.
+ */
+import path from 'node:path';
+import { createWebAdapter, createWebOutbox } from '../adapters/web/index.js';
+import type { Config, Role } from './config.js';
+import { createDemoChatModel, createOpenAIChatModel, createOpenAIClient } from './infra/ai/index.js';
+import { createRedisHistoryStore } from './infra/history/index.js';
+import { startHttpServer, type RouteHandler, type RunningHttpServer } from './infra/http/server.js';
+import { createLogger } from './infra/log/logger.js';
+import { createJobQueue, createJobWorkers, type JobWorkers, type ManagedJobQueue } from './infra/queue/index.js';
+import { closeRedis, createRedisConnection, waitForReady } from './infra/redis/connection.js';
+import { startEmbeddedRedis, type EmbeddedRedis } from './infra/redis/embedded-redis.js';
+import { createRedisKeys } from './infra/redis/keys.js';
+import { createRedisPubSub } from './infra/redis/pubsub.js';
+import type { ChatModel, Logger, ReadinessCheck } from './ports/index.js';
+import { createChatWorker } from './workers/index.js';
+
+/** The name the bot uses for itself in history and help. */
+const BOT_NAME = 'Switchboard';
+/** How long start-up waits for Redis before giving up with a clear message. */
+const REDIS_READY_TIMEOUT_MS = 15_000;
+
+export interface AppOptions {
+  readonly role?: Role;
+  readonly log?: Logger;
+  /** Replaces the model chosen from config (benchmarks use a zero-latency one). */
+  readonly chatModel?: ChatModel;
+}
+
+export interface RunningApp {
+  /** The HTTP server's base URL (playground, /healthz, /readyz). */
+  readonly url: string;
+  readonly redisUrl: string;
+  readonly role: Role;
+  readonly chatModel: ChatModel['info'] | undefined;
+  /** Stops intake, drains in-flight jobs (bounded by SHUTDOWN_TIMEOUT_MS), closes connections. */
+  stop(): Promise<void>;
+}
+
+/** Starts the service for `role` ('all' by default) and resolves once it is serving. */
+export async function startApp(config: Config, options: AppOptions = {}): Promise<RunningApp> {
+  const role = options.role ?? 'all';
+  const log = options.log ?? createLogger({ level: config.log.level, secrets: config.secrets });
+  const runsWorkers = role !== 'gateway';
+  const runsGateway = role !== 'worker';
+
+  let embedded: EmbeddedRedis | undefined;
+  let redisUrl = config.redis.url;
+  if (redisUrl === undefined) {
+    const dataDir = path.resolve(config.redis.dataDir, 'redis');
+    embedded = await startEmbeddedRedis({ dataDir, persistence: true });
+    redisUrl = embedded.url;
+    log.info({ dataDir, port: embedded.port }, 'started an embedded redis-server (set REDIS_URL to use your own)');
+  }
+
+  const command = createRedisConnection(redisUrl, 'command');
+  const subscriber = createRedisConnection(redisUrl, 'subscriber');
+  const worker = runsWorkers ? createRedisConnection(redisUrl, 'worker') : undefined;
+  const producer = runsGateway ? createRedisConnection(redisUrl, 'producer') : undefined;
+  const connections = [command, subscriber, worker, producer].filter((c) => c !== undefined);
+  for (const connection of connections) connection.on('error', () => undefined); // reconnects; readiness reports it
+  try {
+    await waitForReady(command, REDIS_READY_TIMEOUT_MS);
+  } catch (error) {
+    await Promise.all(connections.map(closeRedis));
+    await embedded?.stop();
+    throw new Error(`Cannot reach Redis at ${describeRedis(redisUrl)}: is it running, and is REDIS_URL right?`, { cause: error });
+  }
+
+  const keys = createRedisKeys(config.queue.prefix);
+  const history = createRedisHistoryStore({
+    redis: command,
+    keys,
+    maxTokens: config.chat.historyMaxTokens,
+    idleTtlSeconds: config.chat.historyTtlSeconds,
+  });
+  const pubsub = createRedisPubSub({ publisher: command, subscriber, prefix: config.queue.prefix });
+  const outboxes = { web: createWebOutbox({ pubsub, botName: BOT_NAME }) };
+  const checks: ReadinessCheck[] = [{ name: 'redis', check: async () => (await command.ping()) === 'PONG' }];
+
+  let chatModel: ChatModel | undefined;
+  let workers: JobWorkers | undefined;
+  if (worker) {
+    chatModel = options.chatModel ?? chatModelFromConfig(config, log);
+    workers = createJobWorkers({
+      connection: worker,
+      keys,
+      handlers: {
+        chat: createChatWorker({
+          model: chatModel,
+          history,
+          outboxes,
+          systemPrompt: config.chat.systemPrompt,
+          botName: BOT_NAME,
+          maxCompletionTokens: config.chat.maxCompletionTokens,
+        }),
+      },
+      concurrency: { chat: config.chat.concurrency },
+      log,
+    });
+    const running = workers;
+    checks.push({ name: 'workers', check: async () => running.running() });
+  }
+
+  let queue: ManagedJobQueue | undefined;
+  const routes: RouteHandler[] = [];
+  let closeAdapters = async (): Promise<void> => undefined;
+  if (producer) {
+    queue = createJobQueue({ connection: producer, keys, attempts: config.queue.attempts });
+    const modelInfo = (options.chatModel ?? chatModel)?.info ?? describeModel(config);
+    const web = createWebAdapter({ queue, history, pubsub, log, modelInfo });
+    routes.push((req, res) => web.handle(req, res));
+    closeAdapters = () => web.close();
+  }
+
+  let http: RunningHttpServer;
+  try {
+    http = await startHttpServer({ host: config.http.host, port: config.http.port, checks, routes, log });
+  } catch (error) {
+    await closeAdapters();
+    await workers?.close(0);
+    await queue?.close();
+    await Promise.all(connections.map(closeRedis));
+    await embedded?.stop();
+    throw error;
+  }
+  log.info({ role, url: http.url }, runsGateway ? `playground at ${http.url}` : 'worker ready');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      log.info({ role }, 'stopping: no new messages; finishing the ones in progress');
+      await closeAdapters();
+      await http.close();
+      await workers?.close(config.shutdownTimeoutMs);
+      await queue?.close();
+      await Promise.all(connections.map(closeRedis));
+      await embedded?.stop();
+      log.info({ role }, 'stopped');
+    })());
+
+  return { url: http.url, redisUrl, role, chatModel: chatModel?.info, stop };
+}
+
+function chatModelFromConfig(config: Config, log: Logger): ChatModel {
+  if (config.openai.demo) {
+    log.warn({}, 'OFFLINE DEMO MODEL: neither OPENAI_API_KEY nor OPENAI_BASE_URL is set, so answers are canned. Set them for real answers.');
+    return createDemoChatModel();
+  }
+  const client = createOpenAIClient({
+    baseUrl: config.openai.baseUrl,
+    apiKey: config.openai.apiKey,
+    organization: config.openai.organization,
+    timeoutMs: config.openai.timeoutMs,
+    maxRetries: config.openai.maxRetries,
+  });
+  log.info({ baseUrl: config.openai.baseUrl, model: config.chat.model }, 'chat model');
+  return createOpenAIChatModel({ client, model: config.chat.model });
+}
+
+/** What a gateway-only process tells the playground about the model the workers use. */
+function describeModel(config: Config): ChatModel['info'] {
+  return config.openai.demo ? { model: 'switchboard-demo', demo: true } : { model: config.chat.model, demo: false };
+}
+
+/** host:port of a Redis URL, without credentials. */
+function describeRedis(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}:${parsed.port || '6379'}`;
+  } catch {
+    return 'REDIS_URL';
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The command-line entry: `npm start [-- --role all|gateway|worker]`.
+ * Loads .env (here and nowhere else), parses the configuration, starts the app, and
+ * stops it cleanly on SIGTERM/SIGINT: intake first, then in-flight jobs (bounded by
+ * SHUTDOWN_TIMEOUT_MS), then connections and the embedded Redis.
+ */
+import 'dotenv/config';
+import { startApp } from './app.js';
+import { ConfigError, parseConfig, parseRole, type Config, type Role } from './config.js';
+import { createLogger } from './infra/log/logger.js';
+
+async function main(): Promise<void> {
+  let config: Config;
+  let role: Role;
+  try {
+    config = parseConfig(process.env);
+    role = parseRole(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\nSee .env.example for every variable.\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+
+  const log = createLogger({ level: config.log.level, secrets: config.secrets, base: { role } });
+  const app = await startApp(config, { role, log }).catch((error: unknown) => {
+    log.fatal({ err: error }, 'could not start');
+    process.exitCode = 1;
+    return undefined;
+  });
+  if (!app) return;
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    log.info({ signal }, 'shutting down');
+    app.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
+}
+
+void main();

@@ -1,0 +1,1 @@
+export { createChatWorker, type ChatWorkerDeps } from './chat.worker.js';

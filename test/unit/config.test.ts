@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { ConfigError, parseConfig, parseRole } from '../../src/config.js';
+
+describe('parseConfig', () => {
+  it('runs with no configuration at all: embedded Redis, offline demo model, playground on 127.0.0.1:8080', () => {
+    const config = parseConfig({});
+    expect(config.redis.url).toBeUndefined();
+    expect(config.openai.demo).toBe(true);
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.telegram).toBeUndefined();
+    expect(config.discord).toBeUndefined();
+  });
+
+  it('uses the real endpoint when either OPENAI_API_KEY or OPENAI_BASE_URL is set', () => {
+    expect(parseConfig({ OPENAI_API_KEY: 'sk-abcdef' }).openai).toMatchObject({ demo: false, baseUrl: 'https://api.openai.com/v1' });
+    expect(parseConfig({ OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1/' }).openai).toMatchObject({
+      demo: false,
+      apiKey: undefined,
+      baseUrl: 'http://127.0.0.1:11434/v1',
+    });
+  });
+
+  it('reports every invalid variable at once, by name', () => {
+    let error: unknown;
+    try {
+      parseConfig({
+        PORT: 'eighty',
+        REDIS_URL: 'localhost:6379',
+        OPENAI_BASE_URL: 'ftp://example.com',
+        LOG_LEVEL: 'loud',
+        TELEGRAM_WEBHOOK_URL: 'https://bot.example.com/tg',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const names = (error as ConfigError).problems.map((problem) => problem.split(':')[0]);
+    expect(names).toEqual(
+      expect.arrayContaining(['PORT', 'REDIS_URL', 'OPENAI_BASE_URL', 'LOG_LEVEL', 'TELEGRAM_WEBHOOK_URL', 'TELEGRAM_WEBHOOK_SECRET']),
+    );
+    expect((error as ConfigError).message).toContain('PORT: expected a whole number from 0 to 65535');
+  });
+
+  it('is frozen', () => {
+    const config = parseConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.openai)).toBe(true);
+  });
+
+  it('collects secrets, including a Redis password, for scrubbing', () => {
+    const config = parseConfig({
+      OPENAI_API_KEY: 'sk-test-123456',
+      TELEGRAM_BOT_TOKEN: '123456:ABCDEF',
+      REDIS_URL: 'redis://:hunter2hunter2@127.0.0.1:6379',
+    });
+    expect(config.secrets).toEqual(expect.arrayContaining(['sk-test-123456', '123456:ABCDEF', 'hunter2hunter2']));
+  });
+
+  it('parses --role', () => {
+    expect(parseRole([])).toBe('all');
+    expect(parseRole(['--role', 'worker'])).toBe('worker');
+    expect(parseRole(['--role=gateway'])).toBe('gateway');
+    expect(() => parseRole(['--role', 'boss'])).toThrow(ConfigError);
+  });
+
+  it('documents every variable it reads in .env.example and README.md', () => {
+    const source = readFileSync(new URL('../../src/config.ts', import.meta.url), 'utf8');
+    const schema = source.slice(source.indexOf('const envSchema'), source.indexOf('/** The parsed configuration'));
+    const names = [...schema.matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]);
+    expect(names.length).toBeGreaterThan(15);
+    const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const name of names) {
+      expect(example, `.env.example documents ${name}`).toMatch(new RegExp(`^#? ?${name}=`, 'm'));
+      expect(readme, `README.md documents ${name}`).toContain(`\`${name}\``);
+    }
+  });
+});
