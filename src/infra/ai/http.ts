@@ -1,0 +1,144 @@
+/**
+ * The HTTP core of the AI client: builds headers, sends with undici through one keep-alive
+ * dispatcher, applies the timeout and the retry policy, and maps every failure to the
+ * domain's error classes. Endpoint methods live in client.ts.
+ * See https://platform.openai.com/docs/api-reference/introduction
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { request, type Dispatcher, type FormData } from 'undici';
+import { AiTimeoutError } from '../../domain/errors.js';
+import { Exchange } from './exchange.js';
+import { apiErrorFromResponse, isAiError, scrubAiError, transportError, type Redact } from './http-errors.js';
+import { retryDelayMs, shouldRetryError, shouldRetryResponse, type ResponseHeaders } from './retry.js';
+
+/**
+ * A response whose body is still to be read; `exchange` must be closed by the reader.
+ * See https://platform.openai.com/docs/api-reference/introduction
+ */
+export interface OpenResponse {
+  readonly statusCode: number;
+  readonly headers: ResponseHeaders;
+  readonly body: Dispatcher.ResponseData['body'];
+  readonly exchange: Exchange;
+}
+
+/**
+ * One call to an endpoint.
+ * See https://platform.openai.com/docs/api-reference/introduction
+ */
+export interface HttpCall {
+  readonly method: 'GET' | 'POST';
+  /** Path below the base URL, starting with `/`. */
+  readonly path: string;
+  /** A JSON body. */
+  readonly json?: unknown;
+  /** A multipart body, rebuilt for each attempt. */
+  readonly form?: () => FormData;
+  readonly accept: string;
+  readonly signal: AbortSignal | undefined;
+}
+
+/**
+ * What the core needs, already validated by createOpenAIClient.
+ * See https://platform.openai.com/docs/api-reference/authentication
+ */
+export interface HttpSettings {
+  readonly baseUrl: string;
+  readonly apiKey: string | undefined;
+  readonly organization: string | undefined;
+  readonly userAgent: string;
+  readonly timeoutMs: number;
+  readonly maxRetries: number;
+  readonly dispatcher: Dispatcher;
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly redact: Redact;
+}
+
+/**
+ * The default sleep: a timer that an abort cuts short.
+ * See https://platform.openai.com/docs/guides/rate-limits/retrying-with-exponential-backoff
+ */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return delay(ms, undefined, signal ? { signal } : undefined);
+}
+
+/**
+ * Sends a call, retrying per retry.ts until a 2xx answer's headers arrive, and hands that
+ * answer to `read` with its body unread. `read` runs inside the attempt: what it throws
+ * is mapped like a transport failure and may be retried, unless it is one of our errors.
+ * See https://platform.openai.com/docs/guides/error-codes/api-errors
+ */
+export async function send<T>(
+  settings: HttpSettings,
+  call: HttpCall,
+  read: (response: OpenResponse) => Promise<T>,
+): Promise<T> {
+  const what = `${call.method} ${call.path}`;
+  for (let retry = 0; ; retry++) {
+    if (call.signal?.aborted) throw call.signal.reason;
+    let failure: { error: Error; retry: boolean; headers?: ResponseHeaders };
+    const exchange = new Exchange(call.signal, settings.timeoutMs, what);
+    try {
+      const response = await request(`${settings.baseUrl}${call.path}`, {
+        method: call.method,
+        headers: headersFor(settings, call),
+        body: call.form ? call.form() : call.json === undefined ? undefined : JSON.stringify(call.json),
+        dispatcher: settings.dispatcher,
+        signal: exchange.signal,
+        // Our Exchange owns timing, so undici's own timers are off.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+      const { statusCode, headers } = response;
+      if (statusCode >= 200 && statusCode < 300) {
+        return await read({ statusCode, headers, body: response.body, exchange });
+      }
+      const bodyText = await response.body.text();
+      exchange.close(true);
+      const error = apiErrorFromResponse({ statusCode, statusText: response.statusText, headers, bodyText }, what, settings.redact);
+      failure = { error, retry: shouldRetryResponse(statusCode, headers), headers };
+    } catch (caught) {
+      exchange.close(false);
+      if (exchange.callerAborted) throw exchange.callerReason;
+      const error = failureOf(caught, exchange, what, settings.redact);
+      failure = { error, retry: shouldRetryError(error) };
+    }
+    if (!failure.retry || retry >= settings.maxRetries) throw failure.error;
+    const wait = retryDelayMs({ retry, ...(failure.headers ? { headers: failure.headers } : {}) });
+    try {
+      await settings.sleep(wait, call.signal);
+    } catch (error) {
+      throw call.signal?.aborted ? call.signal.reason : error;
+    }
+  }
+}
+
+/**
+ * Maps whatever ended an attempt (after a caller abort is ruled out) to a domain error.
+ * See https://platform.openai.com/docs/guides/error-codes/api-errors
+ */
+function failureOf(caught: unknown, exchange: Exchange, what: string, redact: Redact): Error {
+  if (exchange.timedOut) {
+    return new AiTimeoutError(`${what} got no answer within ${exchange.timeoutMs} ms`);
+  }
+  if (isAiError(caught)) return scrubAiError(caught, redact);
+  return transportError(caught, what, redact);
+}
+
+/**
+ * Reads a whole JSON (or text) body inside the attempt, then closes it.
+ * See https://platform.openai.com/docs/api-reference/introduction
+ */
+export async function readText(response: OpenResponse): Promise<string> {
+  const text = await response.body.text();
+  response.exchange.close(true);
+  return text;
+}
+
+function headersFor(settings: HttpSettings, call: HttpCall): Record<string, string> {
+  const headers: Record<string, string> = { accept: call.accept, 'user-agent': settings.userAgent };
+  if (call.json !== undefined) headers['content-type'] = 'application/json';
+  if (settings.apiKey) headers.authorization = `Bearer ${settings.apiKey}`;
+  if (settings.organization) headers['openai-organization'] = settings.organization;
+  return headers;
+}

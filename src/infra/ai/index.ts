@@ -1,0 +1,34 @@
+/**
+ * The AI area: the one OpenAI-compatible HTTP client, the ChatModel on top of it, and
+ * the built-in offline demo model.
+ * See https://platform.openai.com/docs/api-reference/introduction
+ */
+export { createOpenAIClient, DEFAULT_TIMEOUT_MS } from './client.js';
+export type { OpenAIClient, OpenAIClientOptions, RequestOptions } from './client.js';
+export { createOpenAIChatModel, hashEndUser, sanitizeName } from './chat-model.js';
+export type { OpenAIChatModelOptions } from './chat-model.js';
+export { createDemoChatModel, DEMO_MODEL_NAME, DEMO_NOTICE } from './demo-model.js';
+export type { DemoChatModelOptions } from './demo-model.js';
+export { DEFAULT_MAX_RETRIES } from './retry.js';
+export type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionMessageParam,
+  ChatCompletionParams,
+  ChatFinishReason,
+  CompletionUsage,
+} from './chat-types.js';
+export type {
+  GeneratedImage,
+  ImageParams,
+  ImagesResponse,
+  ModelInfo,
+  ModelList,
+  ModerationCategory,
+  ModerationParams,
+  ModerationResponse,
+  ModerationResult,
+  Transcription,
+  TranscriptionParams,
+  TranscriptionResponseFormat,
+} from './api-types.js';
