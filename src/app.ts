@@ -82,9 +82,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const checks: ReadinessCheck[] = [{ name: 'redis', check: async () => (await command.ping()) === 'PONG' }];
 
   let chatModel: ChatModel | undefined;
+  let closeModel = async (): Promise<void> => undefined;
   let workers: JobWorkers | undefined;
   if (worker) {
-    chatModel = options.chatModel ?? chatModelFromConfig(config, log);
+    const fromConfig = options.chatModel ? undefined : chatModelFromConfig(config, log);
+    chatModel = options.chatModel ?? fromConfig!.model;
+    closeModel = fromConfig?.close ?? closeModel;
     workers = createJobWorkers({
       connection: worker,
       keys,
@@ -136,6 +139,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       await closeAdapters();
       await http.close();
       await workers?.close(config.shutdownTimeoutMs);
+      await closeModel();
       await queue?.close();
       await Promise.all(connections.map(closeRedis));
       await embedded?.stop();
@@ -145,10 +149,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   return { url: http.url, redisUrl, role, chatModel: chatModel?.info, stop };
 }
 
-function chatModelFromConfig(config: Config, log: Logger): ChatModel {
+function chatModelFromConfig(config: Config, log: Logger): { model: ChatModel; close(): Promise<void> } {
   if (config.openai.demo) {
     log.warn({}, 'OFFLINE DEMO MODEL: neither OPENAI_API_KEY nor OPENAI_BASE_URL is set, so answers are canned. Set them for real answers.');
-    return createDemoChatModel();
+    return { model: createDemoChatModel(), close: async () => undefined };
   }
   const client = createOpenAIClient({
     baseUrl: config.openai.baseUrl,
@@ -158,7 +162,7 @@ function chatModelFromConfig(config: Config, log: Logger): ChatModel {
     maxRetries: config.openai.maxRetries,
   });
   log.info({ baseUrl: config.openai.baseUrl, model: config.chat.model }, 'chat model');
-  return createOpenAIChatModel({ client, model: config.chat.model });
+  return { model: createOpenAIChatModel({ client, model: config.chat.model }), close: () => client.close() };
 }
 
 /** What a gateway-only process tells the playground about the model the workers use. */

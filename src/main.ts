@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const log = createLogger({ level: config.log.level, secrets: config.secrets, base: { role } });
+  const log = createLogger({ level: config.log.level, secrets: config.secrets });
   const app = await startApp(config, { role, log }).catch((error: unknown) => {
     log.fatal({ err: error }, 'could not start');
     process.exitCode = 1;

@@ -1,0 +1,65 @@
+/** Child processes of the benchmark: started on 127.0.0.1, read until ready, always stopped. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const TSX = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
+const READY_TIMEOUT_MS = 30_000;
+
+export interface Child {
+  readonly process: ChildProcess;
+  /** The first stdout JSON line that satisfied `ready`. */
+  readonly readyLine: Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+/** Runs a TypeScript file with tsx and waits for a JSON stdout line that `ready` accepts. */
+export async function startChild(
+  file: string,
+  args: string[],
+  env: Record<string, string>,
+  ready: (line: Record<string, unknown>) => boolean,
+): Promise<Child> {
+  const child = spawn(process.execPath, ['--import', TSX, file, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const readyLine = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${file} was not ready within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+    child.once('exit', (code) => reject(new Error(`${file} exited with ${code} before it was ready`)));
+    lines.on('line', (line) => {
+      try {
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        if (ready(parsed)) {
+          clearTimeout(timer);
+          resolve(parsed);
+        }
+      } catch {
+        // not JSON: ignore
+      }
+    });
+  });
+  return {
+    process: child,
+    readyLine,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+      }),
+  };
+}
+
+/** Resident set size of a process, from /proc, in MiB. */
+export async function rssMiB(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
