@@ -1,0 +1,60 @@
+/**
+ * The playground page's three files, read once from `public/` next to this module
+ * and served from memory. They are small, and `no-cache` makes a reload pick up a
+ * changed file after a restart.
+ */
+import { readFile } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
+
+/** Where the page lives, relative to this module. */
+const PUBLIC_DIR = new URL('./public/', import.meta.url);
+
+/** The page keeps to its own origin: no inline script, no foreign hosts. */
+const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const ASSETS: ReadonlyMap<string, { readonly file: string; readonly type: string }> = new Map([
+  ['/', { file: 'index.html', type: 'text/html; charset=utf-8' }],
+  ['/app.js', { file: 'app.js', type: 'text/javascript; charset=utf-8' }],
+  ['/style.css', { file: 'style.css', type: 'text/css; charset=utf-8' }],
+]);
+
+/** Serves the page's static files. */
+export interface StaticAssets {
+  /** True when `pathname` is one of the files (and it was served). */
+  serve(pathname: string, res: ServerResponse, headOnly: boolean): Promise<boolean>;
+}
+
+/** Creates the in-memory file server; files are read on first request. */
+export function createStaticAssets(): StaticAssets {
+  const cache = new Map<string, Promise<Buffer>>();
+  const load = (file: string): Promise<Buffer> => {
+    let content = cache.get(file);
+    if (content === undefined) {
+      content = readFile(new URL(file, PUBLIC_DIR));
+      // A failed read (file missing) is retried on the next request, not cached.
+      content.catch(() => cache.delete(file));
+      cache.set(file, content);
+    }
+    return content;
+  };
+
+  return {
+    async serve(pathname, res, headOnly) {
+      const asset = ASSETS.get(pathname);
+      if (asset === undefined) return false;
+      const body = await load(asset.file);
+      res.writeHead(200, {
+        'content-type': asset.type,
+        'content-length': body.length,
+        'cache-control': 'no-cache',
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+        ...(asset.file === 'index.html' ? { 'content-security-policy': CONTENT_SECURITY_POLICY } : {}),
+      });
+      res.end(headOnly ? undefined : body);
+      return true;
+    },
+  };
+}
