@@ -1,0 +1,371 @@
+/**
+ * The playground adapter over HTTP and Server-Sent Events, against the whole service
+ * (real Redis, BullMQ, workers) and the fake OpenAI server. Plain fetch, as a browser
+ * would use it; the page itself is tested in test/e2e/playground-browser.test.ts.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWebAdapter, WEB_ERROR_CODES, type WebAdapter, type WebMessage } from '../../adapters/web/index.js';
+import { startApp } from '../../src/app.js';
+import { parseConfig } from '../../src/config.js';
+import type { JobQueue, Logger, PubSub } from '../../src/ports/index.js';
+import { createFakeOpenAI, type FakeOpenAI } from '../fakes/openai.js';
+import { testRedisUrl, uniquePrefix } from '../support/redis.js';
+
+/** Longest a test waits for one expected event. */
+const WAIT_MS = 10_000;
+const POLL_MS = 20;
+
+interface SseEvent {
+  readonly event: string;
+  readonly data: string;
+}
+
+interface SseClient {
+  readonly events: SseEvent[];
+  /** Messages seen, in order (every edit of a streamed reply is one entry). */
+  messages(): WebMessage[];
+  waitForMessage(predicate: (message: WebMessage) => boolean, what: string): Promise<WebMessage>;
+  close(): void;
+  /** Resolves when the server ends the stream. */
+  readonly ended: Promise<void>;
+}
+
+/** A minimal SSE reader over fetch; resolves once the server answered (and so subscribed). */
+async function openEvents(url: string): Promise<SseClient> {
+  const abort = new AbortController();
+  const res = await fetch(url, { headers: { accept: 'text/event-stream' }, signal: abort.signal });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  const events: SseEvent[] = [];
+  const ended = (async () => {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) !== -1) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let event = 'message';
+        const data: string[] = [];
+        for (const line of frame.split('\n')) {
+          if (line.startsWith('event: ')) event = line.slice(7);
+          else if (line.startsWith('data: ')) data.push(line.slice(6));
+        }
+        if (data.length > 0) events.push({ event, data: data.join('\n') });
+      }
+    }
+  })().catch(() => undefined);
+  const messages = (): WebMessage[] =>
+    events.filter((e) => e.event === 'message').map((e) => JSON.parse(e.data) as WebMessage);
+  return {
+    events,
+    messages,
+    async waitForMessage(predicate, what) {
+      const deadline = Date.now() + WAIT_MS;
+      for (;;) {
+        const found = messages().find(predicate);
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`no ${what} within ${WAIT_MS} ms; saw ${JSON.stringify(events)}`);
+        await sleep(POLL_MS);
+      }
+    },
+    close: () => abort.abort(),
+    ended,
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string): Promise<T> {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what} not reached within ${WAIT_MS} ms; last: ${JSON.stringify(value)}`);
+    await sleep(POLL_MS * 5);
+  }
+}
+
+/** A logger that keeps what it is given, for asserting on errors. */
+function recordingLogger(lines: Array<{ level: string; fields: object; message?: string }> = []): Logger {
+  const at = (level: string) => (fields: object, message?: string) => void lines.push({ level, fields, message });
+  const log: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => log };
+  return log;
+}
+
+const channelName = () => `t-${randomBytes(4).toString('hex')}`;
+const messageId = () => randomUUID();
+
+describe('web adapter, whole service', () => {
+  let fake: FakeOpenAI;
+  let app: { url: string; stop(): Promise<void> };
+  const streams: SseClient[] = [];
+
+  beforeAll(async () => {
+    fake = await createFakeOpenAI();
+    const config = parseConfig({
+      REDIS_URL: testRedisUrl(),
+      OPENAI_BASE_URL: fake.url,
+      OPENAI_API_KEY: 'sk-test-key',
+      PORT: '0',
+      QUEUE_PREFIX: uniquePrefix('web'),
+    });
+    app = await startApp(config, { log: recordingLogger() });
+  });
+
+  afterAll(async () => {
+    for (const stream of streams) stream.close();
+    await app?.stop();
+    await fake?.stop();
+  });
+
+  const events = async (channel: string): Promise<SseClient> => {
+    const stream = await openEvents(`${app.url}/api/channels/${channel}/events`);
+    streams.push(stream);
+    return stream;
+  };
+
+  const post = (channel: string, body: unknown, init: { contentType?: string; raw?: string } = {}) =>
+    fetch(`${app.url}/api/channels/${channel}/messages`, {
+      method: 'POST',
+      headers: init.contentType === '' ? {} : { 'content-type': init.contentType ?? 'application/json' },
+      body: init.raw ?? JSON.stringify(body),
+    });
+
+  const chatRequestsAbout = (text: string) =>
+    fake.requestsTo('/chat/completions').filter((request) => JSON.stringify(request.body).includes(text));
+
+  it('serves the page, its assets and /api/info', async () => {
+    for (const [path, type] of [
+      ['/', 'text/html'],
+      ['/app.js', 'text/javascript'],
+      ['/style.css', 'text/css'],
+    ] as const) {
+      const res = await fetch(`${app.url}${path}`);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-type'), path).toContain(type);
+      expect(res.headers.get('cache-control'), path).toBe('no-cache');
+      expect((await res.text()).length, path).toBeGreaterThan(100);
+    }
+    const info = await fetch(`${app.url}/api/info`);
+    expect(await info.json()).toEqual({ platform: 'web', model: 'gpt-4o-mini', demo: false });
+    expect((await fetch(`${app.url}/no-such-page`)).status).toBe(404);
+  });
+
+  it('answers a POST at once and streams the reply on the events stream', async () => {
+    const channel = channelName();
+    const stream = await events(channel);
+    const id = messageId();
+    const res = await post(channel, { id, text: 'hello there', author: 'Ann' });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ jobId: `web:${channel}:${id}`, duplicate: false });
+
+    const mine = await stream.waitForMessage((m) => m.id === id, 'echo of the user message');
+    expect(mine).toMatchObject({ role: 'user', author: 'Ann', text: 'hello there', final: true });
+    const reply = await stream.waitForMessage((m) => m.role === 'assistant' && m.final, 'final reply');
+    expect(reply).toMatchObject({ text: 'Echo: hello there', author: 'Switchboard', replyTo: id });
+    expect(reply.id).toMatch(/^b-/);
+    expect(stream.events.some((e) => e.event === 'typing')).toBe(true);
+  });
+
+  it('streams a long reply as edits of one message, ending in the full text', async () => {
+    const channel = channelName();
+    const stream = await events(channel);
+    const full = `Streaming: ${'lorem ipsum dolor sit amet '.repeat(12).trim()}.`;
+    fake.chatReply = () => full;
+    fake.streamDelayMs = 25;
+    try {
+      await post(channel, { id: messageId(), text: 'tell me a long story', author: 'Ann' });
+      const reply = await stream.waitForMessage((m) => m.role === 'assistant' && m.final, 'final reply');
+      expect(reply.text).toBe(full);
+      const edits = stream.messages().filter((m) => m.id === reply.id);
+      expect(edits.filter((m) => !m.final).length).toBeGreaterThan(0);
+      for (const edit of edits) expect(full.startsWith(edit.text)).toBe(true);
+    } finally {
+      fake.reset();
+    }
+  });
+
+  it('shows the user message and the reply to every client of the channel', async () => {
+    const channel = channelName();
+    const [first, second] = [await events(channel), await events(channel)];
+    const other = await events(channelName());
+    const id = messageId();
+    expect((await post(channel, { id, text: 'for everyone', author: 'Bo' })).status).toBe(202);
+    for (const stream of [first, second]) {
+      await stream.waitForMessage((m) => m.id === id && m.role === 'user', 'user message');
+      await stream.waitForMessage((m) => m.role === 'assistant' && m.final && m.text === 'Echo: for everyone', 'reply');
+    }
+    expect(other.messages()).toEqual([]);
+  });
+
+  it('makes one job of a message id posted twice', async () => {
+    const channel = channelName();
+    const stream = await events(channel);
+    const id = messageId();
+    const text = `only once ${id}`;
+    const first = await post(channel, { id, text, author: 'Cy' });
+    const again = await post(channel, { id, text, author: 'Cy' });
+    expect(await first.json()).toEqual({ jobId: `web:${channel}:${id}`, duplicate: false });
+    expect(again.status).toBe(202);
+    expect(await again.json()).toEqual({ jobId: `web:${channel}:${id}`, duplicate: true });
+    await stream.waitForMessage((m) => m.role === 'assistant' && m.final, 'reply');
+    // Give a second job, if there were one, the time to reach the model.
+    await sleep(500);
+    expect(chatRequestsAbout(text)).toHaveLength(1);
+    expect(stream.messages().filter((m) => m.id === id)).toHaveLength(1);
+
+    // The same id posted concurrently (a double click racing a retry).
+    const sameId = messageId();
+    const concurrent = await Promise.all([1, 2, 3].map(() => post(channel, { id: sameId, text: `race ${sameId}` })));
+    expect(concurrent.every((res) => res.status === 202)).toBe(true);
+    // Whether each racer is told `duplicate` is the queue's business (it may say false to
+    // more than one while the first is still being added); one job is the invariant here.
+    await eventually(async () => chatRequestsAbout(`race ${sameId}`).length, (n) => n >= 1, 'the raced message answered');
+    await sleep(500);
+    expect(chatRequestsAbout(`race ${sameId}`)).toHaveLength(1);
+  });
+
+  it('refuses bad input with a status and a plain-words message, and enqueues nothing', async () => {
+    const channel = channelName();
+    // Every case with text carries this marker, so the model would show it if one got through.
+    const hi = `hi ${channel}`;
+    const cases: Array<{ name: string; send: () => Promise<Response>; status: number; code: string }> = [
+      { name: 'invalid channel', send: () => post('Not_A_Channel', { id: messageId(), text: hi }), status: 400, code: WEB_ERROR_CODES.INVALID_CHANNEL },
+      { name: 'channel too long', send: () => post('a'.repeat(41), { id: messageId(), text: hi }), status: 400, code: WEB_ERROR_CODES.INVALID_CHANNEL },
+      { name: 'empty text', send: () => post(channel, { id: messageId(), text: '  \n ' }), status: 400, code: WEB_ERROR_CODES.EMPTY_TEXT },
+      { name: 'missing text', send: () => post(channel, { id: messageId() }), status: 400, code: WEB_ERROR_CODES.EMPTY_TEXT },
+      { name: 'text over 8000', send: () => post(channel, { id: messageId(), text: hi + 'x'.repeat(8001) }), status: 400, code: WEB_ERROR_CODES.TEXT_TOO_LONG },
+      { name: 'body over 64 KB', send: () => post(channel, { id: messageId(), text: hi, pad: 'y'.repeat(70_000) }), status: 413, code: WEB_ERROR_CODES.BODY_TOO_LARGE },
+      { name: 'invalid JSON', send: () => post(channel, undefined, { raw: '{"id": "abc' }), status: 400, code: WEB_ERROR_CODES.INVALID_JSON },
+      { name: 'JSON not an object', send: () => post(channel, ['hi']), status: 400, code: WEB_ERROR_CODES.INVALID_JSON },
+      { name: 'missing id', send: () => post(channel, { text: hi }), status: 400, code: WEB_ERROR_CODES.INVALID_ID },
+      { name: 'short id', send: () => post(channel, { id: 'abc', text: hi }), status: 400, code: WEB_ERROR_CODES.INVALID_ID },
+      { name: 'id with a colon', send: () => post(channel, { id: 'abcdefgh:1', text: hi }), status: 400, code: WEB_ERROR_CODES.INVALID_ID },
+      { name: 'author not text', send: () => post(channel, { id: messageId(), text: hi, author: 42 }), status: 400, code: WEB_ERROR_CODES.INVALID_AUTHOR },
+      { name: 'not JSON content', send: () => post(channel, { id: messageId(), text: hi }, { contentType: 'text/plain' }), status: 415, code: WEB_ERROR_CODES.UNSUPPORTED_MEDIA_TYPE },
+    ];
+    for (const c of cases) {
+      const res = await c.send();
+      expect(res.status, c.name).toBe(c.status);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(body.error.code, c.name).toBe(c.code);
+      expect(body.error.message.length, c.name).toBeGreaterThan(10);
+    }
+    for (const path of ['history', 'events']) {
+      const res = await fetch(`${app.url}/api/channels/Bad!/${path}`);
+      expect(res.status, path).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(WEB_ERROR_CODES.INVALID_CHANNEL);
+    }
+    const wrongMethod = await fetch(`${app.url}/api/channels/${channel}/messages`);
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('POST');
+
+    // After all that, the channel still works and nothing reached the model.
+    await sleep(300);
+    expect(chatRequestsAbout(hi)).toEqual([]);
+    const ok = await post(channel, { id: messageId(), text: 'still here', author: 'Di' });
+    expect(ok.status).toBe(202);
+  });
+
+  it('returns the conversation from history after the reply, and /reset clears it', async () => {
+    const channel = channelName();
+    const stream = await events(channel);
+    await post(channel, { id: messageId(), text: 'remember me', author: 'Eve' });
+    await stream.waitForMessage((m) => m.role === 'assistant' && m.final, 'reply');
+    const read = async () =>
+      (await (await fetch(`${app.url}/api/channels/${channel}/history`)).json()) as { channel: string; messages: WebMessage[] };
+    const history = await eventually(read, (h) => h.messages.length === 2, 'two history entries');
+    expect(history.channel).toBe(channel);
+    expect(history.messages).toMatchObject([
+      { role: 'user', author: 'Eve', text: 'remember me', final: true },
+      { role: 'assistant', author: 'Switchboard', text: 'Echo: remember me', final: true },
+    ]);
+    expect(new Set(history.messages.map((m) => m.id)).size).toBe(2);
+    for (const m of history.messages) expect(typeof m.at).toBe('number');
+
+    const resetId = messageId();
+    await post(channel, { id: resetId, text: '/reset', author: 'Eve' });
+    await stream.waitForMessage((m) => m.role === 'assistant' && m.replyTo === resetId && m.final, 'reset confirmation');
+    expect((await read()).messages).toEqual([]);
+  });
+
+  it('has sent the model only requests that follow the spec', () => {
+    expect(fake.violations).toEqual([]);
+  });
+});
+
+describe('web adapter, failure paths', () => {
+  let server: Server;
+  let url: string;
+  let adapter: WebAdapter;
+  const lines: Array<{ level: string; fields: object; message?: string }> = [];
+  const listeners = new Set<(message: string) => void>();
+  const pubsub: PubSub = {
+    publish: async (_topic, message) => listeners.forEach((listener) => listener(message)),
+    subscribe: async (_topic, listener) => {
+      listeners.add(listener);
+      return async () => void listeners.delete(listener);
+    },
+  };
+  const downQueue: JobQueue = {
+    enqueue: async () => {
+      throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
+    },
+  };
+
+  beforeAll(async () => {
+    adapter = createWebAdapter({
+      queue: downQueue,
+      history: { read: async () => [], append: async () => undefined, clear: async () => undefined },
+      pubsub,
+      log: recordingLogger(lines),
+      modelInfo: { model: 'm', demo: true },
+    });
+    server = createServer((req, res) => {
+      void adapter.handle(req, res).then((served) => {
+        if (!served) res.writeHead(404).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await adapter.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('answers 503 in plain words when the queue is down, logs it, and echoes nothing', async () => {
+    const heard: string[] = [];
+    const listener = (message: string) => void heard.push(message);
+    listeners.add(listener);
+    const res = await fetch(`${url}/api/channels/general/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: messageId(), text: 'anyone?', author: 'Fay' }),
+    });
+    listeners.delete(listener);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({
+      error: { code: 'unavailable', message: 'The bot is temporarily unavailable. Try again in a moment.' },
+    });
+    expect(lines.some((line) => line.level === 'error')).toBe(true);
+    expect(heard).toEqual([]);
+  });
+
+  it('ends open event streams on close() and unsubscribes them', async () => {
+    const stream = await openEvents(`${url}/api/channels/general/events`);
+    expect(listeners.size).toBe(1);
+    await adapter.close();
+    await stream.ended;
+    expect(listeners.size).toBe(0);
+    const refused = await fetch(`${url}/api/channels/general/events`);
+    expect(refused.status).toBe(503);
+  });
+});
