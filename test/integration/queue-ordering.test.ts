@@ -5,7 +5,7 @@ import type { ChatJob, ChatResult } from '../../src/domain/jobs.js';
 import { createJobQueue, createJobWorkers, type JobWorkers, type ManagedJobQueue } from '../../src/infra/queue/index.js';
 import { createRedisConnection } from '../../src/infra/redis/connection.js';
 import { createRedisKeys } from '../../src/infra/redis/keys.js';
-import { createOrdering } from '../../src/infra/queue/ordering.js';
+import { createOrdering, PENDING_CLAIM_MS } from '../../src/infra/queue/ordering.js';
 import { AiApiError } from '../../src/domain/errors.js';
 import type { JobContext } from '../../src/ports/index.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
@@ -120,6 +120,33 @@ describe('per-conversation ordering across workers', () => {
     await sleep(300);
     expect(await queue.enqueue('chat', message('x', 'm1'), { jobId: 'web:x:m1' })).toMatchObject({ duplicate: true });
     expect(runs).toBe(1);
+  });
+
+  it('reports a message posted several times at once as new exactly once', async () => {
+    let runs = 0;
+    const { queue } = await setup(async () => {
+      runs++;
+      return ok;
+    });
+    const results = await Promise.all(Array.from({ length: 6 }, () => queue.enqueue('chat', message('w', 'm1'), { jobId: 'web:w:m1' })));
+    expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+    await expect.poll(() => runs, { timeout: 5_000 }).toBe(1);
+  });
+
+  it('re-adds a message whose producer died between claiming and adding it', async () => {
+    const { connections, prefix } = await setup(async () => ok);
+    let clock = 1_000_000;
+    const ordering = createOrdering(connections[0]!, createRedisKeys(prefix), { now: () => clock });
+    const first = await ordering.accept('v', 'web:v:m1');
+    expect(first.alreadyAdded).toBe(false);
+    // Another producer while the first is still adding: leave it to the first.
+    expect(await ordering.accept('v', 'web:v:m1')).toEqual({ ticket: first.ticket, alreadyAdded: true });
+    // The first never confirmed: a redelivery later takes over, with the same ticket.
+    clock += PENDING_CLAIM_MS + 1;
+    expect(await ordering.accept('v', 'web:v:m1')).toEqual({ ticket: first.ticket, alreadyAdded: false });
+    await ordering.markAdded('v', 'web:v:m1', first.ticket);
+    clock += PENDING_CLAIM_MS * 100;
+    expect(await ordering.accept('v', 'web:v:m1')).toEqual({ ticket: first.ticket, alreadyAdded: true });
   });
 
   it('holds later messages while an earlier one is retried, and releases them after a final failure', async () => {

@@ -17,25 +17,34 @@ export const ORDER_STATE_TTL_MS = 7 * 24 * 3600 * 1000;
 export const DEDUPE_TTL_MS = 48 * 3600 * 1000;
 /** How long a job waits for a predecessor whose job cannot be found before skipping it. */
 export const GAP_GRACE_MS = 15_000;
+/** A producer that claimed a message this long ago without confirming it is presumed dead. */
+export const PENDING_CLAIM_MS = 10_000;
 /** How many earlier tickets a waiting job inspects before it simply waits. */
 const MAX_SCAN = 50;
 
 /*
  * KEYS[1] dedupe record of the message, KEYS[2] ticket counter, KEYS[3] ticket -> job id hash,
- * KEYS[4] done counter.  ARGV[1] job id, ARGV[2] dedupe TTL ms, ARGV[3] state TTL ms.
- * Returns {ticket, state}: state 0 = new, 1 = seen but maybe never added, 2 = added before.
+ * KEYS[4] done counter.  ARGV[1] job id, ARGV[2] dedupe TTL ms, ARGV[3] state TTL ms,
+ * ARGV[4] now (ms), ARGV[5] how long a pending claim is trusted (ms).
+ * Returns {ticket, state}: 0 = new (add the job), 1 = claimed earlier but never confirmed
+ * added and the claim is stale (add it again: the producer died), 2 = added, or being
+ * added by another producer right now (add nothing).
+ * The record reads "<ticket>:pending:<claimed at ms>" until the job is added, then "<ticket>:added".
  */
 const ACCEPT_LUA = `
 local record = redis.call('GET', KEYS[1])
 if record then
-  local ticket, state = string.match(record, '^(%d+):(%a+)$')
-  if state == 'added' then return {tonumber(ticket), 2} end
-  return {tonumber(ticket), 1}
+  local ticket, state, since = string.match(record, '^(%d+):(%a+):?(%d*)$')
+  if state == 'pending' and tonumber(ARGV[4]) - (tonumber(since) or 0) > tonumber(ARGV[5]) then
+    redis.call('SET', KEYS[1], ticket .. ':pending:' .. ARGV[4], 'PX', ARGV[2])
+    return {tonumber(ticket), 1}
+  end
+  return {tonumber(ticket), 2}
 end
 if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('DEL', KEYS[4]) end
 local ticket = redis.call('INCR', KEYS[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
-redis.call('SET', KEYS[1], ticket .. ':pending', 'PX', ARGV[2])
+redis.call('SET', KEYS[1], ticket .. ':pending:' .. ARGV[4], 'PX', ARGV[2])
 redis.call('HSET', KEYS[3], ticket, ARGV[1])
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
 return {ticket, 0}
@@ -56,7 +65,7 @@ return redis.call('HGET', KEYS[2], tostring(ticket + 1))
 `;
 
 interface OrderingCommands {
-  sbAccept(k1: string, k2: string, k3: string, k4: string, jobId: string, dedupeTtl: number, stateTtl: number): Promise<[number, number]>;
+  sbAccept(k1: string, k2: string, k3: string, k4: string, jobId: string, dedupeTtl: number, stateTtl: number, now: number, claimMs: number): Promise<[number, number]>;
   sbAdvance(k1: string, k2: string, k3: string, ticket: number, stateTtl: number): Promise<string | null>;
 }
 
@@ -72,7 +81,7 @@ function withCommands(redis: Redis): Redis & OrderingCommands {
 /** The outcome of accepting a message for a conversation. */
 export interface Acceptance {
   readonly ticket: number;
-  /** True when this message was accepted and added before: enqueue nothing. */
+  /** True when this message was accepted before (added, or being added right now): enqueue nothing. */
   readonly alreadyAdded: boolean;
 }
 
@@ -105,7 +114,7 @@ export function createOrdering(
     async accept(conversation, jobId) {
       const [ticket, state] = await r.sbAccept(
         keys.dedupe(conversation, jobId), keys.orderSeq(conversation), keys.orderTickets(conversation), keys.orderDone(conversation),
-        jobId, DEDUPE_TTL_MS, ORDER_STATE_TTL_MS,
+        jobId, DEDUPE_TTL_MS, ORDER_STATE_TTL_MS, now(), PENDING_CLAIM_MS,
       );
       return { ticket, alreadyAdded: state === 2 };
     },
