@@ -11,7 +11,7 @@ RUN npm ci --no-audit --no-fund --loglevel=error
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY adapters ./adapters
-RUN npm run build && cp -r adapters/web/public dist/adapters/web/public
+RUN npm run build
 
 # Production dependencies only.
 FROM ${NODE_IMAGE} AS deps

@@ -86,7 +86,12 @@ export function createChatWorker(deps: ChatWorkerDeps): JobHandler<'chat'> {
     // 3. Stream the completion into the platform, throttled and split by the ReplyStream.
     const stream = new ReplyStream({ maxLength: outbox.maxMessageLength, editIntervalMs: outbox.editIntervalMs, now });
     const sent: SentMessage[] = [];
-    const deliver = (actions: ReplyAction[]) => deliverActions(outbox, target, sent, actions);
+    // Deliveries run one after another, in the order the stream decided them.
+    let delivered = Promise.resolve();
+    const deliver = (actions: ReplyAction[]): Promise<void> =>
+      actions.length === 0 ? delivered : (delivered = delivered.then(() => deliverActions(outbox, target, sent, actions)));
+    // When the model pauses, text it already sent still shows within one edit interval.
+    const flusher = setInterval(() => void deliver(stream.flush()).catch(() => undefined), outbox.editIntervalMs);
     const typing = keepTyping(outbox, target, () => sent.length > 0);
     try {
       const request = {
@@ -103,6 +108,7 @@ export function createChatWorker(deps: ChatWorkerDeps): JobHandler<'chat'> {
       if (error instanceof DeliveryError) throw error.cause ?? error;
       return reportFailure(error, { stream, sent, outbox, target, context, deliver });
     } finally {
+      clearInterval(flusher);
       typing.stop();
     }
 
