@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { AiApiError, AiNetworkError, AiStreamError, AiTimeoutError, ERROR_CODES, errorCodeOf, isRetryable } from '../../src/domain/errors.js';
 import { FAILURE_NOTICES } from '../../src/domain/replies.js';
+import { WEB_ERROR_CODES } from '../../adapters/web/index.js';
 
 describe('error codes', () => {
   it('are documented in README.md with the exact sentence users read', () => {
@@ -9,6 +10,11 @@ describe('error codes', () => {
     for (const code of Object.values(ERROR_CODES)) {
       expect(readme, code).toContain(`| \`${code}\` | ${FAILURE_NOTICES[code]} |`);
     }
+  });
+
+  it('of the playground API are all documented in README.md', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const code of Object.values(WEB_ERROR_CODES)) expect(readme, code).toMatch(new RegExp(`\\| \`${code}\` \\| \\d{3} \\|`));
   });
 
   it('map each failure to the side that failed', () => {
