@@ -25,6 +25,7 @@ export const REPLIES = {
   historyCleared: 'Done: I have forgotten this conversation. Start afresh whenever you like.',
   emptyMessage: 'I got an empty message. Send me some text and I will answer.',
   attachmentsNotYet: 'I can only read text for now. Send me your question as a message.',
+  cutAtLength: '\n\n(The answer reached its length limit and stops here. Ask me to continue.)',
   emptyAnswer: 'The model returned an empty answer. Try rephrasing your message.',
   imageNotYet: 'Image generation is not available yet on this bot.',
   unknownCommand: (name: string) => `I don't know the command /${name}. Send /help to see what I can do.`,

@@ -93,6 +93,7 @@ export function createChatWorker(deps: ChatWorkerDeps): JobHandler<'chat'> {
     // When the model pauses, text it already sent still shows within one edit interval.
     const flusher = setInterval(() => void deliver(stream.flush()).catch(() => undefined), outbox.editIntervalMs);
     const typing = keepTyping(outbox, target, () => sent.length > 0);
+    let answer = '';
     try {
       const request = {
         model: deps.model.info.model,
@@ -101,7 +102,12 @@ export function createChatWorker(deps: ChatWorkerDeps): JobHandler<'chat'> {
         maxTokens: deps.maxCompletionTokens,
       };
       for await (const event of deps.model.streamChat(request, context.signal)) {
-        if (event.type === 'delta') await deliver(stream.push(event.text));
+        if (event.type === 'delta') {
+          answer += event.text;
+          await deliver(stream.push(event.text));
+        } else if (event.reason === 'length' && answer.trim() !== '') {
+          await deliver(stream.push(REPLIES.cutAtLength));
+        }
       }
       await deliver(stream.finish());
     } catch (error) {
@@ -112,7 +118,7 @@ export function createChatWorker(deps: ChatWorkerDeps): JobHandler<'chat'> {
       typing.stop();
     }
 
-    if (stream.text.trim() === '') {
+    if (answer.trim() === '') {
       await outbox.send(target, REPLIES.emptyAnswer, { final: true });
       return { replied: true, messagesSent: 1, outcome: 'failed' };
     }
@@ -120,7 +126,7 @@ export function createChatWorker(deps: ChatWorkerDeps): JobHandler<'chat'> {
     // 4. Remember the exchange.
     await deps.history.append(conversation, [
       { role: 'user', name: message.author.displayName, text: message.text, at: message.receivedAt },
-      { role: 'assistant', name: deps.botName, text: stream.text, at: now() },
+      { role: 'assistant', name: deps.botName, text: answer, at: now() },
     ]);
     return { replied: true, messagesSent: sent.length, outcome: 'answered' };
   };

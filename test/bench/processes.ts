@@ -22,7 +22,9 @@ export async function startChild(
   env: Record<string, string>,
   ready: (line: Record<string, unknown>) => boolean,
 ): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', TSX, file, ...args], {
+  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each child there, for a look in DevTools.
+  const profile = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', TSX, file, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
-import { FAILURE_NOTICES } from '../../src/domain/replies.js';
+import { FAILURE_NOTICES, REPLIES } from '../../src/domain/replies.js';
 import { createLogger } from '../../src/infra/log/logger.js';
 import { createFakeOpenAI, type FakeOpenAI } from '../fakes/openai.js';
 import { finalAnswers, followChannel, postMessage } from '../support/playground-client.js';
@@ -126,6 +126,42 @@ describe('chat pipeline through the playground', () => {
     );
     for (const other of others) await other.waitFor((m) => finalAnswers(m).length === 2, 20_000);
     [page, ...others].forEach((p) => p.close());
+  });
+
+  it('delivers a 10,000-character answer whole, as several messages within the limit, code block intact', async () => {
+    const paragraph = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit. '.repeat(20).trim();
+    const code = '```ts\n' + Array.from({ length: 80 }, (_, i) => `const line${i} = ${i};`).join('\n') + '\n```';
+    const answer = `${[paragraph, paragraph, code, paragraph, paragraph, paragraph, paragraph].join('\n\n')}`;
+    expect(answer.length).toBeGreaterThan(8_000);
+    fake.chatReply = () => answer;
+    fake.streamChunkSize = 500;
+    const app = await start({ MAX_COMPLETION_TOKENS: '10000' });
+    const page = await followChannel(app.url, 'long');
+    await postMessage(app.url, 'long', 'tell me everything');
+    const messages = await page.waitFor((m) => m.filter((x) => x.role === 'assistant').length >= 3 && m.filter((x) => x.role === 'assistant').every((x) => x.final), 15_000);
+    const parts = finalAnswers(messages);
+    expect(parts.length).toBeGreaterThanOrEqual(3);
+    for (const part of parts) {
+      expect(part.length).toBeLessThanOrEqual(4000);
+      // Every message renders on its own: its code fences are balanced.
+      expect((part.match(/^```/gm) ?? []).length % 2).toBe(0);
+    }
+    const strip = (text: string) => text.replace(/^```(ts)?$/gm, '').replace(/\s+/g, '');
+    expect(strip(parts.join('\n'))).toBe(strip(answer));
+    page.close();
+  });
+
+  it('says so when the answer was cut at the length limit', async () => {
+    fake.chatReply = () => 'word '.repeat(50).trim();
+    const app = await start({ MAX_COMPLETION_TOKENS: '20' });
+    const page = await followChannel(app.url, 'short');
+    await postMessage(app.url, 'short', 'talk a lot');
+    const messages = await page.waitFor((m) => finalAnswers(m).length === 1);
+    expect(finalAnswers(messages)[0]).toBe(`${'word '.repeat(20).trim()}${REPLIES.cutAtLength}`);
+    // History keeps what the model said, not our notice.
+    const history = (await (await fetch(`${app.url}/api/channels/short/history`)).json()) as { messages: Array<{ text: string }> };
+    expect(history.messages.map((m) => m.text)).toEqual(['talk a lot', 'word '.repeat(20).trim()]);
+    page.close();
   });
 
   it('gets the user an answer after an upstream 429 with retry-after', async () => {
