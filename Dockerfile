@@ -3,11 +3,14 @@
 # Node 24 is an LTS line (supported to April 2028); slim keeps the image small.
 ARG NODE_IMAGE=node:24-slim
 
+# `npm install` rather than `npm ci`: both follow package-lock.json, but `npm ci` refuses
+# a lock file that lacks optional platform builds some registries do not serve.
+
 # Compile TypeScript to dist/ with the full dependency set.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --loglevel=error
+RUN npm install --no-audit --no-fund --loglevel=error
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY adapters ./adapters
@@ -17,7 +20,7 @@ RUN npm run build
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
+RUN npm install --omit=dev --no-audit --no-fund --loglevel=error
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080
