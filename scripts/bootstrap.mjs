@@ -67,7 +67,7 @@ function ensureBinary(names, debianPackage, why) {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     const ok =
       run('apt-get', ['update', '-qq'], { env }) &&
-      run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', debianPackage], { env });
+      run('apt-get', ['install', '-y', '-qq', debianPackage], { env });
     const installed = names.map(which).find(Boolean);
     if (ok && installed) return installed;
   }
