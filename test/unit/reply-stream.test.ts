@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ReplyStream, type ReplyAction } from '../../src/domain/reply-stream.js';
 import { splitMessage } from '../../src/domain/split-message.js';
+import { prng } from '../support/prng.js';
 
 const RANDOM_CASES = 300;
 
@@ -10,17 +11,6 @@ function fakeClock(start = 1_000_000): { now: () => number; advance: (ms: number
   return { now: () => time, advance: (ms) => (time += ms) };
 }
 
-/** mulberry32: a tiny seeded PRNG, so a failing case can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = ['word ', 'reply ', '😀 ', '\n', '\n\n', '\r\n', '```python\n', '```\n', '~~~\n', '  indented()\n', 'x'.repeat(90), '`code` '];
 

@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { nextChunk, splitMessage, type CodeFence, type MessageChunk } from '../../src/domain/split-message.js';
+import { prng } from '../support/prng.js';
 
 const RANDOM_CASES = 400;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** mulberry32: a tiny seeded PRNG, so a failing case can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ['the', 'reply', 'splits', 'Markdown', 'naïve', '😀', '👍🏽', 'x', 'supercalifragilistic', '`inline`', '**bold**'];
 const FENCES = [
