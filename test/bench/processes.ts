@@ -15,16 +15,17 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-/** Runs a TypeScript file with tsx and waits for a JSON stdout line that `ready` accepts. */
+/** Runs a TypeScript file with tsx (or a compiled .js file with plain node) and waits for a JSON stdout line that `ready` accepts. */
 export async function startChild(
   file: string,
   args: string[],
   env: Record<string, string>,
   ready: (line: Record<string, unknown>) => boolean,
 ): Promise<Child> {
+  const loader = file.endsWith('.ts') ? ['--import', TSX] : [];
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each child there, for a look in DevTools.
   const profile = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', TSX, file, ...args], {
+  const child = spawn(process.execPath, [...profile, ...loader, file, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -56,6 +57,15 @@ export async function startChild(
         setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
       }),
   };
+}
+
+/** Compiles the service as the Dockerfile does (npm run build), into `outDir`. */
+export async function buildInto(outDir: string): Promise<void> {
+  const { execFileSync } = await import('node:child_process');
+  const { cpSync } = await import('node:fs');
+  const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', outDir], { cwd: ROOT, stdio: 'inherit' });
+  cpSync(path.join(ROOT, 'adapters', 'web', 'public'), path.join(outDir, 'adapters', 'web', 'public'), { recursive: true });
 }
 
 /** Resident set size of a process, from /proc, in MiB. */

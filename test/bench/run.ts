@@ -7,7 +7,7 @@
  *    through the real service process (`src/main.ts --role all`) and a zero-latency fake
  *    upstream in its own process; and its ratio to (1).
  * 3. Added latency (p50/p99) at a fixed offered load.
- * 4. RSS of an idle worker process.
+ * 4. RSS of an idle worker process, compiled (as in the Docker image) and through tsx.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,7 +16,7 @@ import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startEmbeddedRedis } from '../../src/infra/redis/embedded-redis.js';
-import { rssMiB, startChild, type Child } from './processes.js';
+import { buildInto, ROOT, rssMiB, startChild, type Child } from './processes.js';
 
 const BARE_JOBS = 5_000;
 const E2E_MESSAGES = 3_000;
@@ -170,12 +170,17 @@ async function main(): Promise<void> {
     console.log(`RSS of the all-in-one service:   ${(await rssMiB(service.process.pid!)).toFixed(0)} MiB after the load`);
     watcher.close();
 
-    const worker = await startChild('src/main.ts', ['--role', 'worker'], { ...env, PORT: '0', LOG_LEVEL: 'info' }, (line) =>
-      String(line['msg'] ?? '') === 'worker ready',
-    );
-    children.push(worker);
+    const workerReady = (line: Record<string, unknown>) => String(line['msg'] ?? '') === 'worker ready';
+    const workerEnv = { ...env, PORT: '0', LOG_LEVEL: 'info' };
+    const viaTsx = await startChild('src/main.ts', ['--role', 'worker'], workerEnv, workerReady);
+    children.push(viaTsx);
+    // Inside the project, so the build finds node_modules and package.json (type: module).
+    const buildDir = path.join(ROOT, 'dist');
+    await buildInto(buildDir);
+    const compiled = await startChild(path.join(buildDir, 'src', 'main.js'), ['--role', 'worker'], workerEnv, workerReady);
+    children.push(compiled);
     await sleep(IDLE_SETTLE_MS);
-    console.log(`RSS of an idle worker process:   ${(await rssMiB(worker.process.pid!)).toFixed(0)} MiB (run through tsx, as npm start does)`);
+    console.log(`RSS of an idle worker process:   ${(await rssMiB(compiled.process.pid!)).toFixed(0)} MiB compiled (as in the Docker image), ${(await rssMiB(viaTsx.process.pid!)).toFixed(0)} MiB through tsx (npm start)`);
   } finally {
     await Promise.all(children.map((child) => child.stop()));
     await redis.stop();

@@ -4,7 +4,20 @@
  * the chat worker so prompt budgets and stored totals agree.
  * See https://github.com/niieani/gpt-tokenizer and https://github.com/openai/tiktoken
  */
-import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base';
+import { createRequire } from 'node:module';
+
+type CountO200k = typeof import('gpt-tokenizer/encoding/o200k_base').countTokens;
+
+/**
+ * The o200k tables take ~65 MiB once loaded, so they load on the first count rather
+ * than at start: a worker that has not answered anything yet stays small.
+ */
+const requireLazily = createRequire(import.meta.url);
+let loaded: CountO200k | undefined;
+const countO200k: CountO200k = (text, options) => {
+  loaded ??= (requireLazily('gpt-tokenizer/encoding/o200k_base') as { countTokens: CountO200k }).countTokens;
+  return loaded(text, options);
+};
 
 /**
  * Longest run counted in one piece. BPE cost grows with the square of a pre-token's
