@@ -112,6 +112,8 @@ export function createChatWorker(deps: ChatWorkerDeps): JobHandler<'chat'> {
       await deliver(stream.finish());
     } catch (error) {
       if (error instanceof DeliveryError) throw error.cause ?? error;
+      // Shutting down past the grace period: not the user's problem; the queue runs it again.
+      if (context.signal.aborted) throw error;
       return reportFailure(error, { stream, sent, outbox, target, context, deliver });
     } finally {
       clearInterval(flusher);

@@ -216,6 +216,30 @@ describe('chat pipeline through the playground', () => {
   });
 });
 
+describe('shutdown', () => {
+  it('stops taking messages but finishes the answer in progress', async () => {
+    const answer = 'slow and steady '.repeat(20).trim();
+    fake.chatReply = () => answer;
+    fake.streamChunkSize = 16;
+    fake.streamDelayMs = 40;
+    const prefix = uniquePrefix('drain');
+    const app = await start({ QUEUE_PREFIX: prefix });
+    const page = await followChannel(app.url, 'draining');
+    await postMessage(app.url, 'draining', 'take your time');
+    await page.waitFor((m) => m.some((x) => x.role === 'assistant' && !x.final));
+    page.close();
+
+    const stopped = app.stop();
+    // Intake closes at once...
+    await expect.poll(() => fetch(`${app.url}/healthz`).then(() => 'open', () => 'closed'), { timeout: 5_000 }).toBe('closed');
+    await stopped;
+    // ...and the answer that was streaming was finished and remembered before the process let go.
+    const next = await start({ QUEUE_PREFIX: prefix });
+    const history = (await (await fetch(`${next.url}/api/channels/draining/history`)).json()) as { messages: Array<{ text: string }> };
+    expect(history.messages.map((m) => m.text)).toEqual(['take your time', answer]);
+  });
+});
+
 describe('restarts', () => {
   it('keeps history across a restart of the service and its embedded Redis', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'sb-restart-'));
