@@ -31,7 +31,7 @@ const log = createLogger({
 let fake: FakeOpenAI;
 const apps: RunningApp[] = [];
 
-async function start(env: Record<string, string> = {}): Promise<RunningApp> {
+async function start(env: Record<string, string> = {}, role: 'all' | 'gateway' | 'worker' = 'all'): Promise<RunningApp> {
   const config = parseConfig({
     REDIS_URL: testRedisUrl(),
     OPENAI_BASE_URL: fake.url,
@@ -41,7 +41,7 @@ async function start(env: Record<string, string> = {}): Promise<RunningApp> {
     QUEUE_PREFIX: uniquePrefix('e2e'),
     ...env,
   });
-  const app = await startApp(config, { log });
+  const app = await startApp(config, { log, role });
   apps.push(app);
   return app;
 }
@@ -212,6 +212,29 @@ describe('chat pipeline through the playground', () => {
       ((await (await fetch(`${app.url}/api/channels/${channel}/history`)).json()) as { messages: unknown[] }).messages;
     expect(await read('resettable')).toEqual([]);
     await expect.poll(() => read('kept').then((m) => m.length)).toBe(2);
+    page.close();
+  });
+});
+
+describe('roles', () => {
+  it('runs gateway and workers as separate processes sharing one Redis', async () => {
+    const QUEUE_PREFIX = uniquePrefix('roles');
+    const gateway = await start({ QUEUE_PREFIX }, 'gateway');
+    const page = await followChannel(gateway.url, 'split');
+    await postMessage(gateway.url, 'split', 'anyone home?');
+    // No worker yet: the message waits in the queue, nothing is lost.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(fake.requestsTo('/chat/completions')).toHaveLength(0);
+
+    const worker = await start({ QUEUE_PREFIX }, 'worker');
+    const messages = await page.waitFor((m) => finalAnswers(m).length === 1);
+    expect(finalAnswers(messages)).toEqual(['Echo: anyone home?']);
+
+    const ready = async (url: string) => (await fetch(`${url}/readyz`)).json();
+    expect(await ready(gateway.url)).toEqual({ status: 'ready', checks: { redis: true } });
+    expect(await ready(worker.url)).toEqual({ status: 'ready', checks: { redis: true, workers: true } });
+    // A worker serves health, not the playground.
+    expect((await fetch(`${worker.url}/api/info`)).status).toBe(404);
     page.close();
   });
 });

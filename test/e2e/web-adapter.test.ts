@@ -4,13 +4,11 @@
  * would use it; the page itself is tested in test/e2e/playground-browser.test.ts.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWebAdapter, WEB_ERROR_CODES, type WebAdapter, type WebMessage } from '../../adapters/web/index.js';
+import { WEB_ERROR_CODES, type WebMessage } from '../../adapters/web/index.js';
 import { startApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
-import type { JobQueue, Logger, PubSub } from '../../src/ports/index.js';
+import type { Logger } from '../../src/ports/index.js';
 import { createFakeOpenAI, type FakeOpenAI } from '../fakes/openai.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
 
@@ -296,76 +294,5 @@ describe('web adapter, whole service', () => {
 
   it('has sent the model only requests that follow the spec', () => {
     expect(fake.violations).toEqual([]);
-  });
-});
-
-describe('web adapter, failure paths', () => {
-  let server: Server;
-  let url: string;
-  let adapter: WebAdapter;
-  const lines: Array<{ level: string; fields: object; message?: string }> = [];
-  const listeners = new Set<(message: string) => void>();
-  const pubsub: PubSub = {
-    publish: async (_topic, message) => listeners.forEach((listener) => listener(message)),
-    subscribe: async (_topic, listener) => {
-      listeners.add(listener);
-      return async () => void listeners.delete(listener);
-    },
-  };
-  const downQueue: JobQueue = {
-    enqueue: async () => {
-      throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
-    },
-  };
-
-  beforeAll(async () => {
-    adapter = createWebAdapter({
-      queue: downQueue,
-      history: { read: async () => [], append: async () => undefined, clear: async () => undefined },
-      pubsub,
-      log: recordingLogger(lines),
-      modelInfo: { model: 'm', demo: true },
-    });
-    server = createServer((req, res) => {
-      void adapter.handle(req, res).then((served) => {
-        if (!served) res.writeHead(404).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-
-  afterAll(async () => {
-    await adapter.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-
-  it('answers 503 in plain words when the queue is down, logs it, and echoes nothing', async () => {
-    const heard: string[] = [];
-    const listener = (message: string) => void heard.push(message);
-    listeners.add(listener);
-    const res = await fetch(`${url}/api/channels/general/messages`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ id: messageId(), text: 'anyone?', author: 'Fay' }),
-    });
-    listeners.delete(listener);
-    expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({
-      error: { code: 'unavailable', message: 'The bot is temporarily unavailable. Try again in a moment.' },
-    });
-    expect(lines.some((line) => line.level === 'error')).toBe(true);
-    expect(heard).toEqual([]);
-  });
-
-  it('ends open event streams on close() and unsubscribes them', async () => {
-    const stream = await openEvents(`${url}/api/channels/general/events`);
-    expect(listeners.size).toBe(1);
-    await adapter.close();
-    await stream.ended;
-    expect(listeners.size).toBe(0);
-    const refused = await fetch(`${url}/api/channels/general/events`);
-    expect(refused.status).toBe(503);
   });
 });
