@@ -4,7 +4,7 @@
  * the streamed completion through a ReplyStream into the platform's Outbox, the
  * exchange written to history, and a plain-words notice when the AI service fails.
  */
-import { errorCodeOf, isRetryable, type ErrorCode } from '../domain/errors.js';
+import { ERROR_CODES, errorCodeOf, isRetryable, type ErrorCode } from '../domain/errors.js';
 import type { ChatPromptMessage, HistoryEntry } from '../domain/chat.js';
 import type { ChatJob, ChatResult } from '../domain/jobs.js';
 import { FAILURE_NOTICES, REPLIES } from '../domain/replies.js';
@@ -109,6 +109,17 @@ export function createChatWorker(deps: ChatWorkerDeps): JobHandler<'chat'> {
           await deliver(stream.push(REPLIES.cutAtLength));
         }
       }
+      if (answer.trim() === '') {
+        await deliver(stream.finish());
+        await outbox.send(target, REPLIES.emptyAnswer, { final: true });
+        return { replied: true, messagesSent: 1, outcome: 'failed' };
+      }
+      // 4. Remember the exchange before showing the final version, so whatever the user
+      //    sees as finished is already in the history the next message will read.
+      await deps.history.append(conversation, [
+        { role: 'user', name: message.author.displayName, text: message.text, at: message.receivedAt },
+        { role: 'assistant', name: deps.botName, text: answer, at: now() },
+      ]);
       await deliver(stream.finish());
     } catch (error) {
       if (error instanceof DeliveryError) throw error.cause ?? error;
@@ -119,17 +130,6 @@ export function createChatWorker(deps: ChatWorkerDeps): JobHandler<'chat'> {
       clearInterval(flusher);
       typing.stop();
     }
-
-    if (answer.trim() === '') {
-      await outbox.send(target, REPLIES.emptyAnswer, { final: true });
-      return { replied: true, messagesSent: 1, outcome: 'failed' };
-    }
-
-    // 4. Remember the exchange.
-    await deps.history.append(conversation, [
-      { role: 'user', name: message.author.displayName, text: message.text, at: message.receivedAt },
-      { role: 'assistant', name: deps.botName, text: answer, at: now() },
-    ]);
     return { replied: true, messagesSent: sent.length, outcome: 'answered' };
   };
 }
@@ -172,7 +172,10 @@ async function reportFailure(
   },
 ): Promise<ChatResult> {
   const code: ErrorCode = errorCodeOf(error);
-  const willRetry = isRetryable(error) && s.context.attempt < s.context.maxAttempts;
+  // AI failures retry when the API says they may; anything else (Redis blinked, a bug)
+  // gets the queue's next attempt too, and the user hears of it only after the last.
+  const worthRetrying = isRetryable(error) || code === ERROR_CODES.INTERNAL;
+  const willRetry = worthRetrying && s.context.attempt < s.context.maxAttempts;
   s.context.log.warn({ err: error, code, willRetry }, 'chat completion failed');
   const partial = s.sent.length > 0;
   if (partial) await s.deliver(s.stream.finish()).catch(() => undefined);

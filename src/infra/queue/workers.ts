@@ -17,6 +17,12 @@ const LOCK_DURATION_MS = 10_000;
 const STALLED_INTERVAL_MS = 5_000;
 /** A job that stalls more often than this is failed rather than retried forever. */
 const MAX_STALLED_COUNT = 2;
+/**
+ * After a Redis error a BullMQ worker waits this long before fetching again. BullMQ's
+ * default (15 s, documented as internal) would leave users waiting long after Redis is
+ * back; our reconnect backoff is capped at 1 s, so match it.
+ */
+const RUN_RETRY_DELAY_MS = 1_000;
 /** A job waiting for its turn checks again after this long if nobody promoted it. */
 const ORDER_POLL_MS = 1_000;
 
@@ -106,6 +112,7 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
       lockDuration: LOCK_DURATION_MS,
       stalledInterval: STALLED_INTERVAL_MS,
       maxStalledCount: MAX_STALLED_COUNT,
+      runRetryDelay: RUN_RETRY_DELAY_MS,
     });
     worker.on('failed', (job, error) => {
       options.log.warn({ jobId: job?.id, kind, attemptsMade: job?.attemptsMade, err: error }, 'job attempt failed');
