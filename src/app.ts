@@ -4,7 +4,6 @@
  * end-to-end tests call it directly, so they run the same wiring as production.
  */
 import path from 'node:path';
-import { createWebAdapter, createWebOutbox } from '../adapters/web/index.js';
 import type { Config, Role } from './config.js';
 import { createDemoChatModel, createOpenAIChatModel, createOpenAIClient } from './infra/ai/index.js';
 import { createRedisHistoryStore } from './infra/history/index.js';
@@ -15,7 +14,9 @@ import { closeRedis, createRedisConnection, waitForReady } from './infra/redis/c
 import { startEmbeddedRedis, type EmbeddedRedis } from './infra/redis/embedded-redis.js';
 import { createRedisKeys } from './infra/redis/keys.js';
 import { createRedisPubSub } from './infra/redis/pubsub.js';
-import type { ChatModel, Logger, ReadinessCheck } from './ports/index.js';
+import { createRedisRateLimiter } from './infra/ratelimit/index.js';
+import { PLATFORMS, type PlatformContext, type PlatformGateway } from './platforms/index.js';
+import type { ChatModel, Logger, Outboxes, ReadinessCheck } from './ports/index.js';
 import { createChatWorker } from './workers/index.js';
 
 /** The name the bot uses for itself in history and help. */
@@ -78,16 +79,29 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     idleTtlSeconds: config.chat.historyTtlSeconds,
   });
   const pubsub = createRedisPubSub({ publisher: command, subscriber, prefix: config.queue.prefix });
-  const outboxes = { web: createWebOutbox({ pubsub, botName: BOT_NAME }) };
+  const rateLimiter = createRedisRateLimiter({ redis: command, keys });
   const checks: ReadinessCheck[] = [{ name: 'redis', check: async () => (await command.ping()) === 'PONG' }];
+  const platforms = PLATFORMS.filter((platform) => platform.enabled(config));
 
   let chatModel: ChatModel | undefined;
   let closeModel = async (): Promise<void> => undefined;
-  let workers: JobWorkers | undefined;
   if (worker) {
     const fromConfig = options.chatModel ? undefined : chatModelFromConfig(config, log);
     chatModel = options.chatModel ?? fromConfig!.model;
     closeModel = fromConfig?.close ?? closeModel;
+  }
+  const context: PlatformContext = {
+    config,
+    log,
+    history,
+    pubsub,
+    rateLimiter,
+    modelInfo: (options.chatModel ?? chatModel)?.info ?? describeModel(config),
+  };
+
+  let workers: JobWorkers | undefined;
+  if (worker && chatModel) {
+    const outboxes: Outboxes = Object.fromEntries(platforms.map((p) => [p.platform, p.createOutbox(context)]));
     workers = createJobWorkers({
       connection: worker,
       keys,
@@ -109,15 +123,28 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   }
 
   let queue: ManagedJobQueue | undefined;
-  const routes: RouteHandler[] = [];
-  let closeAdapters = async (): Promise<void> => undefined;
+  const gateways: PlatformGateway[] = [];
+  const closeAdapters = async (): Promise<void> => {
+    await Promise.all(gateways.map((gateway) => gateway.close()));
+  };
   if (producer) {
-    queue = createJobQueue({ connection: producer, keys, attempts: config.queue.attempts });
-    const modelInfo = (options.chatModel ?? chatModel)?.info ?? describeModel(config);
-    const web = createWebAdapter({ queue, history, pubsub, log, modelInfo });
-    routes.push((req, res) => web.handle(req, res));
-    closeAdapters = () => web.close();
+    const jobs = createJobQueue({ connection: producer, keys, attempts: config.queue.attempts });
+    queue = jobs;
+    try {
+      for (const platform of platforms) {
+        gateways.push(await platform.startGateway({ ...context, queue: jobs }));
+        log.info({ platform: platform.platform }, 'platform started');
+      }
+    } catch (error) {
+      await closeAdapters();
+      await workers?.close(0);
+      await queue.close();
+      await Promise.all(connections.map(closeRedis));
+      await embedded?.stop();
+      throw error;
+    }
   }
+  const routes: RouteHandler[] = gateways.flatMap((gateway) => gateway.routes);
 
   let http: RunningHttpServer;
   try {

@@ -58,6 +58,11 @@ export interface InboundMessage {
   readonly command?: ParsedCommand;
   /** Milliseconds since the epoch when the platform received the message. */
   readonly receivedAt: number;
+  /**
+   * Opaque to everything but the platform's Outbox: what it needs to answer this message
+   * in a way the platform requires, e.g. a Discord interaction's id and token.
+   */
+  readonly replyHandle?: string;
 }
 
 /**

@@ -40,6 +40,8 @@ export interface HistoryStore {
 export interface ReplyTarget {
   readonly chat: ChatRef;
   readonly replyToMessageId?: string;
+  /** The message's platform-specific reply handle (InboundMessage.replyHandle), e.g. a Discord interaction. */
+  readonly replyHandle?: string;
 }
 
 /** A message the bot sent, as the platform identifies it. */
@@ -105,6 +107,32 @@ export interface PubSub {
   publish(topic: string, message: string): Promise<void>;
   /** Resolves once subscribed; the returned function unsubscribes. */
   subscribe(topic: string, listener: (message: string) => void): Promise<() => Promise<void>>;
+}
+
+/** One limit: at most `max` calls per `perMs` under `key`, counted across every process. */
+export interface RateLimit {
+  readonly key: string;
+  readonly max: number;
+  readonly perMs: number;
+}
+
+/**
+ * A rate limiter shared by all processes (Redis), for platform API limits such as
+ * Telegram's one message a second per chat and twenty a minute per group.
+ */
+export interface RateLimiter {
+  /**
+   * Waits until one more call fits every limit, then counts it against all of them at
+   * once. Rejects if `signal` aborts while waiting.
+   */
+  acquire(limits: readonly RateLimit[], signal?: AbortSignal): Promise<void>;
+  /**
+   * Counts the call and returns 0 if it fits every limit now; otherwise counts nothing and
+   * returns how many ms until it would (for updates that may be skipped, like a streaming edit).
+   */
+  tryAcquire(limits: readonly RateLimit[]): Promise<number>;
+  /** Holds every call that uses `key` for `ms` (the platform answered 429 with retry_after). */
+  pause(key: string, ms: number): Promise<void>;
 }
 
 /** A readiness probe part, e.g. "redis" or "workers". */

@@ -49,7 +49,7 @@ export function createChatWorker(deps: ChatWorkerDeps): JobHandler<'chat'> {
       context.log.error({ platform: message.chat.platform }, 'no outbox for platform; message dropped');
       return { replied: false, messagesSent: 0, outcome: 'ignored' };
     }
-    const target: ReplyTarget = { chat: message.chat, replyToMessageId: message.messageId };
+    const target: ReplyTarget = { chat: message.chat, replyToMessageId: message.messageId, replyHandle: message.replyHandle };
     const say = async (text: string): Promise<ChatResult> => {
       await outbox.send(target, text, { final: true });
       return { replied: true, messagesSent: 1, outcome: 'command' };
@@ -143,7 +143,7 @@ async function deliverActions(outbox: Outbox, target: ReplyTarget, sent: SentMes
     try {
       if (action.type === 'send') {
         // Only the first message of an answer is a reply; continuations follow it.
-        const to = action.index === 0 ? target : { chat: target.chat };
+        const to = action.index === 0 ? target : { chat: target.chat, replyHandle: target.replyHandle };
         sent[action.index] = await outbox.send(to, action.text, { final: action.final });
       } else {
         const message = sent[action.index];

@@ -10,6 +10,10 @@
  *   sb:{c:<conversation>}:done         highest ticket whose job has finished
  *   sb:{c:<conversation>}:tickets      hash ticket -> job id (for promotion and gap repair)
  *   sb:{c:<conversation>}:msg:<jobId>  dedupe record: the ticket of a message already accepted
+ *   sb:{rl}:<limit key>                sorted set: timestamps of calls in the limit's window
+ *   sb:{rl}:pause:<limit key>          set while a platform asked us to wait (429)
+ * Rate-limit keys share one hash tag because one call may count against several limits
+ * (a chat's and the bot's global one) in one atomic script.
  */
 
 /** Builds the keys of one deployment; the prefix separates deployments sharing a Redis. */
@@ -21,6 +25,8 @@ export interface RedisKeys {
   orderDone(conversation: string): string;
   orderTickets(conversation: string): string;
   dedupe(conversation: string, jobId: string): string;
+  rateLimit(limitKey: string): string;
+  rateLimitPause(limitKey: string): string;
 }
 
 /** Creates the key builder for `prefix` (config QUEUE_PREFIX; default `sb`). */
@@ -35,5 +41,7 @@ export function createRedisKeys(prefix: string): RedisKeys {
     orderDone: (c) => `${conv(c)}:done`,
     orderTickets: (c) => `${conv(c)}:tickets`,
     dedupe: (c, jobId) => `${conv(c)}:msg:${jobId}`,
+    rateLimit: (limitKey) => `${prefix}:{rl}:${limitKey}`,
+    rateLimitPause: (limitKey) => `${prefix}:{rl}:pause:${limitKey}`,
   };
 }

@@ -1,0 +1,1 @@
+export { createRedisRateLimiter, type RedisRateLimiterOptions } from './redis-rate-limiter.js';

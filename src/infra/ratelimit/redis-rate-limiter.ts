@@ -1,0 +1,118 @@
+/**
+ * The RateLimiter port on Redis: a sliding log per limit (a sorted set of call times),
+ * checked and counted for all of a call's limits in one Lua script, so any number of
+ * processes sharing a bot token stay under the platform's limits together. A platform's
+ * 429 pauses a key for the time it asked; nobody calls under that key until then.
+ * Telegram: https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
+ * Discord: https://discord.com/developers/docs/topics/rate-limits
+ */
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { RateLimit, RateLimiter } from '../../ports/index.js';
+import type { RedisKeys } from '../redis/keys.js';
+
+/** Never sleep less than this between two tries: the script's answer is already exact. */
+const MIN_WAIT_MS = 5;
+/** Never sleep longer than this in one go, so a long wait still notices an abort quickly. */
+const MAX_WAIT_SLICE_MS = 1_000;
+
+/*
+ * KEYS[1..n]   the limits' sorted sets;  KEYS[n+1..2n] the limits' pause keys
+ * ARGV[1]      now (ms);  ARGV[2] a unique member for this call
+ * ARGV[3..]    max, perMs for each limit, in KEYS order
+ * Returns      0 when the call was counted against every limit; otherwise the ms to wait
+ *              before trying again (nothing counted).
+ */
+const ACQUIRE_LUA = `
+local n = #KEYS / 2
+local now = tonumber(ARGV[1])
+local wait = 0
+for i = 1, n do
+  local paused = redis.call('PTTL', KEYS[n + i])
+  if paused > wait then wait = paused end
+  local max = tonumber(ARGV[1 + 2 * i])
+  local window = tonumber(ARGV[2 + 2 * i])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+  if redis.call('ZCARD', KEYS[i]) >= max then
+    local oldest = tonumber(redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')[2])
+    local free = oldest + window - now
+    if free > wait then wait = free end
+  end
+end
+if wait > 0 then return wait end
+for i = 1, n do
+  redis.call('ZADD', KEYS[i], now, ARGV[2])
+  redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2 + 2 * i]))
+end
+return 0
+`;
+
+interface AcquireCommand {
+  sbRateAcquire(numKeys: number, ...args: Array<string | number>): Promise<number>;
+}
+
+export interface RedisRateLimiterOptions {
+  readonly redis: Redis;
+  readonly keys: RedisKeys;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** Creates the shared rate limiter. */
+export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLimiter {
+  const redis = options.redis as Redis & Partial<AcquireCommand>;
+  if (typeof redis.sbRateAcquire !== 'function') redis.defineCommand('sbRateAcquire', { lua: ACQUIRE_LUA });
+  const r = redis as Redis & AcquireCommand;
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? abortableSleep;
+
+  /** One try: 0 when counted, else the ms to wait. */
+  const attempt = (limits: readonly RateLimit[], member: string): Promise<number> => {
+    for (const limit of limits) assertLimit(limit);
+    const keys = [...limits.map((l) => options.keys.rateLimit(l.key)), ...limits.map((l) => options.keys.rateLimitPause(l.key))];
+    return r.sbRateAcquire(keys.length, ...keys, now(), member, ...limits.flatMap((l) => [l.max, l.perMs]));
+  };
+
+  return {
+    async acquire(limits, signal) {
+      if (limits.length === 0) return;
+      const member = randomBytes(8).toString('hex');
+      for (;;) {
+        signal?.throwIfAborted();
+        const wait = await attempt(limits, member);
+        if (wait <= 0) return;
+        await sleep(Math.min(Math.max(wait, MIN_WAIT_MS), MAX_WAIT_SLICE_MS), signal);
+      }
+    },
+    async tryAcquire(limits) {
+      return limits.length === 0 ? 0 : Math.max(0, await attempt(limits, randomBytes(8).toString('hex')));
+    },
+    async pause(key, ms) {
+      if (!(ms > 0)) return;
+      const pauseKey = options.keys.rateLimitPause(key);
+      // Keep the longer of an existing pause and this one.
+      const current = await redis.pttl(pauseKey);
+      if (current < ms) await redis.set(pauseKey, '1', 'PX', Math.ceil(ms));
+    },
+  };
+}
+
+function assertLimit(limit: RateLimit): void {
+  if (!Number.isInteger(limit.max) || limit.max < 1 || !(limit.perMs > 0) || limit.key === '') {
+    throw new RangeError(`invalid rate limit ${JSON.stringify(limit)}`);
+  }
+}
+
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

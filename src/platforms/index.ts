@@ -1,0 +1,7 @@
+export type { PlatformContext, PlatformGateway, PlatformModule } from './platform.js';
+export { webPlatform } from './web.js';
+import type { PlatformModule } from './platform.js';
+import { webPlatform } from './web.js';
+
+/** Every platform Switchboard knows, in start order. */
+export const PLATFORMS: readonly PlatformModule[] = [webPlatform];

@@ -1,0 +1,37 @@
+/**
+ * How the composition root plugs a platform in. Each platform has a module here that
+ * knows its config and builds its two halves from adapters/<platform>: the Outbox,
+ * created in every process that runs workers, and the gateway, started in every process
+ * that takes platform events. src/app.ts starts the enabled ones for the process's role.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../config.js';
+import type { Platform } from '../domain/inbound-message.js';
+import type { ChatModel, HistoryStore, JobQueue, Logger, Outbox, PubSub, RateLimiter } from '../ports/index.js';
+
+/** What every platform module may use. */
+export interface PlatformContext {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly history: HistoryStore;
+  readonly pubsub: PubSub;
+  readonly rateLimiter: RateLimiter;
+  /** The model the workers use, as the playground shows it. */
+  readonly modelInfo: ChatModel['info'];
+}
+
+/** A running gateway: the HTTP routes it serves on PORT (a webhook, the playground), and how to stop it. */
+export interface PlatformGateway {
+  readonly routes: ReadonlyArray<(req: IncomingMessage, res: ServerResponse) => Promise<boolean>>;
+  /** Stops taking events (intake); in-flight jobs are the workers' business. */
+  close(): Promise<void>;
+}
+
+/** One platform, as the composition root sees it. */
+export interface PlatformModule {
+  readonly platform: Platform;
+  /** Whether this platform runs with this config (a platform without a token does not). */
+  enabled(config: Config): boolean;
+  createOutbox(context: PlatformContext): Outbox;
+  startGateway(context: PlatformContext & { readonly queue: JobQueue }): Promise<PlatformGateway>;
+}
