@@ -84,6 +84,12 @@ const envSchema = z.object({
     .pipe(z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'Telegram allows 1-256 characters A-Z a-z 0-9 _ -').optional()),
   DISCORD_BOT_TOKEN: optionalText,
   DISCORD_API_URL: urlWithDefault(DEFAULT_DISCORD_API_URL),
+  DISCORD_GUILD_IDS: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value ?? '').split(',').map((id) => id.trim()).filter((id) => id !== ''))
+    .pipe(z.array(z.string().regex(/^[0-9]{17,20}$/, 'expected comma-separated guild ids (17-20 digits each)'))),
   HOST: z.string().trim().default('127.0.0.1'),
   PORT: integer(8080, 0, 65_535),
   LOG_LEVEL: z
@@ -124,7 +130,14 @@ export interface Config {
         readonly webhookSecret: string | undefined;
       }
     | undefined;
-  readonly discord: { readonly token: string; readonly apiUrl: string } | undefined;
+  readonly discord:
+    | {
+        readonly token: string;
+        readonly apiUrl: string;
+        /** Guilds to register slash commands in (instant); empty: globally. */
+        readonly guildIds: readonly string[];
+      }
+    | undefined;
   readonly http: { readonly host: string; readonly port: number };
   readonly log: { readonly level: string };
   readonly shutdownTimeoutMs: number;
@@ -185,7 +198,10 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
             webhookUrl: e.TELEGRAM_WEBHOOK_URL,
             webhookSecret: e.TELEGRAM_WEBHOOK_SECRET,
           },
-    discord: e.DISCORD_BOT_TOKEN === undefined ? undefined : { token: e.DISCORD_BOT_TOKEN, apiUrl: e.DISCORD_API_URL },
+    discord:
+      e.DISCORD_BOT_TOKEN === undefined
+        ? undefined
+        : { token: e.DISCORD_BOT_TOKEN, apiUrl: e.DISCORD_API_URL, guildIds: e.DISCORD_GUILD_IDS },
     http: { host: e.HOST, port: e.PORT },
     log: { level: e.LOG_LEVEL },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -1,0 +1,139 @@
+/**
+ * The Discord gateway side: a discord.js client that turns each addressed message and
+ * each slash command into one InboundMessage and enqueues a chat job with a
+ * deterministic id, so a MESSAGE_CREATE seen twice (a resume replays it, or a second
+ * gateway process sees it) makes one job. It does no AI work; the workers answer through
+ * the Discord Outbox.
+ * https://discord.com/developers/docs/events/gateway
+ */
+import { once } from 'node:events';
+import { Client, Events, GatewayIntentBits, Options, Partials, Routes, type Interaction, type Message } from 'discord.js';
+import { conversationKey, jobIdFor, type InboundMessage } from '../../src/domain/inbound-message.js';
+import type { JobQueue, Logger, RateLimiter } from '../../src/ports/index.js';
+import { SLASH_COMMANDS } from './discord.commands.js';
+import { toDiscordError } from './discord.errors.js';
+import { globalLimit } from './discord.limits.js';
+import { inboundFromCommand, inboundFromMessage } from './discord.inbound.js';
+import { noPings } from './discord.outbox.js';
+
+/** How long start-up waits for the gateway's READY and the guilds before giving up. */
+const READY_TIMEOUT_MS = 30_000;
+/** What the bot says when the queue (Redis) is unreachable; the playground says the same. */
+const UNAVAILABLE_TEXT = 'The bot is temporarily unavailable. Try again in a moment.';
+
+/** What the Discord gateway needs. */
+export interface DiscordGatewayDeps {
+  readonly token: string;
+  /** REST base (DISCORD_API_URL); the gateway URL comes from its `/gateway/bot`. */
+  readonly apiUrl: string;
+  /** Guilds to register slash commands in; empty: register them globally. */
+  readonly guildIds: readonly string[];
+  readonly queue: JobQueue;
+  /** The limiter the Outboxes share, so the gateway's few REST calls count against the bot's global limit too. */
+  readonly rateLimiter: RateLimiter;
+  readonly log: Logger;
+}
+
+/** A connected gateway. */
+export interface DiscordGateway {
+  /** The bot's user id, from READY. */
+  readonly botId: string;
+  close(): Promise<void>;
+}
+
+/** Connects to the gateway, registers the slash commands and starts taking messages. */
+export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<DiscordGateway> {
+  const log = deps.log.child({ platform: 'discord' });
+  const global = globalLimit(deps.token);
+  const client = new Client({
+    intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages, GatewayIntentBits.MessageContent],
+    // DM channels are not cached before their first message; partials let those messages through.
+    partials: [Partials.Channel],
+    rest: { api: deps.apiUrl },
+    // We never read old messages back; without a message cache a replayed MESSAGE_CREATE
+    // reaches us again and the queue's dedupe, shared by every process, decides.
+    makeCache: Options.cacheWithLimits({ ...Options.DefaultMakeCacheSettings, MessageManager: 0 }),
+    allowedMentions: { parse: [], repliedUser: false },
+  });
+
+  const enqueue = async (message: InboundMessage): Promise<void> => {
+    const result = await deps.queue.enqueue(
+      'chat',
+      { conversation: conversationKey(message.chat), message },
+      { jobId: jobIdFor(message.chat, message.messageId) },
+    );
+    log.debug({ jobId: result.jobId, duplicate: result.duplicate }, result.duplicate ? 'message already queued' : 'message queued');
+  };
+
+  client.on(Events.MessageCreate, (message: Message) => {
+    const botId = client.user?.id;
+    if (botId === undefined) return;
+    const inbound = inboundFromMessage(message, botId);
+    if (!inbound) return;
+    enqueue(inbound).catch(async (error: unknown) => {
+      log.error({ err: error, messageId: message.id }, 'could not queue a discord message');
+      // Say so rather than leave the user waiting; best effort, Discord may be the problem too.
+      const body = { content: UNAVAILABLE_TEXT, message_reference: { message_id: message.id, fail_if_not_exists: false }, allowed_mentions: noPings() };
+      await client.rest
+        .post(Routes.channelMessages(message.channelId), { body })
+        .catch((refused: unknown) => log.warn({ err: toDiscordError(refused, 'POST /channels/:id/messages') }, 'could not tell the user the bot is unavailable'));
+    });
+  });
+
+  client.on(Events.InteractionCreate, (interaction: Interaction) => {
+    if (!interaction.isChatInputCommand()) return;
+    const inbound = inboundFromCommand(interaction);
+    if (!inbound) return;
+    void (async () => {
+      // Discord gives an interaction 3 seconds; deferring first means the queue never races
+      // that. The deferral is counted against the shared limit but never waits for it.
+      void deps.rateLimiter.tryAcquire([global]).catch(() => undefined);
+      await interaction.deferReply();
+      try {
+        await enqueue(inbound);
+      } catch (error) {
+        log.error({ err: error, interactionId: interaction.id }, 'could not queue a slash command');
+        await interaction.editReply({ content: UNAVAILABLE_TEXT, allowedMentions: noPings() });
+      }
+    })().catch((error: unknown) =>
+      // Mapped: discord.js's own error carries the callback URL, which embeds the interaction token.
+      log.warn({ err: toDiscordError(error, 'interaction response'), interactionId: interaction.id }, 'could not answer a slash command'),
+    );
+  });
+
+  client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
+  client.on(Events.Warn, (message) => log.warn({ detail: message }, 'discord client warning'));
+  client.on(Events.ShardResume, (shard, replayed) => log.info({ shard, replayed }, 'discord gateway resumed'));
+  client.on(Events.ShardDisconnect, (event, shard) => log.warn({ shard, code: event.code }, 'discord gateway disconnected'));
+
+  try {
+    // READY comes after login resolves, once every guild has arrived.
+    await Promise.all([once(client, Events.ClientReady, { signal: AbortSignal.timeout(READY_TIMEOUT_MS) }), client.login(deps.token)]);
+  } catch (error) {
+    await client.destroy();
+    throw new Error(`Discord gateway did not get ready: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const botId = client.user!.id;
+  const applicationId = client.application?.id ?? botId;
+  try {
+    await registerCommands(client, applicationId, deps.guildIds, () => deps.rateLimiter.acquire([global]));
+  } catch (error) {
+    // Messages still work; the commands keep their last registration.
+    log.error({ err: toDiscordError(error, 'PUT commands') }, 'could not register discord slash commands');
+  }
+  log.info({ botId, guilds: client.guilds.cache.size }, 'discord gateway ready');
+
+  return {
+    botId,
+    close: () => client.destroy(),
+  };
+}
+
+/** Bulk-overwrites the slash commands, globally or per guild. */
+async function registerCommands(client: Client, applicationId: string, guildIds: readonly string[], acquire: () => Promise<void>): Promise<void> {
+  const routes = guildIds.length === 0 ? [Routes.applicationCommands(applicationId)] : guildIds.map((id) => Routes.applicationGuildCommands(applicationId, id));
+  for (const route of routes) {
+    await acquire();
+    await client.rest.put(route, { body: SLASH_COMMANDS });
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * The Discord adapter: a discord.js gateway that queues addressed messages and slash
+ * commands, and an Outbox over Discord's REST API that streams answers which never ping.
+ */
+export { startDiscordGateway } from './discord.gateway.js';
+export type { DiscordGateway, DiscordGatewayDeps } from './discord.gateway.js';
+export { createDiscordOutbox, DISCORD_MAX_MESSAGE_LENGTH, noPings } from './discord.outbox.js';
+export type { DiscordOutboxDeps } from './discord.outbox.js';
+export { DiscordApiError, DiscordNetworkError } from './discord.errors.js';
+export { inboundFromCommand, inboundFromMessage, SLASH } from './discord.inbound.js';
+export { SLASH_COMMANDS } from './discord.commands.js';
+export { encodeReplyHandle, parseReplyHandle } from './discord.reply-handle.js';
+export type { DiscordReplyHandle } from './discord.reply-handle.js';
+export { channelLimit, globalLimit, GLOBAL_REQUESTS_PER_SECOND } from './discord.limits.js';

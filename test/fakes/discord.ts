@@ -1,0 +1,723 @@
+/**
+ * A protocol-level fake of Discord for tests, on 127.0.0.1, that the real discord.js
+ * connects to: REST under /api/v10 (https://discord.com/developers/docs/reference) and the
+ * gateway over WebSocket (https://discord.com/developers/docs/events/gateway), JSON
+ * encoding, no compression. It records every request, checks JSON bodies against the
+ * official OpenAPI spec (test/fakes/discord-openapi-validator.ts), refuses content over
+ * 2000 characters the way Discord does, answers 429 on demand, and echoes every message
+ * the bot creates back through the gateway as MESSAGE_CREATE, like the real service.
+ *
+ * One guild with a text channel, a thread the bot started and a thread a user started;
+ * DMs on any other channel id. Users are created on the fly by id.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { validateDiscordRequest } from './discord-openapi-validator.js';
+import { parseMultipart } from './discord-multipart.js';
+
+const HOST = '127.0.0.1';
+const API_VERSION = 10;
+/** Discord's limit on a message's content for bots. */
+export const DISCORD_MAX_CONTENT = 2000;
+const HEARTBEAT_INTERVAL_MS = 41_250;
+const DEFAULT_WAIT_TIMEOUT_MS = 10_000;
+/** Discord's epoch (2015-01-01) for snowflakes. */
+const DISCORD_EPOCH = 1_420_070_400_000n;
+
+/** Gateway opcodes: https://discord.com/developers/docs/topics/opcodes-and-status-codes */
+const OP = { DISPATCH: 0, HEARTBEAT: 1, IDENTIFY: 2, RESUME: 6, RECONNECT: 7, INVALID_SESSION: 9, HELLO: 10, HEARTBEAT_ACK: 11 } as const;
+
+/** One REST request, as the fake saw it. */
+export interface RecordedRequest {
+  readonly method: string;
+  /** Path under /api/v10, without the query. */
+  readonly path: string;
+  /** The spec's path template that matched, e.g. `/channels/{channel_id}/messages`. */
+  readonly route: string;
+  readonly query: string;
+  readonly headers: IncomingMessage['headers'];
+  /** Parsed JSON body (for multipart: its `payload_json`), or undefined. */
+  readonly body: unknown;
+  readonly files: readonly { readonly name: string; readonly filename: string; readonly size: number }[];
+  /** The status the fake answered. */
+  status: number;
+}
+
+/** A message as stored by the fake (bot and user messages). */
+export interface FakeMessage {
+  id: string;
+  channel_id: string;
+  guild_id?: string;
+  author: DiscordUser;
+  content: string;
+  /** Every version of the content, oldest first (edits append). */
+  versions: string[];
+  message_reference?: { message_id: string };
+  /** Set for messages created through an interaction's webhook. */
+  interactionToken?: string;
+  createdAt: number;
+}
+
+export interface DiscordUser {
+  id: string;
+  username: string;
+  global_name: string | null;
+  discriminator: string;
+  avatar: null;
+  bot?: boolean;
+}
+
+/** A 429 the fake answers with, for the next matching requests. */
+export interface RateLimitFault {
+  /** Matches `METHOD route` or just the route template; any request when unset. */
+  readonly match?: string;
+  readonly retryAfterSeconds: number;
+  readonly global?: boolean;
+  /** How many requests get it (1 by default). */
+  times?: number;
+}
+
+export interface FakeDiscord {
+  /** The REST base to give discord.js as `rest.api` (DISCORD_API_URL). */
+  readonly apiUrl: string;
+  readonly gatewayUrl: string;
+  readonly token: string;
+  readonly bot: DiscordUser;
+  readonly applicationId: string;
+  readonly guildId: string;
+  readonly channelId: string;
+  /** A public thread in `channelId` the bot started. */
+  readonly botThreadId: string;
+  /** A public thread in `channelId` a user started. */
+  readonly userThreadId: string;
+  readonly requests: RecordedRequest[];
+  /** Spec violations and oversized content, one line each; tests assert there are none. */
+  readonly violations: string[];
+  readonly messages: FakeMessage[];
+  /** IDENTIFY and RESUME payloads received, in order. */
+  readonly sessions: { readonly op: 'identify' | 'resume'; readonly d: Record<string, unknown> }[];
+  /** Resolves when a client has identified and received its guild. */
+  whenReady(timeoutMs?: number): Promise<void>;
+  /** A user's message in the guild channel (or `channelId`, a thread, or a DM when `dm`); returns the dispatched payload. */
+  userMessage(options: UserMessageOptions): Record<string, unknown>;
+  /** A user's slash command; returns the interaction's id and token. */
+  slashCommand(options: SlashCommandOptions): { id: string; token: string };
+  /** Sends a raw dispatch to every connected client. */
+  dispatch(type: string, data: Record<string, unknown>): void;
+  /** Closes the gateway connection with a resumable code; the client resumes and the fake replays what it missed. */
+  dropConnection(): void;
+  /** After the next RESUME, also replay the dispatches numbered `fromSeq` and later, as if Discord lost the client's ack. */
+  replayOnResume(fromSeq: number): void;
+  /** The sequence number of the last dispatch sent. */
+  readonly sequence: number;
+  enqueueRateLimit(fault: RateLimitFault): void;
+  /** The bot's messages in a channel (or for an interaction token), in creation order. */
+  botMessages(filter: { channelId?: string; interactionToken?: string }): FakeMessage[];
+  requestsTo(method: string, route: string): RecordedRequest[];
+  /** Waits until `predicate` holds; rejects with `describe()` after the timeout. */
+  waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>;
+  reset(): void;
+  stop(): Promise<void>;
+}
+
+export interface UserMessageOptions {
+  readonly content: string;
+  /** Guild channel or thread id; ignored for a DM. */
+  readonly channelId?: string;
+  readonly dm?: boolean;
+  readonly author?: Partial<DiscordUser>;
+  readonly mentionBot?: boolean;
+  readonly replyTo?: FakeMessage;
+  /** Whether a reply pings its author (lists them in `mentions`), as Discord's client does by default. */
+  readonly replyPing?: boolean;
+  /** Reuse a fixed id (for replays). */
+  readonly id?: string;
+}
+
+export interface SlashCommandOptions {
+  readonly name: string;
+  readonly options?: Record<string, string>;
+  readonly channelId?: string;
+  readonly author?: Partial<DiscordUser>;
+}
+
+/** Route templates the fake serves; each also names a spec operation. */
+const ROUTES: readonly { method: string; template: string }[] = [
+  { method: 'GET', template: '/gateway/bot' },
+  { method: 'GET', template: '/users/@me' },
+  { method: 'POST', template: '/channels/{channel_id}/messages' },
+  { method: 'PATCH', template: '/channels/{channel_id}/messages/{message_id}' },
+  { method: 'DELETE', template: '/channels/{channel_id}/messages/{message_id}' },
+  { method: 'POST', template: '/channels/{channel_id}/typing' },
+  { method: 'PUT', template: '/applications/{application_id}/commands' },
+  { method: 'PUT', template: '/applications/{application_id}/guilds/{guild_id}/commands' },
+  { method: 'POST', template: '/interactions/{interaction_id}/{interaction_token}/callback' },
+  { method: 'PATCH', template: '/webhooks/{webhook_id}/{webhook_token}/messages/@original' },
+  { method: 'PATCH', template: '/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}' },
+  { method: 'POST', template: '/webhooks/{webhook_id}/{webhook_token}' },
+];
+
+function matchRoute(method: string, path: string): { template: string; params: Record<string, string> } | undefined {
+  const parts = path.split('/').filter(Boolean);
+  for (const route of ROUTES) {
+    if (route.method !== method) continue;
+    const wanted = route.template.split('/').filter(Boolean);
+    if (wanted.length !== parts.length) continue;
+    const params: Record<string, string> = {};
+    const ok = wanted.every((segment, i) => {
+      const actual = decodeURIComponent(parts[i] ?? '');
+      if (segment.startsWith('{')) {
+        if (actual === '@original') return false;
+        params[segment.slice(1, -1)] = actual;
+        return true;
+      }
+      return segment === actual;
+    });
+    if (ok) return { template: route.template, params };
+  }
+  return undefined;
+}
+
+/** Starts the fake on a free port. */
+export async function createFakeDiscord(options: { token?: string } = {}): Promise<FakeDiscord> {
+  const token = options.token ?? 'test-token.discord.x';
+  let counter = 0n;
+  const snowflake = (): string => (((BigInt(Date.now()) - DISCORD_EPOCH) << 22n) + (counter += 1n)).toString();
+  const user = (partial: Partial<DiscordUser> = {}): DiscordUser => ({
+    id: partial.id ?? '200000000000000001',
+    username: partial.username ?? 'ann',
+    global_name: partial.global_name ?? partial.username ?? 'Ann',
+    discriminator: '0',
+    avatar: null,
+    ...(partial.bot ? { bot: true } : {}),
+  });
+  const bot = user({ id: '100000000000000001', username: 'switchboard', global_name: 'Switchboard', bot: true });
+  const applicationId = bot.id;
+  const guildId = '300000000000000001';
+  const channelId = '300000000000000002';
+  const botThreadId = '300000000000000003';
+  const userThreadId = '300000000000000004';
+
+  const requests: RecordedRequest[] = [];
+  const violations: string[] = [];
+  const messages: FakeMessage[] = [];
+  const sessions: FakeDiscord['sessions'] = [];
+  const faults: RateLimitFault[] = [];
+  const interactions = new Map<string, { id: string; channelId: string; acknowledged: boolean }>();
+  const waiters = new Set<() => void>();
+  const notify = (): void => {
+    for (const waiter of [...waiters]) waiter();
+  };
+
+  // Gateway state: one session at a time, with its dispatch log for RESUME.
+  let sessionId = '';
+  let sequence = 0;
+  let log: { s: number; t: string; d: unknown }[] = [];
+  let replayFrom: number | undefined;
+  let ready = false;
+  const sockets = new Set<WebSocket>();
+
+  const thread = (id: string, ownerId: string, name: string): Record<string, unknown> => ({
+    id,
+    type: 11,
+    guild_id: guildId,
+    parent_id: channelId,
+    owner_id: ownerId,
+    name,
+    last_message_id: null,
+    rate_limit_per_user: 0,
+    message_count: 0,
+    member_count: 2,
+    flags: 0,
+    thread_metadata: { archived: false, auto_archive_duration: 1440, archive_timestamp: new Date().toISOString(), locked: false },
+  });
+  const guildCreate = (): Record<string, unknown> => ({
+    id: guildId,
+    name: 'Test Guild',
+    icon: null,
+    owner_id: '200000000000000099',
+    roles: [{ id: guildId, name: '@everyone', permissions: '1071698660929', position: 0, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 }],
+    emojis: [],
+    stickers: [],
+    features: [],
+    member_count: 2,
+    large: false,
+    unavailable: false,
+    joined_at: new Date().toISOString(),
+    members: [{ user: bot, roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 }],
+    channels: [{ id: channelId, type: 0, guild_id: guildId, name: 'general', position: 0, permission_overwrites: [], parent_id: null, nsfw: false, rate_limit_per_user: 0, last_message_id: null }],
+    threads: [thread(botThreadId, bot.id, 'Switchboard: a conversation'), thread(userThreadId, '200000000000000001', 'user thread')],
+    voice_states: [],
+    presences: [],
+    stage_instances: [],
+    guild_scheduled_events: [],
+    soundboard_sounds: [],
+  });
+
+  const send = (socket: WebSocket, payload: unknown): void => {
+    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(payload));
+  };
+  const dispatchTo = (socket: WebSocket | undefined, t: string, d: unknown): void => {
+    sequence += 1;
+    log.push({ s: sequence, t, d });
+    for (const target of socket ? [socket] : sockets) send(target, { op: OP.DISPATCH, t, s: sequence, d });
+  };
+
+  const server: Server = createServer((req, res) => {
+    void handleRest(req, res).catch((error: unknown) => {
+      violations.push(`fake crashed on ${req.method} ${req.url}: ${String(error)}`);
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== '/gateway' || url.searchParams.get('v') !== String(API_VERSION) || url.searchParams.get('encoding') !== 'json') {
+      violations.push(`gateway: unexpected connect URL ${req.url}`);
+      socket.destroy();
+      return;
+    }
+    if (url.searchParams.has('compress')) violations.push('gateway: compression requested; the fake speaks plain JSON');
+    wss.handleUpgrade(req, socket, head, (ws) => onGatewayConnection(ws));
+  });
+
+  function onGatewayConnection(ws: WebSocket): void {
+    sockets.add(ws);
+    ws.on('close', () => sockets.delete(ws));
+    send(ws, { op: OP.HELLO, d: { heartbeat_interval: HEARTBEAT_INTERVAL_MS }, s: null, t: null });
+    ws.on('message', (raw) => {
+      let payload: { op: number; d: Record<string, unknown> | number | null };
+      try {
+        payload = JSON.parse(String(raw)) as typeof payload;
+      } catch {
+        ws.close(4002, 'Error while decoding payload');
+        return;
+      }
+      if (payload.op === OP.HEARTBEAT) {
+        send(ws, { op: OP.HEARTBEAT_ACK, d: null, s: null, t: null });
+      } else if (payload.op === OP.IDENTIFY) {
+        const d = payload.d as Record<string, unknown>;
+        sessions.push({ op: 'identify', d });
+        if (d['token'] !== token) {
+          ws.close(4004, 'Authentication failed.');
+          return;
+        }
+        sessionId = randomBytes(16).toString('hex');
+        sequence = 0;
+        log = [];
+        const port = (server.address() as AddressInfo).port;
+        dispatchTo(ws, 'READY', {
+          v: API_VERSION,
+          user: { ...bot, verified: true, mfa_enabled: false, flags: 0 },
+          guilds: [{ id: guildId, unavailable: true }],
+          session_id: sessionId,
+          resume_gateway_url: `ws://${HOST}:${port}/gateway`,
+          shard: d['shard'] ?? [0, 1],
+          application: { id: applicationId, flags: 0 },
+          private_channels: [],
+          relationships: [],
+          user_settings: {},
+          presences: [],
+          guild_join_requests: [],
+          geo_ordered_rtc_regions: [],
+          auth: {},
+        });
+        dispatchTo(ws, 'GUILD_CREATE', guildCreate());
+        ready = true;
+        notify();
+      } else if (payload.op === OP.RESUME) {
+        const d = payload.d as Record<string, unknown>;
+        sessions.push({ op: 'resume', d });
+        if (d['token'] !== token || d['session_id'] !== sessionId) {
+          send(ws, { op: OP.INVALID_SESSION, d: false, s: null, t: null });
+          return;
+        }
+        const from = Math.min(Number(d['seq']) + 1, replayFrom ?? Number.POSITIVE_INFINITY);
+        replayFrom = undefined;
+        for (const entry of log.filter((e) => e.s >= from)) send(ws, { op: OP.DISPATCH, t: entry.t, s: entry.s, d: entry.d });
+        dispatchTo(ws, 'RESUMED', {});
+        notify();
+      } else {
+        violations.push(`gateway: unexpected opcode ${payload.op}`);
+      }
+    });
+  }
+
+  async function readBody(req: IncomingMessage): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  function reply(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+    if (body === undefined) {
+      res.writeHead(status, headers).end();
+      return;
+    }
+    res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+  }
+
+  /** Discord's error shape: https://discord.com/developers/docs/reference#error-messages */
+  const formError = (errors: Record<string, unknown>): unknown => ({ code: 50035, message: 'Invalid Form Body', errors });
+
+  function toWire(message: FakeMessage): Record<string, unknown> {
+    return {
+      id: message.id,
+      type: message.message_reference ? 19 : 0,
+      channel_id: message.channel_id,
+      ...(message.guild_id ? { guild_id: message.guild_id } : {}),
+      author: message.author,
+      content: message.content,
+      timestamp: new Date(message.createdAt).toISOString(),
+      edited_timestamp: message.versions.length > 1 ? new Date().toISOString() : null,
+      tts: false,
+      mention_everyone: false,
+      mentions: [],
+      mention_roles: [],
+      attachments: [],
+      embeds: [],
+      pinned: false,
+      flags: 0,
+      components: [],
+      ...(message.message_reference ? { message_reference: { type: 0, message_id: message.message_reference.message_id, channel_id: message.channel_id } } : {}),
+    };
+  }
+
+  const guildOf = (channel: string): string | undefined =>
+    [channelId, botThreadId, userThreadId].includes(channel) ? guildId : undefined;
+  /** GUILD_TEXT 0, DM 1, PUBLIC_THREAD 11. */
+  const channelTypeOf = (channel: string): number => (channel === channelId ? 0 : guildOf(channel) ? 11 : 1);
+
+  function createBotMessage(channel: string, body: Record<string, unknown>, interactionToken?: string): FakeMessage {
+    const reference = body['message_reference'] as { message_id?: string } | undefined;
+    const message: FakeMessage = {
+      id: snowflake(),
+      channel_id: channel,
+      ...(guildOf(channel) ? { guild_id: guildOf(channel) } : {}),
+      author: bot,
+      content: String(body['content'] ?? ''),
+      versions: [String(body['content'] ?? '')],
+      ...(reference?.message_id ? { message_reference: { message_id: reference.message_id } } : {}),
+      ...(interactionToken ? { interactionToken } : {}),
+      createdAt: Date.now(),
+    };
+    messages.push(message);
+    // Discord echoes the bot's own messages through the gateway.
+    dispatchTo(undefined, 'MESSAGE_CREATE', { ...toWire(message), channel_type: channelTypeOf(channel) });
+    return message;
+  }
+
+  function editMessage(message: FakeMessage, body: Record<string, unknown>): void {
+    if (typeof body['content'] === 'string') {
+      message.content = body['content'];
+      message.versions.push(body['content']);
+    }
+    dispatchTo(undefined, 'MESSAGE_UPDATE', toWire(message));
+  }
+
+  async function handleRest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const prefix = `/api/v${API_VERSION}`;
+    const method = req.method ?? 'GET';
+    const raw = await readBody(req);
+    if (!url.pathname.startsWith(prefix)) {
+      reply(res, 404, { message: '404: Not Found', code: 0 });
+      return;
+    }
+    const path = url.pathname.slice(prefix.length);
+    const route = matchRoute(method, path);
+    const contentType = req.headers['content-type'] ?? '';
+    let body: unknown;
+    let files: RecordedRequest['files'] = [];
+    if (raw.length > 0) {
+      if (contentType.startsWith('multipart/form-data')) {
+        const parts = await parseMultipart(raw, contentType);
+        const json = parts.find((p) => p.name === 'payload_json');
+        body = json ? (JSON.parse(json.data.toString('utf8')) as unknown) : {};
+        files = parts.filter((p) => p.filename !== undefined).map((p) => ({ name: p.name, filename: p.filename ?? '', size: p.data.length }));
+      } else {
+        try {
+          body = JSON.parse(raw.toString('utf8')) as unknown;
+        } catch {
+          body = undefined;
+          violations.push(`${method} ${path}: body is not JSON`);
+        }
+      }
+    }
+    const recorded: RecordedRequest = { method, path, route: route?.template ?? '', query: url.search, headers: req.headers, body, files, status: 0 };
+    requests.push(recorded);
+    const answer = (status: number, payload?: unknown, headers?: Record<string, string>): void => {
+      recorded.status = status;
+      reply(res, status, payload, headers);
+      notify();
+    };
+
+    if (!route) {
+      violations.push(`${method} ${path}: no such route in the fake`);
+      answer(404, { message: '404: Not Found', code: 0 });
+      return;
+    }
+    const webhookAuth = route.template.startsWith('/webhooks/') || route.template.startsWith('/interactions/');
+    if (!webhookAuth && req.headers['authorization'] !== `Bot ${token}`) {
+      answer(401, { message: '401: Unauthorized', code: 0 });
+      return;
+    }
+    if (webhookAuth && req.headers['authorization'] !== undefined) {
+      violations.push(`${method} ${route.template}: sent the bot token to a webhook/interaction route`);
+    }
+    const problem = validateDiscordRequest(method, route.template, body);
+    if (problem) {
+      violations.push(problem);
+      answer(400, formError({ _errors: [{ code: 'SPEC_VIOLATION', message: problem }] }));
+      return;
+    }
+    const content = (body as { content?: unknown } | undefined)?.content;
+    if (typeof content === 'string' && content.length > DISCORD_MAX_CONTENT) {
+      violations.push(`${method} ${route.template}: content of ${content.length} characters`);
+      answer(
+        400,
+        formError({ content: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: `Must be ${DISCORD_MAX_CONTENT} or fewer in length.` }] } }),
+      );
+      return;
+    }
+    const faultIndex = faults.findIndex((f) => f.match === undefined || f.match === route.template || f.match === `${method} ${route.template}`);
+    if (faultIndex !== -1) {
+      const fault = faults[faultIndex]!;
+      fault.times = (fault.times ?? 1) - 1;
+      if (fault.times <= 0) faults.splice(faultIndex, 1);
+      const headers: Record<string, string> = {
+        'retry-after': String(fault.retryAfterSeconds),
+        'x-ratelimit-limit': '5',
+        'x-ratelimit-remaining': '0',
+        'x-ratelimit-reset': String(Date.now() / 1000 + fault.retryAfterSeconds),
+        'x-ratelimit-reset-after': String(fault.retryAfterSeconds),
+        'x-ratelimit-bucket': 'fakebucket',
+        'x-ratelimit-scope': fault.global ? 'global' : 'user',
+        ...(fault.global ? { 'x-ratelimit-global': 'true' } : {}),
+      };
+      answer(429, { message: 'You are being rate limited.', retry_after: fault.retryAfterSeconds, global: fault.global ?? false }, headers);
+      return;
+    }
+    const p = route.params;
+    const json = (body ?? {}) as Record<string, unknown>;
+    switch (`${method} ${route.template}`) {
+      case 'GET /gateway/bot': {
+        const port = (server.address() as AddressInfo).port;
+        answer(200, {
+          url: `ws://${HOST}:${port}/gateway`,
+          shards: 1,
+          session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 },
+        });
+        return;
+      }
+      case 'GET /users/@me':
+        answer(200, { ...bot, verified: true, mfa_enabled: false, flags: 0 });
+        return;
+      case 'POST /channels/{channel_id}/messages':
+        answer(200, toWire(createBotMessage(p['channel_id']!, json)));
+        return;
+      case 'PATCH /channels/{channel_id}/messages/{message_id}': {
+        const message = messages.find((m) => m.id === p['message_id'] && m.channel_id === p['channel_id']);
+        if (!message) return answer(404, { message: 'Unknown Message', code: 10008 });
+        editMessage(message, json);
+        answer(200, toWire(message));
+        return;
+      }
+      case 'DELETE /channels/{channel_id}/messages/{message_id}': {
+        const index = messages.findIndex((m) => m.id === p['message_id'] && m.channel_id === p['channel_id']);
+        if (index === -1) return answer(404, { message: 'Unknown Message', code: 10008 });
+        messages.splice(index, 1);
+        answer(204);
+        return;
+      }
+      case 'POST /channels/{channel_id}/typing':
+        answer(204);
+        return;
+      case 'PUT /applications/{application_id}/commands':
+      case 'PUT /applications/{application_id}/guilds/{guild_id}/commands': {
+        const commands = (Array.isArray(body) ? body : []) as Record<string, unknown>[];
+        answer(
+          200,
+          commands.map((c) => ({ ...c, id: snowflake(), application_id: applicationId, version: snowflake(), default_member_permissions: null, type: c['type'] ?? 1, ...(p['guild_id'] ? { guild_id: p['guild_id'] } : {}) })),
+        );
+        return;
+      }
+      case 'POST /interactions/{interaction_id}/{interaction_token}/callback': {
+        const interaction = interactions.get(p['interaction_token']!);
+        if (!interaction || interaction.id !== p['interaction_id']) return answer(404, { message: 'Unknown interaction', code: 10062 });
+        if (interaction.acknowledged) return answer(400, { message: 'Interaction has already been acknowledged.', code: 40060 });
+        interaction.acknowledged = true;
+        if (json['type'] === 4) createBotMessage(interaction.channelId, (json['data'] ?? {}) as Record<string, unknown>, p['interaction_token']);
+        answer(204);
+        return;
+      }
+      case 'PATCH /webhooks/{webhook_id}/{webhook_token}/messages/@original': {
+        const interaction = interactions.get(p['webhook_token']!);
+        if (!interaction || p['webhook_id'] !== applicationId) return answer(404, { message: 'Unknown Webhook', code: 10015 });
+        if (!interaction.acknowledged) return answer(404, { message: 'Unknown Message', code: 10008 });
+        let original = messages.find((m) => m.interactionToken === p['webhook_token']);
+        // A deferred response has no message until its first edit.
+        if (!original) original = createBotMessage(interaction.channelId, json, p['webhook_token']);
+        else editMessage(original, json);
+        answer(200, toWire(original));
+        return;
+      }
+      case 'PATCH /webhooks/{webhook_id}/{webhook_token}/messages/{message_id}': {
+        const message = messages.find((m) => m.id === p['message_id'] && m.interactionToken === p['webhook_token']);
+        if (!message) return answer(404, { message: 'Unknown Message', code: 10008 });
+        editMessage(message, json);
+        answer(200, toWire(message));
+        return;
+      }
+      case 'POST /webhooks/{webhook_id}/{webhook_token}': {
+        const interaction = interactions.get(p['webhook_token']!);
+        if (!interaction || p['webhook_id'] !== applicationId) return answer(404, { message: 'Unknown Webhook', code: 10015 });
+        answer(200, toWire(createBotMessage(interaction.channelId, json, p['webhook_token'])));
+        return;
+      }
+      default:
+        answer(404, { message: '404: Not Found', code: 0 });
+    }
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+  const port = (server.address() as AddressInfo).port;
+
+  const describe = (): string =>
+    JSON.stringify({
+      requests: requests.slice(-20).map((r) => `${r.method} ${r.path} → ${r.status}`),
+      botMessages: messages.filter((m) => m.author.id === bot.id).map((m) => [m.channel_id, m.content.slice(0, 60)]),
+      violations,
+    });
+
+  const fake: FakeDiscord = {
+    apiUrl: `http://${HOST}:${port}/api`,
+    gatewayUrl: `ws://${HOST}:${port}/gateway`,
+    token,
+    bot,
+    applicationId,
+    guildId,
+    channelId,
+    botThreadId,
+    userThreadId,
+    requests,
+    violations,
+    messages,
+    sessions,
+    get sequence() {
+      return sequence;
+    },
+    whenReady: (timeoutMs) => fake.waitFor(() => ready, timeoutMs),
+    userMessage(o) {
+      const author = user(o.author);
+      const dm = o.dm === true;
+      const channel = dm ? `4${author.id.slice(1)}` : (o.channelId ?? channelId);
+      const mentions = o.mentionBot ? [bot] : [];
+      if (o.replyTo && o.replyPing !== false) mentions.push(o.replyTo.author);
+      const content = o.mentionBot ? `<@${bot.id}> ${o.content}` : o.content;
+      const message: FakeMessage = {
+        id: o.id ?? snowflake(),
+        channel_id: channel,
+        ...(dm ? {} : { guild_id: guildId }),
+        author,
+        content,
+        versions: [content],
+        ...(o.replyTo ? { message_reference: { message_id: o.replyTo.id } } : {}),
+        createdAt: Date.now(),
+      };
+      messages.push(message);
+      const payload: Record<string, unknown> = {
+        ...toWire(message),
+        mentions,
+        channel_type: channelTypeOf(channel),
+        ...(dm ? {} : { member: { roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 } }),
+        ...(o.replyTo ? { referenced_message: toWire(o.replyTo) } : {}),
+      };
+      dispatchTo(undefined, 'MESSAGE_CREATE', payload);
+      return payload;
+    },
+    slashCommand(o) {
+      const author = user(o.author);
+      const id = snowflake();
+      const interactionToken = `itoken-${randomBytes(24).toString('hex')}`;
+      const channel = o.channelId ?? channelId;
+      interactions.set(interactionToken, { id, channelId: channel, acknowledged: false });
+      dispatchTo(undefined, 'INTERACTION_CREATE', {
+        id,
+        application_id: applicationId,
+        type: 2,
+        token: interactionToken,
+        version: 1,
+        guild_id: guildId,
+        guild: { id: guildId, locale: 'en-US', features: [] },
+        channel_id: channel,
+        channel: { id: channel, type: 0, guild_id: guildId, name: 'general' },
+        member: { user: author, roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, permissions: '1071698660929' },
+        app_permissions: '1071698660929',
+        locale: 'en-US',
+        guild_locale: 'en-US',
+        entitlements: [],
+        authorizing_integration_owners: { '0': guildId },
+        context: 0,
+        attachment_size_limit: 10_485_760,
+        data: {
+          id: snowflake(),
+          name: o.name,
+          type: 1,
+          guild_id: guildId,
+          ...(o.options ? { options: Object.entries(o.options).map(([name, value]) => ({ name, type: 3, value })) } : {}),
+        },
+      });
+      return { id, token: interactionToken };
+    },
+    dispatch: (t, d) => dispatchTo(undefined, t, d),
+    dropConnection() {
+      for (const socket of sockets) socket.close(4000, 'Unknown error');
+    },
+    replayOnResume(fromSeq) {
+      replayFrom = fromSeq;
+    },
+    enqueueRateLimit(fault) {
+      faults.push({ ...fault });
+    },
+    botMessages({ channelId: channel, interactionToken }) {
+      return messages.filter(
+        (m) => m.author.id === bot.id && (channel === undefined || m.channel_id === channel) && (interactionToken === undefined || m.interactionToken === interactionToken),
+      );
+    },
+    requestsTo: (method, route) => requests.filter((r) => r.method === method && r.route === route),
+    waitFor(predicate, timeoutMs = DEFAULT_WAIT_TIMEOUT_MS) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (!predicate()) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`fake Discord: timed out waiting; ${describe()}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    reset() {
+      requests.length = 0;
+      violations.length = 0;
+      messages.length = 0;
+      sessions.length = 0;
+      faults.length = 0;
+      ready = false;
+    },
+    async stop() {
+      for (const socket of sockets) socket.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  return fake;
+}

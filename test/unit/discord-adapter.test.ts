@@ -1,0 +1,90 @@
+/**
+ * The Discord adapter's pure parts: the reply handle, the shared rate-limit keys, error
+ * mapping that never carries a URL (interaction webhook URLs embed a token), and the slash
+ * command definitions against Discord's OpenAPI spec.
+ */
+import { describe, expect, it } from 'vitest';
+import { DiscordAPIError, HTTPError } from 'discord.js';
+import { SLASH_COMMANDS } from '../../adapters/discord/discord.commands.js';
+import { DiscordApiError, DiscordNetworkError, toDiscordError } from '../../adapters/discord/discord.errors.js';
+import { channelLimit, globalLimit, GLOBAL_REQUESTS_PER_SECOND } from '../../adapters/discord/discord.limits.js';
+import { noPings } from '../../adapters/discord/discord.outbox.js';
+import { encodeReplyHandle, parseReplyHandle } from '../../adapters/discord/discord.reply-handle.js';
+import { ConfigError, parseConfig } from '../../src/config.js';
+import { validateDiscordRequest } from '../fakes/discord-openapi-validator.js';
+
+const TOKEN = 'MTAwMDAwMDAwMDAwMDAwMDAx.secret-part.xyz';
+
+describe('discord reply handle', () => {
+  it('round-trips, and ignores anything that is not one of ours', () => {
+    const handle = { applicationId: '100000000000000001', interactionToken: 'tok-123' };
+    expect(parseReplyHandle(encodeReplyHandle(handle))).toEqual(handle);
+    expect(parseReplyHandle(undefined)).toBeUndefined();
+    expect(parseReplyHandle('not json')).toBeUndefined();
+    expect(parseReplyHandle('{"applicationId":1}')).toBeUndefined();
+  });
+});
+
+describe('discord rate limits', () => {
+  it('keys the global limit by a hash of the token, never the token', () => {
+    const limit = globalLimit(TOKEN);
+    expect(limit).toMatchObject({ max: GLOBAL_REQUESTS_PER_SECOND, perMs: 1_000 });
+    expect(limit.key).not.toContain(TOKEN);
+    expect(limit.key).not.toContain('secret-part');
+    expect(globalLimit(TOKEN).key).toBe(limit.key);
+    expect(globalLimit(`${TOKEN}2`).key).not.toBe(limit.key);
+  });
+
+  it('counts a channel\'s sends and edits apart', () => {
+    expect(channelLimit('1', 'send').key).not.toBe(channelLimit('1', 'edit').key);
+    expect(channelLimit('1', 'send').key).not.toBe(channelLimit('2', 'send').key);
+  });
+});
+
+describe('discord errors', () => {
+  const url = `https://discord.com/api/v10/webhooks/1/interaction-token-abc/messages/@original`;
+
+  it('says Discord refused, with its status and code, without the URL', () => {
+    const raw = new DiscordAPIError({ code: 50035, message: 'Invalid Form Body' }, 50035, 400, 'PATCH', url, { body: undefined, files: undefined });
+    const error = toDiscordError(raw, 'PATCH /webhooks/:app/:token/messages/@original');
+    expect(error).toBeInstanceOf(DiscordApiError);
+    expect(error).toMatchObject({ status: 400, discordCode: 50035, route: 'PATCH /webhooks/:app/:token/messages/@original' });
+    expect(JSON.stringify({ ...error, message: error.message, cause: error.cause })).not.toContain('interaction-token-abc');
+  });
+
+  it('maps 5xx and network failures to their own classes', () => {
+    const server = new HTTPError(502, 'Bad Gateway', 'POST', url, { body: undefined, files: undefined });
+    expect(toDiscordError(server, 'POST /x')).toMatchObject({ name: 'DiscordApiError', status: 502 });
+    const network = toDiscordError(new TypeError('fetch failed'), 'POST /x');
+    expect(network).toBeInstanceOf(DiscordNetworkError);
+    expect(network.message).toContain('fetch failed');
+  });
+});
+
+describe('discord request bodies', () => {
+  it('registers slash commands Discord accepts', () => {
+    expect(validateDiscordRequest('put', '/applications/{application_id}/guilds/{guild_id}/commands', SLASH_COMMANDS)).toBeUndefined();
+    expect(validateDiscordRequest('put', '/applications/{application_id}/commands', SLASH_COMMANDS)).toBeUndefined();
+    expect(SLASH_COMMANDS.map((c) => c.name)).toEqual(['ask', 'reset', 'imagine']);
+  });
+
+  it('the validator catches a malformed body (so the fake\'s check can fail)', () => {
+    expect(validateDiscordRequest('post', '/channels/{channel_id}/messages', { content: 5, allowed_mentions: { parse: ['nobody'] } })).toMatch(
+      /content/,
+    );
+  });
+
+  it('allows no mention to ping', () => {
+    expect(noPings()).toEqual({ parse: [], replied_user: false });
+  });
+});
+
+describe('discord config', () => {
+  it('reads DISCORD_GUILD_IDS as a list of guild ids, and refuses anything else by name', () => {
+    const config = parseConfig({ DISCORD_BOT_TOKEN: TOKEN, DISCORD_GUILD_IDS: ' 300000000000000001, 300000000000000002 ' });
+    expect(config.discord?.guildIds).toEqual(['300000000000000001', '300000000000000002']);
+    expect(parseConfig({ DISCORD_BOT_TOKEN: TOKEN }).discord?.guildIds).toEqual([]);
+    expect(() => parseConfig({ DISCORD_BOT_TOKEN: TOKEN, DISCORD_GUILD_IDS: 'general' })).toThrow(ConfigError);
+    expect(() => parseConfig({ DISCORD_BOT_TOKEN: TOKEN, DISCORD_GUILD_IDS: 'general' })).toThrow(/DISCORD_GUILD_IDS/);
+  });
+});
