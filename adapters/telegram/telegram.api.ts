@@ -1,0 +1,100 @@
+/**
+ * A thin caller of the Bot API (https://core.telegram.org/bots/api#making-requests) on
+ * telegraf's `Telegram` client, for the Outbox and the gateway. Its errors say which
+ * side failed: `TelegramApiError` (Telegram answered `ok: false`, with its code,
+ * description and `retry_after`) or `TelegramNetworkError` (no answer). The token is part
+ * of every API URL, so it is scrubbed from every message these errors carry, and the
+ * library's own error (which may quote the URL) is never kept as a cause.
+ */
+import { Telegram, TelegramError } from 'telegraf';
+
+/** The longest we wait for an answer to one call (telegraf's own limit is over eight minutes). */
+const CALL_TIMEOUT_MS = 30_000;
+/** A long poll may take its `timeout`; this much more before we call it lost. */
+const LONG_POLL_GRACE_MS = 15_000;
+
+/** Telegram answered `ok: false`. */
+export class TelegramApiError extends Error {
+  override readonly name = 'TelegramApiError';
+  constructor(
+    readonly method: string,
+    /** `error_code`: 400, 403, 429… */
+    readonly status: number,
+    readonly description: string,
+    /** Seconds Telegram asked us to wait (`parameters.retry_after`), on 429. */
+    readonly retryAfterSeconds: number | undefined,
+  ) {
+    super(`Telegram ${method} failed: ${status} ${description}`);
+  }
+
+  /** Telegram refused the HTML entities (https://core.telegram.org/bots/api#formatting-options). */
+  get badEntities(): boolean {
+    return this.status === 400 && /can't parse entities/i.test(this.description);
+  }
+
+  /** An edit with the text the message already has; harmless. */
+  get notModified(): boolean {
+    return this.status === 400 && /message is not modified/i.test(this.description);
+  }
+}
+
+/** The Bot API could not be reached, or did not answer. */
+export class TelegramNetworkError extends Error {
+  override readonly name = 'TelegramNetworkError';
+  constructor(
+    readonly method: string,
+    message: string,
+    /** The system error code (ECONNREFUSED…), if any. */
+    readonly code: string | undefined,
+  ) {
+    super(`Telegram ${method} failed: ${message}`);
+  }
+}
+
+/** Calls Bot API methods with plain parameters; returns `result`. */
+export interface TelegramApi {
+  call<T = unknown>(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T>;
+}
+
+export interface TelegramApiOptions {
+  readonly token: string;
+  /** https://api.telegram.org, or a self-hosted Bot API server. */
+  readonly apiRoot: string;
+  /** The longest one call (other than a long poll) may take; 30 s by default. */
+  readonly callTimeoutMs?: number;
+}
+
+/** Creates a Bot API caller. */
+export function createTelegramApi(options: TelegramApiOptions): TelegramApi {
+  const client = new Telegram(options.token, { apiRoot: options.apiRoot, webhookReply: false });
+  const callApi = client.callApi.bind(client) as unknown as (method: string, payload: object, extra: { signal?: AbortSignal }) => Promise<unknown>;
+  return {
+    async call<T>(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
+      const limitMs = method === 'getUpdates' ? Number(params['timeout'] ?? 0) * 1000 + LONG_POLL_GRACE_MS : (options.callTimeoutMs ?? CALL_TIMEOUT_MS);
+      const timeout = AbortSignal.timeout(limitMs);
+      try {
+        return (await callApi(method, params, { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })) as T;
+      } catch (error) {
+        if (timeout.aborted && !signal?.aborted) throw new TelegramNetworkError(method, `no answer within ${limitMs} ms`, 'ETIMEDOUT');
+        throw toTelegramError(method, error, options.token);
+      }
+    },
+  };
+}
+
+/** Turns whatever telegraf threw into one of our classes, without the token anywhere. */
+export function toTelegramError(method: string, error: unknown, token: string): TelegramApiError | TelegramNetworkError {
+  const scrub = (text: string): string => scrubToken(text, token);
+  if (error instanceof TelegramError) {
+    return new TelegramApiError(method, error.code, scrub(error.description), error.parameters?.retry_after);
+  }
+  const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  return new TelegramNetworkError(method, scrub(message), code);
+}
+
+/** Removes the bot token (and its URL-encoded form) from a text. */
+export function scrubToken(text: string, token: string): string {
+  if (token === '') return text;
+  return text.split(token).join('[redacted]').split(encodeURIComponent(token)).join('[redacted]');
+}

@@ -1,0 +1,158 @@
+/**
+ * The Telegram gateway, on telegraf's Bot API client: long polling (default) or a webhook.
+ * It learns the bot's username (getMe), registers the commands (setMyCommands), turns each
+ * update into one InboundMessage and enqueues a `chat` job under
+ * `telegram:<chatId>:<messageId>`, so an update delivered twice makes one job. It does no
+ * AI work and never waits for any.
+ *
+ * Long polling (https://core.telegram.org/bots/api#getupdates) is our own small loop
+ * rather than telegraf's, for one guarantee: an update is confirmed (the next offset
+ * passes it) only once its job is on the queue, one update after another in Telegram's
+ * order. So an update that arrives while Redis is down waits and is answered later, in
+ * order, even across a restart. Webhook mode: see telegram.webhook.ts.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Update, UserFromGetMe } from 'telegraf/types';
+import { conversationKey, jobIdFor } from '../../src/domain/inbound-message.js';
+import type { JobQueue, Logger } from '../../src/ports/index.js';
+import { createTelegramApi, TelegramApiError } from './telegram.api.js';
+import { BOT_COMMANDS } from './telegram.commands.js';
+import { normalizeUpdate, type BotIdentity } from './telegram.inbound.js';
+import { handleWebhook } from './telegram.webhook.js';
+
+/** Only messages are handled for now; the rest are not even fetched. */
+const ALLOWED_UPDATES = ['message'];
+/** How long one getUpdates call waits for updates, in seconds (telegraf's default too). */
+const LONG_POLL_SECONDS = 50;
+/** Back-off between tries to enqueue while the queue (Redis) is unreachable. */
+const ENQUEUE_RETRY_MIN_MS = 250;
+const ENQUEUE_RETRY_MAX_MS = 5_000;
+/** Back-off between failed polls (network, 5xx, 401, 409 from another poller) unless Telegram says how long. */
+const POLL_RETRY_MIN_MS = 1_000;
+const POLL_RETRY_MAX_MS = 30_000;
+
+export interface TelegramGatewayDeps {
+  readonly token: string;
+  readonly apiRoot: string;
+  /** Webhook mode when set. */
+  readonly webhook?: { readonly url: string; readonly secret: string };
+  readonly queue: JobQueue;
+  readonly log: Logger;
+}
+
+/** A running gateway. */
+export interface TelegramGateway {
+  readonly bot: BotIdentity;
+  /** The webhook route (webhook mode), for the service's HTTP server. */
+  readonly routes: ReadonlyArray<(req: IncomingMessage, res: ServerResponse) => Promise<boolean>>;
+  close(): Promise<void>;
+}
+
+/** What became of one update. */
+export type IntakeOutcome = 'enqueued' | 'duplicate' | 'skipped';
+
+/** Starts the gateway; rejects (without the token in the message) if Telegram refuses the token. */
+export async function startTelegramGateway(deps: TelegramGatewayDeps): Promise<TelegramGateway> {
+  const log = deps.log.child({ platform: 'telegram' });
+  const api = createTelegramApi({ token: deps.token, apiRoot: deps.apiRoot });
+
+  const me = await api.call<UserFromGetMe>('getMe', {});
+  const bot: BotIdentity = { id: me.id, username: me.username };
+  await api.call('setMyCommands', { commands: BOT_COMMANDS });
+
+  const intake = async (update: Update): Promise<IntakeOutcome> => {
+    let normalized;
+    try {
+      normalized = normalizeUpdate(update, bot);
+    } catch (error) {
+      // An update we cannot read must not hold up every update after it.
+      log.error({ err: error, updateId: update.update_id }, 'could not read a telegram update; skipped');
+      return 'skipped';
+    }
+    if ('skip' in normalized) {
+      log.debug({ updateId: update.update_id, reason: normalized.skip }, 'telegram update not for the bot');
+      return 'skipped';
+    }
+    const { message } = normalized;
+    const conversation = conversationKey(message.chat);
+    const outcome = await deps.queue.enqueue('chat', { conversation, message }, { jobId: jobIdFor(message.chat, message.messageId) });
+    log.debug({ updateId: update.update_id, conversation, jobId: outcome.jobId, duplicate: outcome.duplicate }, 'telegram message enqueued');
+    return outcome.duplicate ? 'duplicate' : 'enqueued';
+  };
+
+  if (deps.webhook) {
+    const { url, secret } = deps.webhook;
+    const path = new URL(url).pathname;
+    // The playground owns `/`; the webhook needs a path of its own.
+    if (path === '/') throw new Error('TELEGRAM_WEBHOOK_URL needs a path, e.g. https://bot.example.com/telegram/webhook');
+    await api.call('setWebhook', { url, secret_token: secret, allowed_updates: ALLOWED_UPDATES });
+    log.info({ bot: bot.username, path }, 'telegram webhook set');
+    const route = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+      if (new URL(req.url ?? '/', 'http://webhook.invalid').pathname !== path) return false;
+      await handleWebhook(req, res, secret, intake, log);
+      return true;
+    };
+    return { bot, routes: [route], close: async () => undefined };
+  }
+
+  // A webhook left over from an earlier deployment would make every getUpdates fail with 409.
+  await api.call('deleteWebhook', {});
+  const stopping = new AbortController();
+  const pause = (ms: number): Promise<void> => sleep(ms, undefined, { signal: stopping.signal }).catch(() => undefined);
+
+  /** Enqueues one update, trying again while the queue is unreachable; false only when stopping first. */
+  const intakeUntilQueued = async (update: Update): Promise<boolean> => {
+    for (let wait = ENQUEUE_RETRY_MIN_MS; !stopping.signal.aborted; wait = Math.min(wait * 2, ENQUEUE_RETRY_MAX_MS)) {
+      try {
+        await intake(update);
+        return true;
+      } catch (error) {
+        log.warn({ err: error, updateId: update.update_id, retryInMs: wait }, 'could not enqueue a telegram update; retrying');
+        await pause(wait);
+      }
+    }
+    return false;
+  };
+
+  const poll = async (): Promise<void> => {
+    let offset: number | undefined;
+    let failures = 0;
+    while (!stopping.signal.aborted) {
+      let updates: Update[];
+      try {
+        updates = await api.call<Update[]>(
+          'getUpdates',
+          { offset, timeout: LONG_POLL_SECONDS, allowed_updates: ALLOWED_UPDATES },
+          stopping.signal,
+        );
+        failures = 0;
+      } catch (error) {
+        if (stopping.signal.aborted) break;
+        const asked = error instanceof TelegramApiError ? error.retryAfterSeconds : undefined;
+        const wait = asked !== undefined ? asked * 1000 : Math.min(POLL_RETRY_MIN_MS * 2 ** failures, POLL_RETRY_MAX_MS);
+        failures += 1;
+        log.error({ err: error, retryInMs: wait }, 'telegram getUpdates failed; polling again shortly');
+        await pause(wait);
+        continue;
+      }
+      for (const update of updates) {
+        if (!(await intakeUntilQueued(update))) break;
+        offset = update.update_id + 1;
+      }
+    }
+    // Confirm what was enqueued, so the next start is not handed it again.
+    if (offset !== undefined) await api.call('getUpdates', { offset, limit: 1, timeout: 0 }).catch(() => undefined);
+  };
+  const polling = poll().catch((error: unknown) => log.error({ err: error }, 'telegram long polling stopped'));
+  log.info({ bot: bot.username }, 'telegram long polling started');
+
+  return {
+    bot,
+    routes: [],
+    async close() {
+      stopping.abort();
+      await polling;
+    },
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * One Telegram update → at most one InboundMessage (pure). Decides whether the bot is
+ * addressed: always in private chats; in groups on a mention of the bot (`@name` or a
+ * text mention of its user), a reply to one of its messages, or one of its commands (any
+ * command with its `@name`). A command for another bot (`/reset@otherbot`) is ignored
+ * outright.
+ * Update and Message: https://core.telegram.org/bots/api#update
+ * Forum topics: https://core.telegram.org/bots/api#forumtopic
+ */
+import type { Message, Update, User } from 'telegraf/types';
+import { parseCommand, type Attachment, type ChatRef, type InboundMessage } from '../../src/domain/inbound-message.js';
+import { isBotCommand } from './telegram.commands.js';
+
+/** Who the bot is, from getMe. */
+export interface BotIdentity {
+  readonly id: number;
+  readonly username: string;
+}
+
+/** Why an update produced no job; for debug logs and tests. */
+export type SkipReason = 'not-a-message' | 'from-a-bot' | 'service-message' | 'other-bot-command' | 'not-addressed';
+
+/** The outcome of normalizing an update. */
+export type Normalized = { readonly message: InboundMessage } | { readonly skip: SkipReason };
+
+/** A command with an explicit `@target`, whatever the target. */
+const TARGETED_COMMAND = /^\/[A-Za-z0-9_]{1,32}@([A-Za-z0-9_]{1,64})(?:\s|$)/;
+
+/** Normalizes one update for the bot `me`. */
+export function normalizeUpdate(update: Update, me: BotIdentity): Normalized {
+  if (!('message' in update) || update.message === undefined) return { skip: 'not-a-message' };
+  const message = update.message;
+  const chatType = message.chat.type;
+  const from = message.from;
+  if (from === undefined || from.is_bot) return { skip: 'from-a-bot' };
+
+  const text = textOf(message);
+  const attachments = attachmentsOf(message);
+  if (text === '' && attachments.length === 0) return { skip: 'service-message' };
+
+  const targeted = TARGETED_COMMAND.exec(text);
+  if (targeted && targeted[1]?.toLowerCase() !== me.username.toLowerCase()) return { skip: 'other-bot-command' };
+  const command = parseCommand(text, me.username);
+
+  const dm = chatType === 'private';
+  const replyTo = realReplyOf(message);
+  const repliesToBot = replyTo?.from?.id === me.id;
+  const mentioned = mentionsBot(message, me);
+  // In a group a bare `/foo` that is not ours is probably another bot's: not for us.
+  const ourCommand = command !== undefined && (targeted !== null || isBotCommand(command.name));
+  if (!dm && !mentioned && !repliesToBot && !ourCommand) return { skip: 'not-addressed' };
+
+  const threadId = 'is_topic_message' in message && message.is_topic_message && message.message_thread_id !== undefined
+    ? String(message.message_thread_id)
+    : undefined;
+  const chat: ChatRef = {
+    platform: 'telegram',
+    id: String(message.chat.id),
+    kind: dm ? 'dm' : 'group',
+    ...(threadId === undefined ? {} : { threadId }),
+  };
+  return {
+    message: {
+      chat,
+      author: { id: String(from.id), displayName: displayNameOf(from), isBot: false },
+      messageId: String(message.message_id),
+      text: command === undefined && mentioned ? withoutMention(text, me.username) : text,
+      attachments,
+      ...(replyTo === undefined ? {} : { replyTo: { messageId: String(replyTo.message_id), authorIsBot: repliesToBot } }),
+      addressed: true,
+      ...(command === undefined ? {} : { command }),
+      receivedAt: message.date * 1000,
+    },
+  };
+}
+
+function textOf(message: Message): string {
+  if ('text' in message && typeof message.text === 'string') return message.text;
+  if ('caption' in message && typeof message.caption === 'string') return message.caption;
+  return '';
+}
+
+/** The message replied to, unless it is a forum topic's creation message (Telegram sets that on every topic message). */
+function realReplyOf(message: Message): Message | undefined {
+  const reply = 'reply_to_message' in message ? (message.reply_to_message as Message | undefined) : undefined;
+  if (reply === undefined) return undefined;
+  if ('forum_topic_created' in reply) return undefined;
+  if ('is_topic_message' in message && message.is_topic_message && reply.message_id === message.message_thread_id) return undefined;
+  return reply;
+}
+
+function mentionsBot(message: Message, me: BotIdentity): boolean {
+  const text = textOf(message);
+  const entities = ('entities' in message ? message.entities : undefined) ?? ('caption_entities' in message ? message.caption_entities : undefined) ?? [];
+  const handle = `@${me.username}`.toLowerCase();
+  return entities.some(
+    (entity) =>
+      (entity.type === 'mention' && text.slice(entity.offset, entity.offset + entity.length).toLowerCase() === handle) ||
+      (entity.type === 'text_mention' && entity.user.id === me.id),
+  );
+}
+
+/** "@bot what is X?" reads better to the model as "what is X?". */
+function withoutMention(text: string, username: string): string {
+  const stripped = text.replace(new RegExp(`(^|\\s)@${username}\\b[,:]?`, 'gi'), '$1').replace(/[ \t]{2,}/g, ' ').trim();
+  return stripped === '' ? text : stripped;
+}
+
+function displayNameOf(user: User): string {
+  const name = [user.first_name, user.last_name].filter((part) => part !== undefined && part !== '').join(' ');
+  return name || user.username || `user ${user.id}`;
+}
+
+function attachmentsOf(message: Message): Attachment[] {
+  const out: Attachment[] = [];
+  if ('voice' in message) {
+    const v = message.voice;
+    out.push({ kind: 'voice', fileRef: v.file_id, mimeType: v.mime_type, sizeBytes: v.file_size, durationSeconds: v.duration });
+  }
+  if ('audio' in message) {
+    const a = message.audio;
+    out.push({ kind: 'audio', fileRef: a.file_id, mimeType: a.mime_type, sizeBytes: a.file_size, durationSeconds: a.duration, fileName: a.file_name });
+  }
+  if ('photo' in message) {
+    // Telegram lists the sizes smallest first; the largest is the one worth reading.
+    const p = message.photo.at(-1);
+    if (p) out.push({ kind: 'image', fileRef: p.file_id, mimeType: 'image/jpeg', sizeBytes: p.file_size });
+  }
+  if ('document' in message) {
+    const d = message.document;
+    const kind = d.mime_type?.startsWith('image/') ? 'image' : 'file';
+    out.push({ kind, fileRef: d.file_id, mimeType: d.mime_type, sizeBytes: d.file_size, fileName: d.file_name });
+  }
+  return out.map((a) => Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as unknown as Attachment);
+}

@@ -1,0 +1,34 @@
+/**
+ * Telegram as a platform module: enabled by TELEGRAM_BOT_TOKEN. The Outbox talks to the
+ * Bot API at TELEGRAM_API_ROOT (workers need no polling); the gateway long-polls, or
+ * serves the webhook at TELEGRAM_WEBHOOK_URL's path when that is set.
+ */
+import { createTelegramApi, createTelegramOutbox, startTelegramGateway } from '../../adapters/telegram/index.js';
+import type { Config } from '../config.js';
+import type { PlatformModule } from './platform.js';
+
+export const telegramPlatform: PlatformModule = {
+  platform: 'telegram',
+  enabled: (config) => config.telegram !== undefined,
+  createOutbox({ config, rateLimiter, log }) {
+    const telegram = telegramConfig(config);
+    const api = createTelegramApi({ token: telegram.token, apiRoot: telegram.apiRoot });
+    // The token's first part is the bot's public id: enough to keep two bots' limits apart.
+    const botId = telegram.token.split(':')[0] ?? 'bot';
+    return createTelegramOutbox({ api, rateLimiter, botId, log });
+  },
+  async startGateway({ config, queue, log }) {
+    const telegram = telegramConfig(config);
+    const webhook =
+      telegram.webhookUrl !== undefined && telegram.webhookSecret !== undefined
+        ? { url: telegram.webhookUrl, secret: telegram.webhookSecret }
+        : undefined;
+    const gateway = await startTelegramGateway({ token: telegram.token, apiRoot: telegram.apiRoot, webhook, queue, log });
+    return { routes: gateway.routes, close: () => gateway.close() };
+  },
+};
+
+function telegramConfig(config: Config): NonNullable<Config['telegram']> {
+  if (config.telegram === undefined) throw new Error('Telegram is not configured: TELEGRAM_BOT_TOKEN is not set');
+  return config.telegram;
+}

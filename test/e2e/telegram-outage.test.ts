@@ -1,0 +1,86 @@
+/**
+ * Redis goes away under a long-polling Telegram gateway: the update that arrives meanwhile
+ * is not confirmed to Telegram (no getUpdates offset past it) and is answered, in order,
+ * once Redis is back.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { startApp, type RunningApp } from '../../src/app.js';
+import { parseConfig } from '../../src/config.js';
+import { createLogger } from '../../src/infra/log/logger.js';
+import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/infra/redis/embedded-redis.js';
+import { createFakeOpenAI, type FakeOpenAI } from '../fakes/openai.js';
+import { createFakeTelegram, type FakeChat, type FakeTelegram, type FakeUser } from '../fakes/telegram.js';
+import { uniquePrefix } from '../support/redis.js';
+
+const TOKEN = '654321:OUTAGE-token';
+const ann: FakeUser = { id: 77, is_bot: false, first_name: 'Ann' };
+const dm: FakeChat = { id: 77, type: 'private', first_name: 'Ann' };
+const WAIT_MS = 20_000;
+
+const logLines: string[] = [];
+const log = createLogger({
+  level: 'debug',
+  secrets: [],
+  destination: new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      logLines.push(chunk.toString());
+      callback();
+    },
+  }),
+});
+
+let openai: FakeOpenAI;
+let telegram: FakeTelegram;
+let redis: EmbeddedRedis;
+let app: RunningApp;
+let dataDir: string;
+
+beforeAll(async () => {
+  openai = await createFakeOpenAI();
+  telegram = await createFakeTelegram({ token: TOKEN });
+  dataDir = await mkdtemp(path.join(tmpdir(), 'sb-tg-outage-'));
+  redis = await startEmbeddedRedis({ dataDir, persistence: true });
+  const config = parseConfig({
+    TELEGRAM_BOT_TOKEN: TOKEN,
+    TELEGRAM_API_ROOT: telegram.url,
+    REDIS_URL: redis.url,
+    OPENAI_BASE_URL: openai.url,
+    PORT: '0',
+    QUEUE_PREFIX: uniquePrefix('tgout'),
+  });
+  app = await startApp(config, { log });
+});
+
+afterAll(async () => {
+  await app?.stop();
+  await redis?.stop();
+  await telegram?.stop();
+  await openai?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const texts = (): string[] => telegram.botMessages(dm.id).map((m) => m.text ?? '');
+
+describe('Telegram during a Redis outage', () => {
+  it('keeps the update unconfirmed while Redis is away and answers it when Redis returns', async () => {
+    telegram.message({ chat: dm, from: ann, text: 'before' });
+    await expect.poll(texts, { timeout: WAIT_MS }).toEqual(['Echo: before']);
+
+    await redis.stop();
+    const during = telegram.message({ chat: dm, from: ann, text: 'during' });
+    await expect.poll(() => logLines.some((l) => l.includes('could not enqueue a telegram update')), { timeout: WAIT_MS }).toBe(true);
+    const confirmed = telegram.callsTo('getUpdates').some((c) => Number(c.params['offset'] ?? 0) > Number(during['update_id']));
+    expect(confirmed).toBe(false);
+
+    redis = await startEmbeddedRedis({ dataDir, persistence: true, port: redis.port });
+    await expect.poll(texts, { timeout: WAIT_MS }).toEqual(['Echo: before', 'Echo: during']);
+    telegram.message({ chat: dm, from: ann, text: 'after' });
+    await expect.poll(texts, { timeout: WAIT_MS }).toEqual(['Echo: before', 'Echo: during', 'Echo: after']);
+    expect(telegram.violations).toEqual([]);
+    expect(logLines.filter((l) => l.includes('OUTAGE-token'))).toEqual([]);
+  });
+});

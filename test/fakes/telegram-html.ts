@@ -1,0 +1,74 @@
+/**
+ * The fake Bot API's HTML entity parser: what Telegram does with `parse_mode: "HTML"`
+ * (https://core.telegram.org/bots/api#html-style). It returns the visible text (whose
+ * length is what the 4096 limit counts) or the same kind of error Telegram answers with:
+ * an unsupported tag, an unbalanced one or a bad entity fails the whole message.
+ */
+
+/** Tags Telegram's HTML mode supports, and the attributes each may carry. */
+const TAGS: Readonly<Record<string, readonly string[]>> = {
+  b: [], strong: [], i: [], em: [], u: [], ins: [], s: [], strike: [], del: [],
+  'tg-spoiler': [], span: ['class'], a: ['href'], 'tg-emoji': ['emoji-id'],
+  code: ['class'], pre: [], blockquote: ['expandable'],
+};
+const NAMED_ENTITIES: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"' };
+
+/** The visible text of a message, or why Telegram would refuse it. */
+export type ParsedText = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly error: string };
+
+/** Parses `html` as Telegram does; `error` is the part after "Bad Request: can't parse entities: ". */
+export function parseTelegramHtml(html: string): ParsedText {
+  const stack: string[] = [];
+  let text = '';
+  let i = 0;
+  const offset = (at: number): number => Buffer.byteLength(html.slice(0, at));
+  while (i < html.length) {
+    const c = html[i];
+    if (c === '<') {
+      const close = html.indexOf('>', i);
+      if (close === -1) return { ok: false, error: `Unclosed start tag at byte offset ${offset(i)}` };
+      const raw = html.slice(i + 1, close);
+      if (raw.startsWith('/')) {
+        const name = raw.slice(1).trim().toLowerCase();
+        const open = stack.pop();
+        if (open === undefined) return { ok: false, error: `Unexpected end tag at byte offset ${offset(i)}` };
+        if (name !== '' && name !== open) {
+          return { ok: false, error: `Unmatched end tag at byte offset ${offset(i)}, expected "</${open}>", found "</${name}>"` };
+        }
+      } else {
+        const tag = /^([a-z-]+)((?:\s+[a-z-]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*$/i.exec(raw);
+        const name = tag?.[1]?.toLowerCase() ?? raw.split(/\s/)[0] ?? '';
+        const allowed = TAGS[name];
+        if (!tag || allowed === undefined) return { ok: false, error: `Unsupported start tag "${name}" at byte offset ${offset(i)}` };
+        if (name === 'span' && !/class\s*=\s*["']?tg-spoiler/i.test(tag[2] ?? '')) {
+          return { ok: false, error: `Tag "span" must have class "tg-spoiler" at byte offset ${offset(i)}` };
+        }
+        stack.push(name);
+      }
+      i = close + 1;
+    } else if (c === '&') {
+      const entity = /^&(#\d{1,7}|#x[0-9a-f]{1,6}|[a-z]{2,8});/i.exec(html.slice(i, i + 12));
+      if (entity === null) {
+        text += '&'; // a lone & is taken literally
+        i += 1;
+        continue;
+      }
+      const body = entity[1] ?? '';
+      if (body.startsWith('#')) {
+        const code = body[1]?.toLowerCase() === 'x' ? parseInt(body.slice(2), 16) : parseInt(body.slice(1), 10);
+        text += String.fromCodePoint(Math.min(code, 0x10ffff));
+      } else {
+        const named = NAMED_ENTITIES[body.toLowerCase()];
+        if (named === undefined) return { ok: false, error: `Unsupported HTML entity "&${body};" at byte offset ${offset(i)}` };
+        text += named;
+      }
+      i += entity[0].length;
+    } else {
+      text += c;
+      i += 1;
+    }
+  }
+  const open = stack.pop();
+  if (open !== undefined) return { ok: false, error: `Can't find end tag corresponding to start tag "${open}"` };
+  return { ok: true, text };
+}

@@ -1,0 +1,531 @@
+/**
+ * A protocol-level fake of the Telegram Bot API (https://core.telegram.org/bots/api) on
+ * 127.0.0.1, which the real telegraf talks to through its `apiRoot`. Calls are
+ * `/bot<token>/<method>` with a JSON, form or multipart body, answered like Telegram:
+ * `{ ok: true, result }` or `{ ok: false, error_code, description, parameters }`.
+ *
+ * It checks every call's parameters against ../shared/specs/telegram-bot-api.json
+ * (problems go to `violations`), records every call, holds `getUpdates` open like long
+ * polling, parses HTML entities and the 4096 limit as Telegram does, can enforce the
+ * per-chat (1/s) and per-group (20/min) limits with 429 `retry_after`, and misbehaves
+ * on demand (`failNext`). Updates made with `message()` carry `entities` for commands
+ * and mentions, and forum-topic messages carry the topic's service message as
+ * `reply_to_message`, as Telegram's do.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseTelegramHtml } from './telegram-html.js';
+import { parseMultipart, type UploadedFile } from './telegram-multipart.js';
+import { checkCall, isKnownMethod } from './telegram-spec.js';
+
+const HOST = '127.0.0.1';
+/** Telegram's limit on a message's text after entity parsing, in UTF-16 code units. */
+export const MAX_TEXT_LENGTH = 4096;
+/** …and on a media caption (https://core.telegram.org/bots/api#sendphoto). */
+const MAX_CAPTION_LENGTH = 1024;
+/** The flood limits Telegram documents (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this). */
+const CHAT_INTERVAL_MS = 1_000;
+const GROUP_MAX_PER_MINUTE = 20;
+const MINUTE_MS = 60_000;
+/**
+ * Arrival times at the fake lag the limiter's clock by a few ms, unevenly; Telegram is not
+ * exact either. Two messages to a chat closer than the interval by more than this get a 429.
+ */
+export const FLOOD_TOLERANCE_MS = 100;
+/** https://core.telegram.org/bots/api#sendchataction */
+const CHAT_ACTIONS = new Set(['typing', 'upload_photo', 'record_video', 'upload_video', 'record_voice', 'upload_voice', 'upload_document', 'choose_sticker', 'find_location', 'record_video_note', 'upload_video_note']);
+/** Methods that post or change a message, and count against the flood limits. */
+const COUNTED_METHODS = new Set(['sendMessage', 'editMessageText', 'sendPhoto', 'sendDocument']);
+
+/** A Telegram chat as updates carry it. */
+export interface FakeChat {
+  id: number;
+  type: 'private' | 'group' | 'supergroup' | 'channel';
+  title?: string;
+  first_name?: string;
+  username?: string;
+  is_forum?: boolean;
+}
+
+/** A Telegram user as updates carry it. */
+export interface FakeUser {
+  id: number;
+  is_bot: boolean;
+  first_name: string;
+  last_name?: string;
+  username?: string;
+}
+
+/** A message as the fake keeps it (the Bot API's Message, the fields we use). */
+export type FakeMessage = Record<string, unknown> & { message_id: number; chat: FakeChat; date: number; text?: string };
+
+/** One call as the fake received it. */
+export interface RecordedCall {
+  method: string;
+  params: Record<string, unknown>;
+  /** `Date.now()` when the body had been read. */
+  at: number;
+  /** What the fake answered. */
+  response: { ok: boolean; error_code?: number; description?: string; result?: unknown };
+}
+
+/** A Telegram error the next matching call(s) answer with. */
+export interface TelegramFault {
+  method: string;
+  times?: number;
+  /** Only calls whose params satisfy this. */
+  when?: (params: Record<string, unknown>) => boolean;
+  error_code: number;
+  description: string;
+  parameters?: { retry_after?: number; migrate_to_chat_id?: number };
+}
+
+export interface FakeTelegramOptions {
+  token: string;
+  bot?: { id: number; username: string; first_name?: string };
+  /** Enforce the per-chat and per-group limits with 429 (default false). */
+  rateLimits?: boolean;
+}
+
+export interface FakeTelegram {
+  readonly url: string;
+  readonly bot: FakeUser & { username: string };
+  readonly calls: RecordedCall[];
+  readonly violations: string[];
+  rateLimits: boolean;
+  /** Set by setWebhook, cleared by deleteWebhook. */
+  readonly webhook: { url: string; secretToken: string | undefined } | undefined;
+  /** Calls of one method, in order. */
+  callsTo(method: string): RecordedCall[];
+  /** Makes the next matching call(s) fail with this error. */
+  failNext(fault: TelegramFault): void;
+  /** Builds a user's text message update (with entities) and queues it for getUpdates. */
+  message(input: { chat: FakeChat; from: FakeUser; text: string; threadId?: number; replyTo?: number }): Record<string, unknown>;
+  /** Queues an update as given (a duplicate delivery, an unusual kind). */
+  pushUpdate(update: Record<string, unknown>): void;
+  /** The bot's messages in a chat (and topic), as they stand after edits, in order. */
+  botMessages(chatId: number, threadId?: number): FakeMessage[];
+  /** Registers a file for getFile and the download route; returns its file_id. */
+  addFile(data: Buffer, path: string): string;
+  /** Updates not yet confirmed by a getUpdates offset. */
+  pendingUpdates(): number;
+  /** True while a getUpdates call is being held open. */
+  readonly polling: boolean;
+  reset(): void;
+  stop(): Promise<void>;
+}
+
+/** Starts the fake on a free port of 127.0.0.1. */
+export async function createFakeTelegram(options: FakeTelegramOptions): Promise<FakeTelegram> {
+  const bot = { id: options.bot?.id ?? 7_000_001, is_bot: true, first_name: options.bot?.first_name ?? 'Switchboard', username: options.bot?.username ?? 'switchboard_test_bot' };
+  const calls: RecordedCall[] = [];
+  const violations: string[] = [];
+  let faults: TelegramFault[] = [];
+  let updates: Array<Record<string, unknown>> = [];
+  let nextUpdateId = 1;
+  const messages = new Map<number, Map<number, FakeMessage>>();
+  const chats = new Map<number, FakeChat>();
+  const users = new Map<number, FakeUser>();
+  const files = new Map<string, { data: Buffer; path: string }>();
+  const counted = new Map<number, number[]>();
+  let waiters: Array<() => void> = [];
+  /** Ends the getUpdates call being held open, if any, with 409. */
+  let terminatePoll: (() => void) | undefined;
+  let webhook: FakeTelegram['webhook'];
+  let allowedUpdates: string[] = [];
+
+  const chatMessages = (chatId: number): Map<number, FakeMessage> => {
+    let map = messages.get(chatId);
+    if (!map) messages.set(chatId, (map = new Map()));
+    return map;
+  };
+  const nextMessageId = (chatId: number): number => Math.max(0, ...chatMessages(chatId).keys()) + 1;
+  const wake = (): void => {
+    const current = waiters;
+    waiters = [];
+    for (const wakeUp of current) wakeUp();
+  };
+
+  const fake: FakeTelegram = {
+    get url() {
+      return url;
+    },
+    bot,
+    calls,
+    violations,
+    rateLimits: options.rateLimits ?? false,
+    get webhook() {
+      return webhook;
+    },
+    callsTo: (method) => calls.filter((call) => call.method === method),
+    failNext(fault) {
+      faults.push({ times: 1, ...fault });
+    },
+    message({ chat, from, text, threadId, replyTo }) {
+      chats.set(chat.id, chat);
+      users.set(from.id, from);
+      const message: FakeMessage = { message_id: nextMessageId(chat.id), from, chat, date: Math.floor(Date.now() / 1000), text };
+      const entities = entitiesOf(text);
+      if (entities.length > 0) message['entities'] = entities;
+      if (threadId !== undefined) {
+        message['message_thread_id'] = threadId;
+        message['is_topic_message'] = true;
+      }
+      const repliedTo = replyTo === undefined ? undefined : chatMessages(chat.id).get(replyTo);
+      if (repliedTo) message['reply_to_message'] = repliedTo;
+      else if (threadId !== undefined) {
+        // Telegram's quirk: a plain message in a topic "replies" to the topic's creation message.
+        message['reply_to_message'] = { message_id: threadId, from, chat, date: message.date, message_thread_id: threadId, forum_topic_created: { name: 'Topic', icon_color: 7322096 }, is_topic_message: true };
+      }
+      chatMessages(chat.id).set(message.message_id, message);
+      const update = { update_id: 0, message };
+      fake.pushUpdate(update);
+      return update;
+    },
+    pushUpdate(update) {
+      if (update['update_id'] === 0 || update['update_id'] === undefined) update['update_id'] = nextUpdateId;
+      nextUpdateId = Math.max(nextUpdateId, Number(update['update_id'])) + 1;
+      updates.push(structuredClone(update));
+      wake();
+    },
+    botMessages(chatId, threadId) {
+      return [...chatMessages(chatId).values()].filter(
+        (m) => (m['from'] as FakeUser | undefined)?.id === bot.id && (threadId === undefined || m['message_thread_id'] === threadId),
+      );
+    },
+    addFile(data, path) {
+      const id = `file-${files.size + 1}-${Math.random().toString(36).slice(2, 10)}`;
+      files.set(id, { data, path });
+      return id;
+    },
+    pendingUpdates: () => updates.length,
+    get polling() {
+      return terminatePoll !== undefined;
+    },
+    reset() {
+      calls.length = 0;
+      violations.length = 0;
+      faults = [];
+      updates = [];
+      counted.clear();
+      webhook = undefined;
+      allowedUpdates = [];
+      fake.rateLimits = options.rateLimits ?? false;
+    },
+    async stop() {
+      wake();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+
+  type Answer = { status: number; body: Record<string, unknown> };
+  const ok = (result: unknown): Answer => ({ status: 200, body: { ok: true, result } });
+  const fail = (code: number, description: string, parameters?: Record<string, unknown>): Answer => ({
+    status: code,
+    body: { ok: false, error_code: code, description, ...(parameters ? { parameters } : {}) },
+  });
+  const badRequest = (description: string): Answer => fail(400, `Bad Request: ${description}`);
+
+  /** Flood control: 429 when the call would go over a chat's or group's limit. */
+  const floodCheck = (chatId: number, now: number): Answer | undefined => {
+    const times = (counted.get(chatId) ?? []).filter((t) => t > now - MINUTE_MS);
+    counted.set(chatId, times);
+    if (!fake.rateLimits) {
+      times.push(now);
+      return undefined;
+    }
+    const last = times.at(-1);
+    if (last !== undefined && now - last < CHAT_INTERVAL_MS - FLOOD_TOLERANCE_MS) {
+      return fail(429, `Too Many Requests: retry after 1`, { retry_after: 1 });
+    }
+    const chat = chats.get(chatId);
+    if (chat && chat.type !== 'private' && times.length >= GROUP_MAX_PER_MINUTE) {
+      const retry = Math.max(1, Math.ceil(((times[0] ?? now) + MINUTE_MS - now) / 1000));
+      return fail(429, `Too Many Requests: retry after ${retry}`, { retry_after: retry });
+    }
+    times.push(now);
+    return undefined;
+  };
+
+  /** The visible text of a message, or the error Telegram gives for it. */
+  const readText = (params: Record<string, unknown>, field = 'text'): { text: string } | Answer => {
+    const raw = String(params[field] ?? '');
+    let text = raw;
+    if (params['parse_mode'] === 'HTML') {
+      const parsed = parseTelegramHtml(raw);
+      if (!parsed.ok) return badRequest(`can't parse entities: ${parsed.error}`);
+      text = parsed.text;
+    } else if (params['parse_mode'] !== undefined) {
+      violations.push(`${field}: parse_mode ${String(params['parse_mode'])} is not one this fake checks`);
+    }
+    if (field === 'text' && text.trim() === '') return badRequest('message text is empty');
+    if (field === 'caption' && text.length > MAX_CAPTION_LENGTH) return badRequest('message caption is too long');
+    if (text.length > MAX_TEXT_LENGTH) return badRequest('message is too long');
+    return { text };
+  };
+
+  const botMessage = (chat: FakeChat, params: Record<string, unknown>, extra: Record<string, unknown>): FakeMessage | Answer => {
+    const map = chatMessages(chat.id);
+    const message: FakeMessage = { message_id: nextMessageId(chat.id), from: bot, chat, date: Math.floor(Date.now() / 1000), ...extra };
+    const thread = params['message_thread_id'];
+    if (thread !== undefined) {
+      if (!chat.is_forum) return badRequest('message thread not found');
+      message['message_thread_id'] = Number(thread);
+      message['is_topic_message'] = true;
+    }
+    const reply = params['reply_parameters'] as { message_id?: number; allow_sending_without_reply?: boolean } | undefined;
+    if (reply?.message_id !== undefined) {
+      const target = map.get(reply.message_id);
+      if (target) message['reply_to_message'] = target;
+      else if (!reply.allow_sending_without_reply) return badRequest('message to be replied not found');
+    }
+    map.set(message.message_id, message);
+    return message;
+  };
+
+  const isAnswer = (value: unknown): value is Answer => typeof value === 'object' && value !== null && 'status' in value && 'body' in value;
+
+  const handlers: Record<string, (params: Record<string, unknown>, req: IncomingMessage, res: ServerResponse) => Promise<Answer | undefined> | Answer | undefined> = {
+    getMe: () => ok({ ...bot, can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false }),
+    setMyCommands: () => ok(true),
+    setWebhook: (p) => {
+      if (Array.isArray(p['allowed_updates'])) allowedUpdates = p['allowed_updates'] as string[];
+      webhook = { url: String(p['url']), secretToken: p['secret_token'] === undefined ? undefined : String(p['secret_token']) };
+      return ok(true);
+    },
+    deleteWebhook: (p) => {
+      webhook = undefined;
+      if (p['drop_pending_updates'] === true) updates = [];
+      return ok(true);
+    },
+    getUpdates: async (p, req, res) => {
+      if (webhook) return fail(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
+      const offset = Number(p['offset'] ?? 0);
+      if (offset > 0) updates = updates.filter((u) => Number(u['update_id']) >= offset);
+      if (Array.isArray(p['allowed_updates'])) allowedUpdates = p['allowed_updates'] as string[];
+      // Telegram does not keep updates of kinds the bot did not ask for.
+      if (allowedUpdates.length > 0) updates = updates.filter((u) => Object.keys(u).some((k) => allowedUpdates.includes(k)));
+      const limit = Math.min(Math.max(Number(p['limit'] ?? 100), 1), 100);
+      const holdMs = Math.max(0, Number(p['timeout'] ?? 0)) * 1000;
+      // Like Telegram, a new poll ends the one still waiting: two pollers of one bot conflict.
+      terminatePoll?.();
+      if (updates.length === 0 && holdMs > 0) {
+        const terminated = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => done(false), holdMs);
+          const wakeUp = (): void => done(false);
+          function done(conflict: boolean): void {
+            clearTimeout(timer);
+            waiters = waiters.filter((w) => w !== wakeUp);
+            if (terminatePoll === terminate) terminatePoll = undefined;
+            resolve(conflict);
+          }
+          const terminate = (): void => done(true);
+          terminatePoll = terminate;
+          waiters.push(wakeUp);
+          req.socket.once('close', wakeUp);
+          res.once('close', wakeUp);
+        });
+        if (terminated) return fail(409, 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running');
+      }
+      return ok(updates.slice(0, limit));
+    },
+    sendMessage: (p) => {
+      const chat = chats.get(Number(p['chat_id']));
+      if (!chat) return badRequest('chat not found');
+      const text = readText(p);
+      if (isAnswer(text)) return text;
+      const flood = floodCheck(chat.id, Date.now());
+      if (flood) return flood;
+      const message = botMessage(chat, p, { text: text.text, ...(p['parse_mode'] ? { parse_mode_sent: p['parse_mode'] } : {}) });
+      return isAnswer(message) ? message : ok(publicMessage(message));
+    },
+    editMessageText: (p) => {
+      if (p['inline_message_id'] !== undefined) return ok(true);
+      const chat = chats.get(Number(p['chat_id']));
+      if (!chat) return badRequest('chat not found');
+      const message = chatMessages(chat.id).get(Number(p['message_id']));
+      if (!message || (message['from'] as FakeUser | undefined)?.id !== bot.id) return badRequest('message to edit not found');
+      const text = readText(p);
+      if (isAnswer(text)) return text.body['description'] === 'Bad Request: message is too long' ? badRequest('MESSAGE_TOO_LONG') : text;
+      if (text.text === message.text && (p['parse_mode'] ?? null) === (message['parse_mode_sent'] ?? null)) {
+        return badRequest('message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message');
+      }
+      const flood = floodCheck(chat.id, Date.now());
+      if (flood) return flood;
+      message.text = text.text;
+      if (p['parse_mode']) message['parse_mode_sent'] = p['parse_mode'];
+      else delete message['parse_mode_sent'];
+      message['edit_date'] = Math.floor(Date.now() / 1000);
+      return ok(publicMessage(message));
+    },
+    sendChatAction: (p) => {
+      if (!chats.has(Number(p['chat_id']))) return badRequest('chat not found');
+      return CHAT_ACTIONS.has(String(p['action'])) ? ok(true) : badRequest('wrong parameter action in request');
+    },
+    sendPhoto: (p) => sendMedia(p, 'photo'),
+    sendDocument: (p) => sendMedia(p, 'document'),
+    getFile: (p) => {
+      const file = files.get(String(p['file_id']));
+      if (!file) return badRequest('invalid file_id');
+      return ok({ file_id: p['file_id'], file_unique_id: `u${String(p['file_id'])}`, file_size: file.data.length, file_path: file.path });
+    },
+    deleteMessage: (p) => {
+      const map = chatMessages(Number(p['chat_id']));
+      return map.delete(Number(p['message_id'])) ? ok(true) : badRequest('message to delete not found');
+    },
+    getChatMember: (p) => {
+      const chat = chats.get(Number(p['chat_id']));
+      if (!chat) return badRequest('chat not found');
+      const userId = Number(p['user_id']);
+      if (userId === bot.id) return ok({ status: 'administrator', user: bot, can_be_edited: false, can_delete_messages: true, can_restrict_members: true });
+      const user = users.get(userId);
+      return user ? ok({ status: 'member', user }) : badRequest('user not found');
+    },
+    restrictChatMember: (p) => {
+      const chat = chats.get(Number(p['chat_id']));
+      if (!chat) return badRequest('chat not found');
+      if (chat.type !== 'supergroup') return badRequest('method is available only for supergroups');
+      return users.has(Number(p['user_id'])) ? ok(true) : badRequest('user not found');
+    },
+  };
+
+  const sendMedia = (p: Record<string, unknown>, kind: 'photo' | 'document'): Answer => {
+    const chat = chats.get(Number(p['chat_id']));
+    if (!chat) return badRequest('chat not found');
+    const input = p[kind];
+    const upload = typeof input === 'object' && input !== null ? (input as UploadedFile) : undefined;
+    if (p['caption'] !== undefined) {
+      const caption = readText(p, 'caption');
+      if (isAnswer(caption)) return caption;
+    }
+    const flood = floodCheck(chat.id, Date.now());
+    if (flood) return flood;
+    const fileId = upload ? fake.addFile(upload.data, `${kind}s/${upload.fileName}`) : String(input);
+    const media = kind === 'photo' ? { photo: [{ file_id: fileId, file_unique_id: `u${fileId}`, width: 1, height: 1 }] } : { document: { file_id: fileId, file_unique_id: `u${fileId}`, file_name: upload?.fileName } };
+    const message = botMessage(chat, p, { ...media, ...(p['caption'] ? { caption: p['caption'] } : {}) });
+    return isAnswer(message) ? message : ok(publicMessage(message));
+  };
+
+  const server = createServer((req, res) => {
+    void serve(req, res).catch((error: unknown) => {
+      violations.push(`fake error: ${String(error)}`);
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { pathname, searchParams } = new URL(req.url ?? '/', 'http://fake.invalid');
+    const download = /^\/file\/bot([^/]+)\/(.+)$/.exec(pathname);
+    if (download) {
+      const file = [...files.values()].find((f) => f.path === decodeURIComponent(download[2] ?? ''));
+      if (download[1] !== options.token || !file) return send(res, fail(404, 'Not Found'));
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.data.length }).end(file.data);
+      return;
+    }
+    const route = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(pathname);
+    if (!route) return send(res, fail(404, 'Not Found'));
+    const [, token, method = ''] = route;
+    const body = await readBody(req);
+    if (token !== options.token) return record(res, method, {}, Date.now(), fail(401, 'Unauthorized'));
+    let params: Record<string, unknown>;
+    let multipart = false;
+    const contentType = req.headers['content-type'] ?? '';
+    try {
+      if (/^multipart\/form-data/i.test(contentType)) {
+        multipart = true;
+        params = parseMultipart(body, contentType);
+        // telegraf repeats the method as a form field; Telegram ignores unknown fields.
+        delete params['method'];
+      } else if (/^application\/json/i.test(contentType)) {
+        params = body.length === 0 ? {} : (JSON.parse(body.toString('utf8')) as Record<string, unknown>);
+      } else {
+        params = Object.fromEntries(new URLSearchParams(body.length > 0 ? body.toString('utf8') : searchParams.toString()));
+        multipart = true; // form values are text too
+      }
+    } catch (error) {
+      violations.push(`${method}: unreadable body (${String(error)})`);
+      return send(res, badRequest('invalid request body'));
+    }
+    const at = Date.now();
+    const handler = handlers[Object.keys(handlers).find((name) => name.toLowerCase() === method.toLowerCase()) ?? ''];
+    if (!isKnownMethod(method) || handler === undefined) {
+      violations.push(`${method}: not served by this fake`);
+      return record(res, method, params, at, fail(404, 'Not Found: method not found'));
+    }
+    const typed = multipart ? coerce(params) : params;
+    const problems = checkCall(method, typed);
+    if (problems.length > 0) {
+      violations.push(...problems);
+      return record(res, method, typed, at, badRequest(problems[0] ?? 'invalid parameters'));
+    }
+    const fault = faults.find((f) => f.method === method && (f.when === undefined || f.when(typed)));
+    if (fault) {
+      fault.times = (fault.times ?? 1) - 1;
+      if (fault.times <= 0) faults = faults.filter((f) => f !== fault);
+      return record(res, method, typed, at, fail(fault.error_code, fault.description, fault.parameters));
+    }
+    const answer = (await handler(typed, req, res)) ?? badRequest('unhandled');
+    record(res, method, typed, at, answer);
+  }
+
+  function record(res: ServerResponse, method: string, params: Record<string, unknown>, at: number, answer: Answer): void {
+    calls.push({ method, params, at, response: answer.body as RecordedCall['response'] });
+    send(res, answer);
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+  const url = `http://${HOST}:${(server.address() as AddressInfo).port}`;
+  return fake;
+}
+
+function send(res: ServerResponse, answer: { status: number; body: Record<string, unknown> }): void {
+  if (res.writableEnded || res.destroyed) return;
+  const payload = JSON.stringify(answer.body);
+  res.writeHead(answer.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }).end(payload);
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** Form values as Telegram reads them: numbers, booleans and JSON from text. */
+function coerce(params: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(params)) {
+    if (typeof value !== 'string') out[name] = value;
+    else if (/^-?\d+$/.test(value) && name !== 'text' && name !== 'caption') out[name] = Number(value);
+    else if (value === 'true' || value === 'false') out[name] = value === 'true';
+    else if (/^[[{]/.test(value) && name !== 'text' && name !== 'caption') {
+      try {
+        out[name] = JSON.parse(value);
+      } catch {
+        out[name] = value;
+      }
+    } else out[name] = value;
+  }
+  return out;
+}
+
+/** The message as the API returns it (without the fake's own bookkeeping). */
+function publicMessage(message: FakeMessage): Record<string, unknown> {
+  const { parse_mode_sent: _omit, ...rest } = message;
+  return rest;
+}
+
+/** `bot_command` and `mention` entities, as Telegram computes them (offsets in UTF-16 units). */
+export function entitiesOf(text: string): Array<{ type: string; offset: number; length: number }> {
+  const entities: Array<{ type: string; offset: number; length: number }> = [];
+  const command = /^\/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?/.exec(text);
+  if (command) entities.push({ type: 'bot_command', offset: 0, length: command[0].length });
+  for (const mention of text.matchAll(/(?<![\w@/])@[A-Za-z0-9_]{5,32}\b/g)) {
+    if (command && mention.index < command[0].length) continue;
+    entities.push({ type: 'mention', offset: mention.index, length: mention[0].length });
+  }
+  return entities;
+}

@@ -1,0 +1,81 @@
+/** Telegram update → InboundMessage: who is addressed, topics, commands, attachments. */
+import { describe, expect, it } from 'vitest';
+import type { Update } from 'telegraf/types';
+import { normalizeUpdate, type BotIdentity } from '../../adapters/telegram/index.js';
+import { entitiesOf } from '../fakes/telegram.js';
+
+const me: BotIdentity = { id: 99, username: 'sb_bot' };
+const ann = { id: 1, is_bot: false, first_name: 'Ann', last_name: 'Lee' };
+const privateChat = { id: 1, type: 'private', first_name: 'Ann' };
+const supergroup = { id: -100500, type: 'supergroup', title: 'Team', is_forum: true };
+
+function update(message: Record<string, unknown>): Update {
+  const text = typeof message['text'] === 'string' ? message['text'] : undefined;
+  const entities = text === undefined ? [] : entitiesOf(text);
+  return {
+    update_id: 1,
+    message: { message_id: 10, date: 1_700_000_000, from: ann, chat: supergroup, ...(entities.length ? { entities } : {}), ...message },
+  } as unknown as Update;
+}
+
+describe('normalizeUpdate', () => {
+  it('answers every private message', () => {
+    const result = normalizeUpdate(update({ chat: privateChat, text: 'hi' }), me);
+    expect(result).toEqual({
+      message: {
+        chat: { platform: 'telegram', id: '1', kind: 'dm' },
+        author: { id: '1', displayName: 'Ann Lee', isBot: false },
+        messageId: '10',
+        text: 'hi',
+        attachments: [],
+        addressed: true,
+        receivedAt: 1_700_000_000_000,
+      },
+    });
+  });
+
+  it('in groups, answers mentions, replies to the bot and commands only', () => {
+    expect(normalizeUpdate(update({ text: 'just talk' }), me)).toEqual({ skip: 'not-addressed' });
+    expect(normalizeUpdate(update({ text: 'mail @sb_botany' }), me)).toEqual({ skip: 'not-addressed' });
+    const mention = normalizeUpdate(update({ text: '@SB_bot, what now?' }), me);
+    expect(mention).toMatchObject({ message: { text: 'what now?', chat: { kind: 'group', id: '-100500' } } });
+    const reply = normalizeUpdate(update({ text: 'and?', reply_to_message: { message_id: 5, date: 1, chat: supergroup, from: { id: 99, is_bot: true, first_name: 'SB' }, text: 'x' } }), me);
+    expect(reply).toMatchObject({ message: { replyTo: { messageId: '5', authorIsBot: true } } });
+    const replyToSomeoneElse = normalizeUpdate(update({ text: 'and?', reply_to_message: { message_id: 5, date: 1, chat: supergroup, from: ann, text: 'x' } }), me);
+    expect(replyToSomeoneElse).toEqual({ skip: 'not-addressed' });
+    expect(normalizeUpdate(update({ text: '/reset' }), me)).toMatchObject({ message: { command: { name: 'reset', args: '' } } });
+    // A bare command the bot does not have is another bot's business in a group, not in a DM.
+    expect(normalizeUpdate(update({ text: '/weather' }), me)).toEqual({ skip: 'not-addressed' });
+    expect(normalizeUpdate(update({ text: '/weather@sb_bot' }), me)).toMatchObject({ message: { command: { name: 'weather' } } });
+    expect(normalizeUpdate(update({ chat: privateChat, text: '/weather' }), me)).toMatchObject({ message: { command: { name: 'weather' } } });
+  });
+
+  it('ignores commands for another bot entirely, and takes its own', () => {
+    expect(normalizeUpdate(update({ text: '/reset@otherbot' }), me)).toEqual({ skip: 'other-bot-command' });
+    expect(normalizeUpdate(update({ chat: privateChat, text: '/reset@otherbot' }), me)).toEqual({ skip: 'other-bot-command' });
+    expect(normalizeUpdate(update({ text: '/image@sb_bot a red fox' }), me)).toMatchObject({ message: { command: { name: 'image', args: 'a red fox' } } });
+  });
+
+  it('gives a forum topic its thread id, and does not take the topic header for a reply', () => {
+    const topicHeader = { message_id: 7, date: 1, chat: supergroup, from: ann, forum_topic_created: { name: 'T', icon_color: 1 } };
+    const result = normalizeUpdate(update({ text: '@sb_bot hi', message_thread_id: 7, is_topic_message: true, reply_to_message: topicHeader }), me);
+    expect(result).toMatchObject({ message: { chat: { threadId: '7' } } });
+    expect('message' in result && result.message.replyTo).toBeUndefined();
+    // A reply thread in a non-forum group is not a topic.
+    const plain = normalizeUpdate(update({ text: '@sb_bot hi', message_thread_id: 3 }), me);
+    expect('message' in plain && plain.message.chat.threadId).toBeUndefined();
+  });
+
+  it('skips what is not a user message', () => {
+    expect(normalizeUpdate({ update_id: 1, edited_message: {} } as unknown as Update, me)).toEqual({ skip: 'not-a-message' });
+    expect(normalizeUpdate(update({ from: { id: 5, is_bot: true, first_name: 'Other' }, text: '@sb_bot hi' }), me)).toEqual({ skip: 'from-a-bot' });
+    expect(normalizeUpdate(update({ chat: privateChat, new_chat_title: 'x' }), me)).toEqual({ skip: 'service-message' });
+  });
+
+  it('carries voice notes and photos as attachments, with the caption as text', () => {
+    const voice = normalizeUpdate(update({ chat: privateChat, voice: { file_id: 'v1', file_unique_id: 'u', duration: 3, mime_type: 'audio/ogg', file_size: 900 } }), me);
+    expect(voice).toMatchObject({ message: { text: '', attachments: [{ kind: 'voice', fileRef: 'v1', durationSeconds: 3, mimeType: 'audio/ogg', sizeBytes: 900 }] } });
+    const photo = normalizeUpdate(update({ chat: privateChat, caption: 'look', photo: [{ file_id: 'small', file_unique_id: 'a', width: 1, height: 1 }, { file_id: 'big', file_unique_id: 'b', width: 9, height: 9 }] }), me);
+    expect(photo).toMatchObject({ message: { text: 'look', attachments: [{ kind: 'image', fileRef: 'big' }] } });
+  });
+});
