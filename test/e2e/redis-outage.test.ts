@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
@@ -19,12 +21,14 @@ let fake: FakeOpenAI;
 let redis: EmbeddedRedis;
 let app: RunningApp;
 let dataDir: string;
+let prefix: string;
 
 beforeAll(async () => {
   fake = await createFakeOpenAI();
   dataDir = await mkdtemp(path.join(tmpdir(), 'sb-outage-'));
   redis = await startEmbeddedRedis({ dataDir, persistence: true });
-  const config = parseConfig({ REDIS_URL: redis.url, OPENAI_BASE_URL: fake.url, PORT: '0', QUEUE_PREFIX: uniquePrefix('outage') });
+  prefix = uniquePrefix('outage');
+  const config = parseConfig({ REDIS_URL: redis.url, OPENAI_BASE_URL: fake.url, PORT: '0', QUEUE_PREFIX: prefix });
   app = await startApp(config, { log: pino({ level: 'silent' }) });
 });
 
@@ -38,9 +42,16 @@ afterAll(async () => {
 describe('Redis outage', () => {
   it('tells users the bot is unavailable while Redis is away, and carries on when it returns', async () => {
     const page = await followChannel(app.url, 'steady');
-    await postMessage(app.url, 'steady', 'before');
+    const { body } = await postMessage(app.url, 'steady', 'before');
     await page.waitFor((m) => finalAnswers(m).length === 1);
     page.close();
+    // The answer shows before its job is marked done; stop Redis only once it is, or the
+    // job legitimately runs again after the outage (answer-once across crashes is #7's ledger).
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue('chat', { connection, prefix });
+    await expect.poll(() => queue.getJobState(body.jobId!), { timeout: 10_000 }).toBe('completed');
+    await queue.close();
+    connection.disconnect();
 
     await redis.stop();
     const refused = await postMessage(app.url, 'steady', 'during');
