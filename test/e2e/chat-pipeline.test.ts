@@ -6,27 +6,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
 import { FAILURE_NOTICES, REPLIES } from '../../src/domain/replies.js';
-import { createLogger } from '../../src/infra/log/logger.js';
 import { createFakeOpenAI, type FakeOpenAI } from '../fakes/openai.js';
 import { finalAnswers, followChannel, postMessage } from '../support/playground-client.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
+import { captureLogs } from '../support/logs.js';
 
 const API_KEY = 'sk-test-e2e-0123456789abcdef';
-const logLines: string[] = [];
-const log = createLogger({
-  level: 'debug',
-  secrets: [API_KEY],
-  destination: new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      logLines.push(chunk.toString());
-      callback();
-    },
-  }),
-});
+const { log, lines: logLines } = captureLogs([API_KEY]);
 
 let fake: FakeOpenAI;
 const apps: RunningApp[] = [];

@@ -3,29 +3,18 @@
  * discord.js → queue → chat worker → fake OpenAI → Discord Outbox → fake Discord REST.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Writable } from 'node:stream';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
 import { REPLIES } from '../../src/domain/replies.js';
-import { createLogger } from '../../src/infra/log/logger.js';
 import { createFakeDiscord, DISCORD_MAX_CONTENT, type FakeDiscord, type FakeMessage } from '../fakes/discord.js';
 import { createFakeOpenAI, type FakeOpenAI } from '../fakes/openai.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
+import { captureLogs } from '../support/logs.js';
 
 const BOT_TOKEN = 'test-token.discord.x';
 const API_KEY = 'sk-test-discord-0123456789';
-const logLines: string[] = [];
 // No secrets given to the scrubber: the adapter itself must never write the token.
-const log = createLogger({
-  level: 'debug',
-  secrets: [],
-  destination: new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      logLines.push(chunk.toString());
-      callback();
-    },
-  }),
-});
+const { log, lines: logLines } = captureLogs([]);
 
 let discord: FakeDiscord;
 let openai: FakeOpenAI;

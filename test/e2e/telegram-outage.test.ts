@@ -7,31 +7,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
-import { createLogger } from '../../src/infra/log/logger.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/infra/redis/embedded-redis.js';
 import { createFakeOpenAI, type FakeOpenAI } from '../fakes/openai.js';
 import { createFakeTelegram, type FakeChat, type FakeTelegram, type FakeUser } from '../fakes/telegram.js';
 import { uniquePrefix } from '../support/redis.js';
+import { captureLogs } from '../support/logs.js';
 
 const TOKEN = '654321:OUTAGE-token';
 const ann: FakeUser = { id: 77, is_bot: false, first_name: 'Ann' };
 const dm: FakeChat = { id: 77, type: 'private', first_name: 'Ann' };
 const WAIT_MS = 20_000;
 
-const logLines: string[] = [];
-const log = createLogger({
-  level: 'debug',
-  secrets: [],
-  destination: new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      logLines.push(chunk.toString());
-      callback();
-    },
-  }),
-});
+const { log, lines: logLines } = captureLogs([]);
 
 let openai: FakeOpenAI;
 let telegram: FakeTelegram;

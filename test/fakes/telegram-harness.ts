@@ -6,13 +6,12 @@
  * checks that after the file's last test.
  */
 import { afterAll, afterEach, beforeEach, expect } from 'vitest';
-import { Writable } from 'node:stream';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
-import { createLogger } from '../../src/infra/log/logger.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
 import { createFakeOpenAI, type FakeOpenAI } from './openai.js';
 import { createFakeTelegram, type FakeChat, type FakeTelegram, type FakeUser, type RecordedCall } from './telegram.js';
+import { captureLogs } from '../support/logs.js';
 
 export const TOKEN = '123456:TEST-token';
 export const BOT = { id: 7_000_001, username: 'switchboard_test_bot' };
@@ -41,17 +40,7 @@ export interface TelegramHarness {
 
 /** Registers the hooks of a Telegram end-to-end file and returns its harness. */
 export function useTelegramHarness(): TelegramHarness {
-  const logLines: string[] = [];
-  const log = createLogger({
-    level: 'debug',
-    secrets: [],
-    destination: new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        logLines.push(chunk.toString());
-        callback();
-      },
-    }),
-  });
+  const { log, lines: logLines } = captureLogs([]);
   let openai: FakeOpenAI | undefined;
   let telegram: FakeTelegram | undefined;
   const apps: RunningApp[] = [];
