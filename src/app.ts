@@ -100,58 +100,51 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   };
 
   let workers: JobWorkers | undefined;
-  if (worker && chatModel) {
-    const outboxes: Outboxes = Object.fromEntries(platforms.map((p) => [p.platform, p.createOutbox(context)]));
-    workers = createJobWorkers({
-      connection: worker,
-      keys,
-      handlers: {
-        chat: createChatWorker({
-          model: chatModel,
-          history,
-          outboxes,
-          systemPrompt: config.chat.systemPrompt,
-          botName: BOT_NAME,
-          maxCompletionTokens: config.chat.maxCompletionTokens,
-        }),
-      },
-      concurrency: { chat: config.chat.concurrency },
-      log,
-    });
-    const running = workers;
-    checks.push({ name: 'workers', check: async () => running.running() });
-  }
-
   let queue: ManagedJobQueue | undefined;
   const gateways: PlatformGateway[] = [];
   const closeAdapters = async (): Promise<void> => {
     await Promise.all(gateways.map((gateway) => gateway.close()));
   };
-  if (producer) {
-    const jobs = createJobQueue({ connection: producer, keys, attempts: config.queue.attempts });
-    queue = jobs;
-    try {
+  let http: RunningHttpServer;
+  try {
+    if (worker && chatModel) {
+      const outboxes: Outboxes = Object.fromEntries(
+        await Promise.all(platforms.map(async (p) => [p.platform, await p.createOutbox(context)] as const)),
+      );
+      workers = createJobWorkers({
+        connection: worker,
+        keys,
+        handlers: {
+          chat: createChatWorker({
+            model: chatModel,
+            history,
+            outboxes,
+            systemPrompt: config.chat.systemPrompt,
+            botName: BOT_NAME,
+            maxCompletionTokens: config.chat.maxCompletionTokens,
+          }),
+        },
+        concurrency: { chat: config.chat.concurrency },
+        log,
+      });
+      const running = workers;
+      checks.push({ name: 'workers', check: async () => running.running() });
+    }
+    if (producer) {
+      const jobs = createJobQueue({ connection: producer, keys, attempts: config.queue.attempts });
+      queue = jobs;
       for (const platform of platforms) {
         gateways.push(await platform.startGateway({ ...context, queue: jobs }));
         log.info({ platform: platform.platform }, 'platform started');
       }
-    } catch (error) {
-      await closeAdapters();
-      await workers?.close(0);
-      await queue.close();
-      await Promise.all(connections.map(closeRedis));
-      await embedded?.stop();
-      throw error;
     }
-  }
-  const routes: RouteHandler[] = gateways.flatMap((gateway) => gateway.routes);
-
-  let http: RunningHttpServer;
-  try {
+    const routes: RouteHandler[] = gateways.flatMap((gateway) => gateway.routes);
     http = await startHttpServer({ host: config.http.host, port: config.http.port, checks, routes, log });
   } catch (error) {
+    // Whatever started before the failure is stopped, so a failed start leaves nothing running.
     await closeAdapters();
     await workers?.close(0);
+    await closeModel();
     await queue?.close();
     await Promise.all(connections.map(closeRedis));
     await embedded?.stop();

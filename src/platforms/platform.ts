@@ -3,6 +3,8 @@
  * knows its config and builds its two halves from adapters/<platform>: the Outbox,
  * created in every process that runs workers, and the gateway, started in every process
  * that takes platform events. src/app.ts starts the enabled ones for the process's role.
+ * Modules import their adapter lazily: discord.js and telegraf cost memory and start-up
+ * time in every process, and most deployments enable one platform or none.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
@@ -32,6 +34,7 @@ export interface PlatformModule {
   readonly platform: Platform;
   /** Whether this platform runs with this config (a platform without a token does not). */
   enabled(config: Config): boolean;
-  createOutbox(context: PlatformContext): Outbox;
+  /** Async so a platform's library loads only when the platform is enabled. */
+  createOutbox(context: PlatformContext): Promise<Outbox>;
   startGateway(context: PlatformContext & { readonly queue: JobQueue }): Promise<PlatformGateway>;
 }

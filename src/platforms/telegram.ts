@@ -3,14 +3,14 @@
  * Bot API at TELEGRAM_API_ROOT (workers need no polling); the gateway long-polls, or
  * serves the webhook at TELEGRAM_WEBHOOK_URL's path when that is set.
  */
-import { createTelegramApi, createTelegramOutbox, startTelegramGateway } from '../../adapters/telegram/index.js';
 import type { Config } from '../config.js';
 import type { PlatformModule } from './platform.js';
 
 export const telegramPlatform: PlatformModule = {
   platform: 'telegram',
   enabled: (config) => config.telegram !== undefined,
-  createOutbox({ config, rateLimiter, log }) {
+  async createOutbox({ config, rateLimiter, log }) {
+    const { createTelegramApi, createTelegramOutbox } = await import('../../adapters/telegram/index.js');
     const telegram = telegramConfig(config);
     const api = createTelegramApi({ token: telegram.token, apiRoot: telegram.apiRoot });
     // The token's first part is the bot's public id: enough to keep two bots' limits apart.
@@ -18,6 +18,7 @@ export const telegramPlatform: PlatformModule = {
     return createTelegramOutbox({ api, rateLimiter, botId, log });
   },
   async startGateway({ config, queue, log }) {
+    const { startTelegramGateway } = await import('../../adapters/telegram/index.js');
     const telegram = telegramConfig(config);
     const webhook =
       telegram.webhookUrl !== undefined && telegram.webhookSecret !== undefined

@@ -8,7 +8,7 @@ const BOT_NAME = 'Switchboard';
 export const webPlatform: PlatformModule = {
   platform: 'web',
   enabled: () => true,
-  createOutbox: ({ pubsub }) => createWebOutbox({ pubsub, botName: BOT_NAME }),
+  createOutbox: async ({ pubsub }) => createWebOutbox({ pubsub, botName: BOT_NAME }),
   async startGateway({ queue, history, pubsub, log, modelInfo }) {
     const adapter = createWebAdapter({ queue, history, pubsub, log, modelInfo });
     return { routes: [(req, res) => adapter.handle(req, res)], close: () => adapter.close() };
