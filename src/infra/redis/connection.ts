@@ -53,13 +53,27 @@ export async function waitForReady(redis: Redis, timeoutMs = 10_000): Promise<vo
   });
 }
 
-/** Closes a connection politely, or drops it when Redis is unreachable. */
+/** How long a polite QUIT may take before the connection is simply dropped. */
+const QUIT_TIMEOUT_MS = 1_000;
+
+/** Closes a connection politely, or drops it when Redis is unreachable or slow to answer. */
 export async function closeRedis(redis: Redis): Promise<void> {
   if (redis.status === 'end') return;
-  try {
-    if (redis.status !== 'ready') throw new Error('not ready');
-    await Promise.race([redis.quit(), new Promise((_, reject) => setTimeout(() => reject(new Error('quit timed out')), 1_000))]);
-  } catch {
+  if (redis.status !== 'ready') {
     redis.disconnect();
+    return;
   }
+  // The QUIT promise settles either way (a late one rejects with "Connection is closed"
+  // once we drop the connection), so it must never be left without a handler.
+  const quit = redis.quit().then(
+    () => true,
+    () => false,
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), QUIT_TIMEOUT_MS);
+  });
+  const politely = await Promise.race([quit, timeout]);
+  clearTimeout(timer);
+  if (!politely) redis.disconnect();
 }
