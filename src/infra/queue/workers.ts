@@ -23,6 +23,8 @@ const MAX_STALLED_COUNT = 2;
  * back; our reconnect backoff is capped at 1 s, so match it.
  */
 const RUN_RETRY_DELAY_MS = 1_000;
+/** How long closing waits for a just-started worker's connections to finish connecting. */
+const READY_BEFORE_CLOSE_MS = 2_000;
 /** A job waiting for its turn checks again after this long if nobody promoted it. */
 const ORDER_POLL_MS = 1_000;
 
@@ -127,9 +129,24 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
       const timer = setTimeout(() => {
         for (const abort of aborts) abort.abort(new Error('shutting down'));
       }, graceMs);
-      await Promise.all(workers.map((worker) => worker.close()));
+      await Promise.all(
+        workers.map(async (worker) => {
+          // A worker closed while its blocking connection is still initializing drops that
+          // connection's fire-and-forget init commands, which then reject unhandled
+          // (taskforcesh/bullmq: RedisConnection.close disconnects while 'initializing').
+          await withTimeout(worker.waitUntilReady(), READY_BEFORE_CLOSE_MS);
+          await worker.close();
+        }),
+      );
       clearTimeout(timer);
       await Promise.all(queues.map((queue) => queue.close()));
     },
   };
+}
+
+/** Waits for `promise` at most `ms`; never rejects (a failure or timeout just ends the wait). */
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
