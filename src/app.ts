@@ -64,7 +64,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const connections = [command, subscriber, worker, producer].filter((c) => c !== undefined);
   for (const connection of connections) connection.on('error', () => undefined); // reconnects; readiness reports it
   try {
-    await waitForReady(command, REDIS_READY_TIMEOUT_MS);
+    // All of them: a fail-fast producer that is still connecting would refuse the first
+    // messages as if Redis were down.
+    await Promise.all(connections.map((connection) => waitForReady(connection, REDIS_READY_TIMEOUT_MS)));
   } catch (error) {
     await Promise.all(connections.map(closeRedis));
     await embedded?.stop();

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { ChatJob, ChatResult } from '../../src/domain/jobs.js';
 import { createJobQueue, createJobWorkers, type JobWorkers, type ManagedJobQueue } from '../../src/infra/queue/index.js';
-import { createRedisConnection } from '../../src/infra/redis/connection.js';
+import { createRedisConnection, waitForReady } from '../../src/infra/redis/connection.js';
 import { createRedisKeys } from '../../src/infra/redis/keys.js';
 import { createOrdering, PENDING_CLAIM_MS } from '../../src/infra/queue/ordering.js';
 import { AiApiError } from '../../src/domain/errors.js';
@@ -52,7 +52,7 @@ async function setup(
     connections.push(connection);
     workers.push(createJobWorkers({ connection, keys, handlers: { chat: handler }, concurrency: { chat: concurrency }, log, gapGraceMs }));
   }
-  await sleep(50);
+  await Promise.all(connections.map((connection) => waitForReady(connection)));
   harness = { queue: createJobQueue({ connection: producer, keys, attempts }), workers, connections, prefix };
   return harness;
 }
