@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { validateDiscordRequest } from './discord-openapi-validator.js';
-import { parseMultipart } from './discord-multipart.js';
+import { parseMultipart } from './multipart.js';
 
 const HOST = '127.0.0.1';
 const API_VERSION = 10;

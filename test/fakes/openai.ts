@@ -21,6 +21,7 @@ import {
   type RequestViolation,
 } from './openapi-validator.js';
 import { createPng, type Rgb } from './png.js';
+import { parseMultipart } from './multipart.js';
 
 export type { MultipartFile } from './openapi-validator.js';
 
@@ -742,8 +743,7 @@ async function parseBody(contentType: string, data: Buffer<ArrayBuffer>): Promis
   const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
   if (mediaType === 'multipart/form-data') {
     try {
-      const form = await new Response(data, { headers: { 'content-type': contentType } }).formData();
-      return { kind: 'multipart', body: await fieldsOf(form) };
+      return { kind: 'multipart', body: await fieldsOf(data, contentType) };
     } catch (error) {
       return { kind: 'invalid', body: data.toString('latin1'), error: `Could not parse multipart form: ${String(error)}` };
     }
@@ -759,23 +759,16 @@ async function parseBody(contentType: string, data: Buffer<ArrayBuffer>): Promis
   return { kind: 'text', body: text };
 }
 
-async function fieldsOf(form: FormData): Promise<Record<string, unknown>> {
+async function fieldsOf(data: Buffer, contentType: string): Promise<Record<string, unknown>> {
   const fields: Record<string, unknown> = {};
-  const entries: Array<[string, FormDataEntryValue]> = [];
-  form.forEach((value, name) => entries.push([name, value]));
-  for (const [name, value] of entries) {
+  for (const part of await parseMultipart(data, contentType)) {
     const entry: unknown =
-      typeof value === 'string'
-        ? value
-        : ({
-            filename: value.name,
-            contentType: value.type,
-            size: value.size,
-            bytes: Buffer.from(await value.arrayBuffer()),
-          } satisfies MultipartFile);
-    const previous = fields[name];
-    if (previous === undefined) fields[name] = entry;
-    else fields[name] = Array.isArray(previous) ? [...(previous as unknown[]), entry] : [previous, entry];
+      part.filename === undefined
+        ? part.data.toString('utf8')
+        : ({ filename: part.filename, contentType: part.contentType ?? '', size: part.data.length, bytes: part.data } satisfies MultipartFile);
+    const previous = fields[part.name];
+    if (previous === undefined) fields[part.name] = entry;
+    else fields[part.name] = Array.isArray(previous) ? [...(previous as unknown[]), entry] : [previous, entry];
   }
   return fields;
 }

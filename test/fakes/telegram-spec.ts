@@ -65,7 +65,7 @@ function checkType(where: string, type: string, value: unknown): string[] {
     case 'True':
       return typeof value === 'boolean' ? [] : [`${where}: expected Boolean`];
     case 'InputFile':
-      return typeof value === 'object' && value !== null && 'fileName' in value ? [] : [`${where}: expected an uploaded file`];
+      return typeof value === 'object' && value !== null && 'filename' in value ? [] : [`${where}: expected an uploaded file`];
   }
   const entry = loadSpec().types[type];
   if (entry === undefined) return [`${where}: unknown type ${type}`];

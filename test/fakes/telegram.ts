@@ -15,7 +15,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseTelegramHtml } from './telegram-html.js';
-import { parseMultipart, type UploadedFile } from './telegram-multipart.js';
+import { parseMultipart, type MultipartPart } from './multipart.js';
 import { checkCall, isKnownMethod } from './telegram-spec.js';
 
 const HOST = '127.0.0.1';
@@ -394,15 +394,15 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
     const chat = chats.get(Number(p['chat_id']));
     if (!chat) return badRequest('chat not found');
     const input = p[kind];
-    const upload = typeof input === 'object' && input !== null ? (input as UploadedFile) : undefined;
+    const upload = typeof input === 'object' && input !== null ? (input as MultipartPart) : undefined;
     if (p['caption'] !== undefined) {
       const caption = readText(p, 'caption');
       if (isAnswer(caption)) return caption;
     }
     const flood = floodCheck(chat.id, Date.now());
     if (flood) return flood;
-    const fileId = upload ? fake.addFile(upload.data, `${kind}s/${upload.fileName}`) : String(input);
-    const media = kind === 'photo' ? { photo: [{ file_id: fileId, file_unique_id: `u${fileId}`, width: 1, height: 1 }] } : { document: { file_id: fileId, file_unique_id: `u${fileId}`, file_name: upload?.fileName } };
+    const fileId = upload ? fake.addFile(upload.data, `${kind}s/${upload.filename}`) : String(input);
+    const media = kind === 'photo' ? { photo: [{ file_id: fileId, file_unique_id: `u${fileId}`, width: 1, height: 1 }] } : { document: { file_id: fileId, file_unique_id: `u${fileId}`, file_name: upload?.filename } };
     const message = botMessage(chat, p, { ...media, ...(p['caption'] ? { caption: p['caption'] } : {}) });
     return isAnswer(message) ? message : ok(publicMessage(message));
   };
@@ -434,7 +434,9 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
     try {
       if (/^multipart\/form-data/i.test(contentType)) {
         multipart = true;
-        params = parseMultipart(body, contentType);
+        params = Object.fromEntries(
+          (await parseMultipart(body, contentType)).map((part) => [part.name, part.filename === undefined ? part.data.toString('utf8') : part]),
+        );
         // telegraf repeats the method as a form field; Telegram ignores unknown fields.
         delete params['method'];
       } else if (/^application\/json/i.test(contentType)) {

@@ -1,7 +1,7 @@
 /**
- * Parses a multipart/form-data body (Discord's file uploads: `files[n]` parts plus a
- * `payload_json` part, https://discord.com/developers/docs/reference#uploading-files)
- * with the platform's own parser.
+ * The one multipart/form-data reader of the fakes (OpenAI transcriptions, Telegram
+ * uploads, Discord's `files[n]` + `payload_json`), on the platform's own parser
+ * (undici's FormData behind `Response.formData()`), so no fake hand-rolls RFC 7578.
  */
 
 /** One part of a multipart body. */
