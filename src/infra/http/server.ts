@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger, ReadinessCheck } from '../../ports/index.js';
+import { settleWithin } from '../settle-within.js';
 
 /** A readiness check that takes longer than this counts as failed. */
 const CHECK_TIMEOUT_MS = 2_000;
@@ -76,16 +77,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   };
 }
 
-async function runCheck(check: ReadinessCheck): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), CHECK_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([check.check().catch(() => false), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function runCheck(check: ReadinessCheck): Promise<boolean> {
+  return settleWithin(check.check(), CHECK_TIMEOUT_MS, false);
 }
 
 /** Writes a JSON response. */

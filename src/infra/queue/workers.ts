@@ -10,6 +10,7 @@ import type { JobContext, JobHandler, Logger } from '../../ports/index.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { queueNameOf, type JobEnvelope } from './job-queue.js';
 import { createOrdering } from './ordering.js';
+import { settleWithin } from '../settle-within.js';
 
 /** A job holds its lock this long without renewal before it counts as stalled. */
 const LOCK_DURATION_MS = 10_000;
@@ -134,7 +135,7 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
           // A worker closed while its blocking connection is still initializing drops that
           // connection's fire-and-forget init commands, which then reject unhandled
           // (taskforcesh/bullmq: RedisConnection.close disconnects while 'initializing').
-          await withTimeout(worker.waitUntilReady(), READY_BEFORE_CLOSE_MS);
+          await settleWithin(worker.waitUntilReady().then(() => undefined), READY_BEFORE_CLOSE_MS, undefined);
           await worker.close();
         }),
       );
@@ -142,11 +143,4 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
       await Promise.all(queues.map((queue) => queue.close()));
     },
   };
-}
-
-/** Waits for `promise` at most `ms`; never rejects (a failure or timeout just ends the wait). */
-async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
 }

@@ -7,6 +7,7 @@
  * Discord: https://discord.com/developers/docs/topics/rate-limits
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { RateLimit, RateLimiter } from '../../ports/index.js';
 import type { RedisKeys } from '../redis/keys.js';
@@ -64,7 +65,8 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLi
   if (typeof redis.sbRateAcquire !== 'function') redis.defineCommand('sbRateAcquire', { lua: ACQUIRE_LUA });
   const r = redis as Redis & AcquireCommand;
   const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? abortableSleep;
+  // An abort only cuts the sleep short; the loop's throwIfAborted rejects with the caller's reason.
+  const sleep = options.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal }).catch(() => undefined));
 
   /** One try: 0 when counted, else the ms to wait. */
   const attempt = (limits: readonly RateLimit[], member: string): Promise<number> => {
@@ -101,18 +103,4 @@ function assertLimit(limit: RateLimit): void {
   if (!Number.isInteger(limit.max) || limit.max < 1 || !(limit.perMs > 0) || limit.key === '') {
     throw new RangeError(`invalid rate limit ${JSON.stringify(limit)}`);
   }
-}
-
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

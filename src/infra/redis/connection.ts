@@ -9,6 +9,7 @@
  * https://github.com/redis/ioredis#auto-reconnect
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import { settleWithin } from '../settle-within.js';
 
 /** The longest wait between two reconnect attempts. */
 const MAX_RECONNECT_DELAY_MS = 1_000;
@@ -63,17 +64,8 @@ export async function closeRedis(redis: Redis): Promise<void> {
     redis.disconnect();
     return;
   }
-  // The QUIT promise settles either way (a late one rejects with "Connection is closed"
-  // once we drop the connection), so it must never be left without a handler.
-  const quit = redis.quit().then(
-    () => true,
-    () => false,
-  );
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), QUIT_TIMEOUT_MS);
-  });
-  const politely = await Promise.race([quit, timeout]);
-  clearTimeout(timer);
+  // A late QUIT rejects with "Connection is closed" once we drop the connection;
+  // settleWithin keeps that rejection handled.
+  const politely = await settleWithin(redis.quit().then(() => true), QUIT_TIMEOUT_MS, false);
   if (!politely) redis.disconnect();
 }
