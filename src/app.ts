@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { Config, Role } from './config.js';
-import { createDemoChatModel, createOpenAIChatModel, createOpenAIClient } from './infra/ai/index.js';
+import { createDemoChatModel, createOpenAIChatModel, createOpenAIClient, DEMO_MODEL_NAME } from './infra/ai/index.js';
 import { createRedisHistoryStore } from './infra/history/index.js';
 import { startHttpServer, type RouteHandler, type RunningHttpServer } from './infra/http/server.js';
 import { createLogger } from './infra/log/logger.js';
@@ -98,6 +98,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     history,
     pubsub,
     rateLimiter,
+    botName: BOT_NAME,
     modelInfo: (options.chatModel ?? chatModel)?.info ?? describeModel(config),
   };
 
@@ -189,7 +190,7 @@ function chatModelFromConfig(config: Config, log: Logger): { model: ChatModel; c
 
 /** What a gateway-only process tells the playground about the model the workers use. */
 function describeModel(config: Config): ChatModel['info'] {
-  return config.openai.demo ? { model: 'switchboard-demo', demo: true } : { model: config.chat.model, demo: false };
+  return config.openai.demo ? { model: DEMO_MODEL_NAME, demo: true } : { model: config.chat.model, demo: false };
 }
 
 /** host:port of a Redis URL, without credentials. */

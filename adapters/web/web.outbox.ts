@@ -11,21 +11,20 @@ import { encodeWebEvent, webTopic, type WebEvent, type WebMessage } from './web.
 const MAX_MESSAGE_LENGTH = 4000;
 /** Pub/sub is cheap, so streamed replies may update four times a second. */
 const EDIT_INTERVAL_MS = 250;
-/** The author name shown on the bot's messages when none is given. */
-const DEFAULT_BOT_NAME = 'Switchboard';
 /** Random bytes in a bot message id (`b-<hex>`). */
 const MESSAGE_ID_BYTES = 9;
 
 /** What the web Outbox needs. */
 export interface WebOutboxDeps {
   readonly pubsub: PubSub;
-  readonly botName?: string;
+  /** The author name shown on the bot's messages. */
+  readonly botName: string;
   readonly now?: () => number;
 }
 
 /** Creates the Outbox of platform 'web'. */
 export function createWebOutbox(deps: WebOutboxDeps): Outbox {
-  const botName = deps.botName ?? DEFAULT_BOT_NAME;
+  const { botName } = deps;
   const now = deps.now ?? Date.now;
 
   const publish = (target: ReplyTarget, event: WebEvent): Promise<void> =>

@@ -18,6 +18,8 @@ export interface PlatformContext {
   readonly history: HistoryStore;
   readonly pubsub: PubSub;
   readonly rateLimiter: RateLimiter;
+  /** The name the bot uses for itself (history, help, the playground). */
+  readonly botName: string;
   /** The model the workers use, as the playground shows it. */
   readonly modelInfo: ChatModel['info'];
 }

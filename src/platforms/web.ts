@@ -2,13 +2,10 @@
 import { createWebAdapter, createWebOutbox } from '../../adapters/web/index.js';
 import type { PlatformModule } from './platform.js';
 
-/** The name the bot shows in the playground. */
-const BOT_NAME = 'Switchboard';
-
 export const webPlatform: PlatformModule = {
   platform: 'web',
   enabled: () => true,
-  createOutbox: async ({ pubsub }) => createWebOutbox({ pubsub, botName: BOT_NAME }),
+  createOutbox: async ({ pubsub, botName }) => createWebOutbox({ pubsub, botName }),
   async startGateway({ queue, history, pubsub, log, modelInfo }) {
     const adapter = createWebAdapter({ queue, history, pubsub, log, modelInfo });
     return { routes: [(req, res) => adapter.handle(req, res)], close: () => adapter.close() };
