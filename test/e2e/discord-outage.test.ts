@@ -4,13 +4,10 @@
  * Redis is back the bot answers again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { pino } from 'pino';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/infra/redis/embedded-redis.js';
+import { startOutageRedis, type OutageRedis } from '../support/outage-redis.js';
 import { createFakeDiscord, type FakeDiscord } from '../fakes/discord.js';
 import { createFakeOpenAI, type FakeOpenAI } from '../fakes/openai.js';
 import { uniquePrefix } from '../support/redis.js';
@@ -18,15 +15,13 @@ import { uniquePrefix } from '../support/redis.js';
 const UNAVAILABLE = 'The bot is temporarily unavailable. Try again in a moment.';
 let discord: FakeDiscord;
 let openai: FakeOpenAI;
-let redis: EmbeddedRedis;
+let redis: OutageRedis;
 let app: RunningApp;
-let dataDir: string;
 
 beforeAll(async () => {
   discord = await createFakeDiscord();
   openai = await createFakeOpenAI();
-  dataDir = await mkdtemp(path.join(tmpdir(), 'sb-dc-outage-'));
-  redis = await startEmbeddedRedis({ dataDir, persistence: true });
+  redis = await startOutageRedis();
   const config = parseConfig({
     DISCORD_BOT_TOKEN: discord.token,
     DISCORD_API_URL: discord.apiUrl,
@@ -42,10 +37,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.stop();
-  await redis?.stop();
+  await redis?.dispose();
   await discord?.stop();
   await openai?.stop();
-  await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('Discord during a Redis outage', () => {
@@ -63,7 +57,7 @@ describe('Discord during a Redis outage', () => {
     await discord.waitFor(() => discord.botMessages({ interactionToken: slash.token }).some((m) => m.content === UNAVAILABLE));
     expect(discord.requestsTo('POST', '/interactions/{interaction_id}/{interaction_token}/callback')).toHaveLength(1);
 
-    redis = await startEmbeddedRedis({ dataDir, persistence: true, port: redis.port });
+    await redis.restart();
     await expect.poll(async () => (await fetch(`${app.url}/readyz`)).status, { timeout: 15_000, interval: 200 }).toBe(200);
     discord.userMessage({ content: 'back?', mentionBot: true });
     await discord.waitFor(() => discord.botMessages({ channelId: discord.channelId }).some((m) => m.content === 'Echo: back?'), 15_000);

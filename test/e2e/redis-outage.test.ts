@@ -4,29 +4,24 @@
  * is back the service carries on with its history intact.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/infra/redis/embedded-redis.js';
+import { startOutageRedis, type OutageRedis } from '../support/outage-redis.js';
 import { createFakeOpenAI, type FakeOpenAI } from '../fakes/openai.js';
 import { finalAnswers, followChannel, postMessage } from '../support/playground-client.js';
 import { uniquePrefix } from '../support/redis.js';
 
 let fake: FakeOpenAI;
-let redis: EmbeddedRedis;
+let redis: OutageRedis;
 let app: RunningApp;
-let dataDir: string;
 let prefix: string;
 
 beforeAll(async () => {
   fake = await createFakeOpenAI();
-  dataDir = await mkdtemp(path.join(tmpdir(), 'sb-outage-'));
-  redis = await startEmbeddedRedis({ dataDir, persistence: true });
+  redis = await startOutageRedis();
   prefix = uniquePrefix('outage');
   const config = parseConfig({ REDIS_URL: redis.url, OPENAI_BASE_URL: fake.url, PORT: '0', QUEUE_PREFIX: prefix });
   app = await startApp(config, { log: pino({ level: 'silent' }) });
@@ -34,9 +29,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.stop();
-  await redis?.stop();
+  await redis?.dispose();
   await fake?.stop();
-  await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('Redis outage', () => {
@@ -62,7 +56,7 @@ describe('Redis outage', () => {
     expect(await notReady.json()).toMatchObject({ checks: { redis: false } });
     expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
 
-    redis = await startEmbeddedRedis({ dataDir, persistence: true, port: redis.port });
+    await redis.restart();
     await expect.poll(async () => (await fetch(`${app.url}/readyz`)).status, { timeout: 15_000, interval: 200 }).toBe(200);
 
     const again = await followChannel(app.url, 'steady');

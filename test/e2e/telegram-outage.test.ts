@@ -4,12 +4,9 @@
  * once Redis is back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/infra/redis/embedded-redis.js';
+import { startOutageRedis, type OutageRedis } from '../support/outage-redis.js';
 import { createFakeOpenAI, type FakeOpenAI } from '../fakes/openai.js';
 import { createFakeTelegram, type FakeChat, type FakeTelegram, type FakeUser } from '../fakes/telegram.js';
 import { uniquePrefix } from '../support/redis.js';
@@ -24,15 +21,13 @@ const { log, lines: logLines } = captureLogs([]);
 
 let openai: FakeOpenAI;
 let telegram: FakeTelegram;
-let redis: EmbeddedRedis;
+let redis: OutageRedis;
 let app: RunningApp;
-let dataDir: string;
 
 beforeAll(async () => {
   openai = await createFakeOpenAI();
   telegram = await createFakeTelegram({ token: TOKEN });
-  dataDir = await mkdtemp(path.join(tmpdir(), 'sb-tg-outage-'));
-  redis = await startEmbeddedRedis({ dataDir, persistence: true });
+  redis = await startOutageRedis();
   const config = parseConfig({
     TELEGRAM_BOT_TOKEN: TOKEN,
     TELEGRAM_API_ROOT: telegram.url,
@@ -46,10 +41,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.stop();
-  await redis?.stop();
+  await redis?.dispose();
   await telegram?.stop();
   await openai?.stop();
-  await rm(dataDir, { recursive: true, force: true });
 });
 
 const texts = (): string[] => telegram.botMessages(dm.id).map((m) => m.text ?? '');
@@ -65,7 +59,7 @@ describe('Telegram during a Redis outage', () => {
     const confirmed = telegram.callsTo('getUpdates').some((c) => Number(c.params['offset'] ?? 0) > Number(during['update_id']));
     expect(confirmed).toBe(false);
 
-    redis = await startEmbeddedRedis({ dataDir, persistence: true, port: redis.port });
+    await redis.restart();
     await expect.poll(texts, { timeout: WAIT_MS }).toEqual(['Echo: before', 'Echo: during']);
     telegram.message({ chat: dm, from: ann, text: 'after' });
     await expect.poll(texts, { timeout: WAIT_MS }).toEqual(['Echo: before', 'Echo: during', 'Echo: after']);
