@@ -58,7 +58,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   }
 
   const command = createRedisConnection(redisUrl, 'command');
-  const subscriber = createRedisConnection(redisUrl, 'subscriber');
+  // Only gateways listen (the playground's event streams); workers just publish.
+  const subscriber = runsGateway ? createRedisConnection(redisUrl, 'subscriber') : undefined;
   const worker = runsWorkers ? createRedisConnection(redisUrl, 'worker') : undefined;
   const producer = runsGateway ? createRedisConnection(redisUrl, 'producer') : undefined;
   const connections = [command, subscriber, worker, producer].filter((c) => c !== undefined);

@@ -7,15 +7,19 @@
 import type { Redis } from 'ioredis';
 import type { PubSub } from '../../ports/index.js';
 
-/** Creates a PubSub over a command connection (publish) and a subscriber connection. */
-export function createRedisPubSub(deps: { publisher: Redis; subscriber: Redis; prefix: string }): PubSub {
+/**
+ * Creates a PubSub over a command connection (publish) and a subscriber connection.
+ * Without a subscriber (a worker-only process publishes but never listens) subscribe throws.
+ */
+export function createRedisPubSub(deps: { publisher: Redis; subscriber: Redis | undefined; prefix: string }): PubSub {
+  const subscriber = deps.subscriber;
   const listeners = new Map<string, Set<(message: string) => void>>();
   // One SUBSCRIBE per channel; later subscribers wait for it, so none returns before
   // Redis is actually delivering the channel's messages.
   const subscribed = new Map<string, Promise<unknown>>();
   const channelOf = (topic: string): string => `${deps.prefix}:pubsub:${topic}`;
 
-  deps.subscriber.on('message', (channel: string, message: string) => {
+  subscriber?.on('message', (channel: string, message: string) => {
     for (const listener of listeners.get(channel) ?? []) listener(message);
   });
 
@@ -24,6 +28,7 @@ export function createRedisPubSub(deps: { publisher: Redis; subscriber: Redis; p
       await deps.publisher.publish(channelOf(topic), message);
     },
     async subscribe(topic, listener) {
+      if (!subscriber) throw new Error('this process has no pub/sub subscriber (it runs no gateway)');
       const channel = channelOf(topic);
       let set = listeners.get(channel);
       if (!set) {
@@ -33,7 +38,7 @@ export function createRedisPubSub(deps: { publisher: Redis; subscriber: Redis; p
       set.add(listener);
       let pending = subscribed.get(channel);
       if (!pending) {
-        pending = deps.subscriber.subscribe(channel);
+        pending = subscriber.subscribe(channel);
         subscribed.set(channel, pending);
       }
       try {
@@ -50,7 +55,7 @@ export function createRedisPubSub(deps: { publisher: Redis; subscriber: Redis; p
         if (current.size === 0) {
           listeners.delete(channel);
           subscribed.delete(channel);
-          await deps.subscriber.unsubscribe(channel).catch(() => undefined);
+          await subscriber.unsubscribe(channel).catch(() => undefined);
         }
       };
     },
