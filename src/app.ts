@@ -15,6 +15,8 @@ import { startEmbeddedRedis, type EmbeddedRedis } from './infra/redis/embedded-r
 import { createRedisKeys } from './infra/redis/keys.js';
 import { createRedisPubSub } from './infra/redis/pubsub.js';
 import { createRedisRateLimiter } from './infra/ratelimit/index.js';
+import { createRedisUploadStore } from './infra/files/redis-upload-store.js';
+import { createGuardedDownloader, type GuardedDownloader } from './infra/net/guarded-download.js';
 import { PLATFORMS, type PlatformContext, type PlatformGateway } from './platforms/index.js';
 import type { ChatModel, Logger, Outboxes, ReadinessCheck } from './ports/index.js';
 import { createChatWorker } from './workers/index.js';
@@ -93,6 +95,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     chatModel = options.chatModel ?? fromConfig!.model;
     closeModel = fromConfig?.close ?? closeModel;
   }
+  const downloaders: GuardedDownloader[] = [];
   const context: PlatformContext = {
     config,
     log,
@@ -101,6 +104,15 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     rateLimiter,
     botName: BOT_NAME,
     modelInfo: (options.chatModel ?? chatModel)?.info ?? describeModel(config),
+    downloader: (hosts) => {
+      const downloader = createGuardedDownloader({ allowed: hosts.allowed, trusted: hosts.trusted ?? [] });
+      downloaders.push(downloader);
+      return downloader;
+    },
+    uploads: createRedisUploadStore({ redis: command, keys }),
+  };
+  const closeDownloaders = async (): Promise<void> => {
+    await Promise.all(downloaders.map((downloader) => downloader.close()));
   };
 
   let workers: JobWorkers | undefined;
@@ -149,6 +161,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await closeAdapters();
     await workers?.close(0);
     await closeModel();
+    await closeDownloaders();
     await queue?.close();
     await Promise.all(connections.map(closeRedis));
     await embedded?.stop();
@@ -164,6 +177,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       await http.close();
       await workers?.close(config.shutdownTimeoutMs);
       await closeModel();
+      await closeDownloaders();
       await queue?.close();
       await Promise.all(connections.map(closeRedis));
       await embedded?.stop();

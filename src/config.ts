@@ -52,6 +52,25 @@ const integer = (fallback: number, min: number, max: number) =>
     .transform((value) => (value === undefined || value === '' ? String(fallback) : value))
     .pipe(z.coerce.number<string>({ error: `expected a whole number from ${min} to ${max}` }).int({ error: `expected a whole number from ${min} to ${max}` }).min(min).max(max));
 
+const boolean = (fallback: boolean) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? String(fallback) : value))
+    .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' }))
+    .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+/** A comma-separated list of host names (or host:port), lower-cased. */
+const hostList = (fallback: readonly string[]) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? [...fallback] : value.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '')))
+    .pipe(z.array(z.string().regex(/^(\*\.)?[a-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9a-f:.]+\](:[0-9]{1,5})?$/, 'expected comma-separated host names, e.g. cdn.example.com or 127.0.0.1:8080')));
+
 const envSchema = z.object({
   REDIS_URL: z
     .string()
@@ -71,6 +90,21 @@ const envSchema = z.object({
   HISTORY_MAX_TOKENS: integer(4000, 100, 1_000_000),
   HISTORY_TTL_SECONDS: integer(7 * 24 * 3600, 60, 365 * 24 * 3600),
   CHAT_CONCURRENCY: integer(16, 1, 1000),
+  CHAT_VISION: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? 'auto' : value))
+    .pipe(z.enum(['auto', 'true', 'false'], { error: 'expected auto, true or false' })),
+  TRANSCRIBE_MODEL: z.string().trim().default('whisper-1'),
+  TRANSCRIBE_ALL_VOICE: boolean(false),
+  TRANSCRIBE_CONCURRENCY: integer(4, 1, 1000),
+  IMAGE_MODEL: z.string().trim().default('gpt-image-1'),
+  IMAGE_SIZE: z.string().trim().regex(/^(auto|[0-9]{2,5}x[0-9]{2,5})$/, 'expected WIDTHxHEIGHT, e.g. 1024x1024, or auto').default('1024x1024'),
+  IMAGE_DAILY_LIMIT: integer(10, 0, 100_000),
+  IMAGE_CONCURRENCY: integer(2, 1, 1000),
+  IMAGE_URL_HOSTS: hostList(['oaidalleapiprodscus.blob.core.windows.net']),
   JOB_ATTEMPTS: integer(3, 1, 20),
   QUEUE_PREFIX: z.string().trim().regex(/^[A-Za-z0-9_.{}-]{1,64}$/, 'letters, digits, _ . - { } only').default('sb'),
   TELEGRAM_BOT_TOKEN: optionalText,
@@ -84,6 +118,7 @@ const envSchema = z.object({
     .pipe(z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'Telegram allows 1-256 characters A-Z a-z 0-9 _ -').optional()),
   DISCORD_BOT_TOKEN: optionalText,
   DISCORD_API_URL: urlWithDefault(DEFAULT_DISCORD_API_URL),
+  DISCORD_CDN_HOSTS: hostList(['cdn.discordapp.com', 'media.discordapp.net']),
   DISCORD_GUILD_IDS: z
     .string()
     .trim()
@@ -120,6 +155,23 @@ export interface Config {
     readonly historyMaxTokens: number;
     readonly historyTtlSeconds: number;
     readonly concurrency: number;
+    /** Whether photos go to the chat model as image parts (CHAT_VISION; `auto` decides by model name). */
+    readonly vision: boolean;
+  };
+  readonly transcribe: {
+    readonly model: string;
+    /** Transcribe every voice note in groups, not only those addressed to the bot. */
+    readonly allVoice: boolean;
+    readonly concurrency: number;
+  };
+  readonly image: {
+    readonly model: string;
+    readonly size: string;
+    /** Images per user per UTC day; 0 turns image generation off. */
+    readonly dailyLimit: number;
+    readonly concurrency: number;
+    /** Hosts besides the provider's that a `url` answer may be fetched from. */
+    readonly urlHosts: readonly string[];
   };
   readonly queue: { readonly prefix: string; readonly attempts: number };
   readonly telegram:
@@ -136,6 +188,8 @@ export interface Config {
         readonly apiUrl: string;
         /** Guilds to register slash commands in (instant); empty: globally. */
         readonly guildIds: readonly string[];
+        /** Hosts attachments may be downloaded from (Discord's CDN). */
+        readonly cdnHosts: readonly string[];
       }
     | undefined;
   readonly http: { readonly host: string; readonly port: number };
@@ -187,6 +241,15 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       historyMaxTokens: e.HISTORY_MAX_TOKENS,
       historyTtlSeconds: e.HISTORY_TTL_SECONDS,
       concurrency: e.CHAT_CONCURRENCY,
+      vision: e.CHAT_VISION === 'auto' ? acceptsImages(demo ? 'switchboard-demo' : e.CHAT_MODEL) : e.CHAT_VISION === 'true',
+    },
+    transcribe: { model: e.TRANSCRIBE_MODEL, allVoice: e.TRANSCRIBE_ALL_VOICE, concurrency: e.TRANSCRIBE_CONCURRENCY },
+    image: {
+      model: e.IMAGE_MODEL,
+      size: e.IMAGE_SIZE,
+      dailyLimit: e.IMAGE_DAILY_LIMIT,
+      concurrency: e.IMAGE_CONCURRENCY,
+      urlHosts: e.IMAGE_URL_HOSTS,
     },
     queue: { prefix: e.QUEUE_PREFIX, attempts: e.JOB_ATTEMPTS },
     telegram:
@@ -201,7 +264,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     discord:
       e.DISCORD_BOT_TOKEN === undefined
         ? undefined
-        : { token: e.DISCORD_BOT_TOKEN, apiUrl: e.DISCORD_API_URL, guildIds: e.DISCORD_GUILD_IDS },
+        : { token: e.DISCORD_BOT_TOKEN, apiUrl: e.DISCORD_API_URL, guildIds: e.DISCORD_GUILD_IDS, cdnHosts: e.DISCORD_CDN_HOSTS },
     http: { host: e.HOST, port: e.PORT },
     log: { level: e.LOG_LEVEL },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
@@ -220,6 +283,17 @@ function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): 
     problems.push('TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL, so forged updates are refused');
   }
   return problems;
+}
+
+/**
+ * Whether a chat model takes image inputs, by its name: the GPT-4o, 4.1 and 5 families,
+ * GPT-4 Turbo, o1/o3/o4 (not their -mini text-only first releases), and the demo.
+ * See https://platform.openai.com/docs/guides/images-vision
+ */
+export function acceptsImages(model: string): boolean {
+  const name = model.toLowerCase();
+  if (/^(o1-mini|o3-mini)/.test(name)) return false;
+  return /^(gpt-4o|gpt-4\.1|gpt-4-turbo|gpt-4-vision|gpt-5|o1|o3|o4|chatgpt-4o|switchboard-demo)|vision|llava/.test(name);
 }
 
 /** Parses `--role all|gateway|worker` from argv; all by default. */

@@ -27,6 +27,7 @@ import type { Logger, Outbox, RateLimit, RateLimiter, ReplyTarget, SentMessage }
 import { toDiscordError } from './discord.errors.js';
 import { globalLimit, channelLimit } from './discord.limits.js';
 import { parseReplyHandle } from './discord.reply-handle.js';
+import { FileFetchError } from '../../src/domain/media.js';
 
 /** Discord's limit on a bot message's content. */
 export const DISCORD_MAX_MESSAGE_LENGTH = 2000;
@@ -149,6 +150,14 @@ export function createDiscordOutbox(deps: DiscordOutboxDeps): Outbox {
       if ((await deps.rateLimiter.tryAcquire([global])) > 0) return;
       const channel = channelOf(target);
       await call('POST /channels/:id/typing', [], () => rest.post(Routes.channelTyping(channel)));
+    },
+    // Issue #5: replaced by the platform's file download and image upload.
+    maxFileBytes: 0,
+    async fetchFile() {
+      throw new FileFetchError('files are not supported on this platform yet', false);
+    },
+    async sendImage() {
+      throw new FileFetchError('images are not supported on this platform yet', false);
     },
   };
 }

@@ -18,6 +18,7 @@ import type { ChatRef } from '../../src/domain/inbound-message.js';
 import type { Logger, Outbox, RateLimit, RateLimiter, ReplyTarget, SentMessage } from '../../src/ports/index.js';
 import { TelegramApiError, type TelegramApi } from './telegram.api.js';
 import { markdownToTelegramHtml } from './telegram.format.js';
+import { FileFetchError } from '../../src/domain/media.js';
 
 /** https://core.telegram.org/bots/api#sendmessage: 1-4096 characters after entities parsing. */
 export const TELEGRAM_MAX_MESSAGE_LENGTH = 4096;
@@ -148,6 +149,14 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
 
     async showTyping(target): Promise<void> {
       await deps.api.call('sendChatAction', { chat_id: target.chat.id, action: 'typing', ...thread(target) });
+    },
+    // Issue #5: replaced by the platform's file download and image upload.
+    maxFileBytes: 0,
+    async fetchFile() {
+      throw new FileFetchError('files are not supported on this platform yet', false);
+    },
+    async sendImage() {
+      throw new FileFetchError('images are not supported on this platform yet', false);
     },
   };
 }

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Outbox, PubSub, ReplyTarget, SentMessage } from '../../src/ports/index.js';
 import { encodeWebEvent, webTopic, type WebEvent, type WebMessage } from './web.events.js';
+import { FileFetchError } from '../../src/domain/media.js';
 
 /** Browsers render a long message fine; the limit keeps one event small. */
 const MAX_MESSAGE_LENGTH = 4000;
@@ -54,6 +55,14 @@ export function createWebOutbox(deps: WebOutboxDeps): Outbox {
     },
     async showTyping(target): Promise<void> {
       await publish(target, { type: 'typing' });
+    },
+    // Issue #5: replaced by the platform's file download and image upload.
+    maxFileBytes: 0,
+    async fetchFile() {
+      throw new FileFetchError('files are not supported on this platform yet', false);
+    },
+    async sendImage() {
+      throw new FileFetchError('images are not supported on this platform yet', false);
     },
   };
 }

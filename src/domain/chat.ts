@@ -14,10 +14,20 @@ export interface HistoryEntry {
   readonly at: number;
 }
 
+/**
+ * One part of a user message with an image: text, or an image as a URL (we send `data:`
+ * URLs, so the provider never fetches from a platform).
+ * See https://platform.openai.com/docs/guides/images-vision
+ */
+export type ChatContentPart =
+  | { readonly type: 'text'; readonly text: string }
+  | { readonly type: 'image_url'; readonly image_url: { readonly url: string; readonly detail?: 'auto' | 'low' | 'high' } };
+
 /** A message of a chat completion request. */
 export interface ChatPromptMessage {
   readonly role: 'system' | 'user' | 'assistant';
-  readonly content: string;
+  /** Text, or (user messages only) text and image parts. */
+  readonly content: string | readonly ChatContentPart[];
   /** Author name (OpenAI allows `[a-zA-Z0-9_-]{1,64}`); sanitized by the client. */
   readonly name?: string;
 }

@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import type { Platform } from '../domain/inbound-message.js';
-import type { ChatModel, HistoryStore, JobQueue, Logger, Outbox, PubSub, RateLimiter } from '../ports/index.js';
+import type { ChatModel, Downloader, HistoryStore, JobQueue, Logger, Outbox, PubSub, RateLimiter, UploadStore } from '../ports/index.js';
 
 /** What every platform module may use. */
 export interface PlatformContext {
@@ -22,6 +22,14 @@ export interface PlatformContext {
   readonly botName: string;
   /** The model the workers use, as the playground shows it. */
   readonly modelInfo: ChatModel['info'];
+  /**
+   * A guarded downloader for these hosts (`host`, `host:port` or `*.suffix`). Private and
+   * loopback addresses are refused unless listed as an IP literal or `trusted` (an API
+   * root the operator configured, such as TELEGRAM_API_ROOT's host).
+   */
+  downloader(hosts: { readonly allowed: readonly string[]; readonly trusted?: readonly string[] }): Downloader;
+  /** Playground uploads (voice notes, recordings, photos), readable by every worker. */
+  readonly uploads: UploadStore;
 }
 
 /** A running gateway: the HTTP routes it serves on PORT (a webhook, the playground), and how to stop it. */

@@ -3,7 +3,8 @@
  * src/infra (Redis, BullMQ, undici) and adapters/<platform> (outboxes); src/main.ts
  * wires them. Tests wire the same implementations against real Redis and protocol fakes.
  */
-import type { ChatRef, Platform } from '../domain/inbound-message.js';
+import type { Attachment, ChatRef, Platform } from '../domain/inbound-message.js';
+import type { FileContent } from '../domain/media.js';
 import type { ChatRequest, ChatStreamEvent, HistoryEntry } from '../domain/chat.js';
 import type { JobKind, JobPayload, JobResult } from '../domain/jobs.js';
 
@@ -49,6 +50,24 @@ export interface SentMessage {
   readonly id: string;
 }
 
+/** What the bot is busy with, shown as the platform's chat action (Telegram) or typing (elsewhere). */
+export type ChatActivity = 'typing' | 'record_voice' | 'upload_photo';
+
+/** An image to upload into a chat. */
+export interface OutgoingImage {
+  readonly bytes: Uint8Array;
+  readonly mimeType: string;
+  /** With an extension matching the type, e.g. `image.png`. */
+  readonly fileName: string;
+}
+
+/** Options of a file download. */
+export interface FetchFileOptions {
+  /** Refuse (FileTooLargeError) when the file is larger, before downloading when the size is known. */
+  readonly maxBytes: number;
+  readonly signal?: AbortSignal;
+}
+
 /**
  * Sends and edits messages on one platform, over its HTTP API (or pub/sub for the
  * playground). Workers use it; it needs no gateway connection.
@@ -62,8 +81,70 @@ export interface Outbox {
   /** `final` is false while a reply is still streaming. */
   send(target: ReplyTarget, text: string, options: { final: boolean }): Promise<SentMessage>;
   edit(target: ReplyTarget, message: SentMessage, text: string, options: { final: boolean }): Promise<void>;
-  /** Shows "typing…" or the platform's equivalent; best effort. */
-  showTyping(target: ReplyTarget): Promise<void>;
+  /** Shows "typing…" (or recording, or uploading a photo) the platform's way; best effort. */
+  showTyping(target: ReplyTarget, activity?: ChatActivity): Promise<void>;
+  /** The largest file the platform lets a bot download (Telegram: 20 MB). */
+  readonly maxFileBytes: number;
+  /**
+   * Downloads a message's attachment through the platform's own file API (Telegram
+   * getFile, Discord's CDN, a playground upload). Rejects with FileTooLargeError before
+   * downloading when the file is over `maxBytes` or `maxFileBytes`, and with
+   * FileFetchError when it cannot be had. Never puts a token or file URL in an error.
+   */
+  fetchFile(attachment: Attachment, options: FetchFileOptions): Promise<FileContent>;
+  /** Uploads an image into the chat, replying to the target, with an optional caption (cut to the platform's caption limit). */
+  sendImage(target: ReplyTarget, image: OutgoingImage, caption?: string): Promise<SentMessage>;
+}
+
+/**
+ * Fetches a URL from an allowed host only: private, loopback and link-local addresses
+ * are refused (after DNS resolution and after each redirect) unless the operator listed
+ * that address, and size and time are capped. Every download goes through one.
+ */
+export interface Downloader {
+  /** Rejects with FileTooLargeError or FileFetchError (message without the URL's path or query). */
+  download(url: string, options: FetchFileOptions): Promise<FileContent>;
+}
+
+/** Files uploaded to the playground, kept in Redis for a while so any worker can read them. */
+export interface UploadStore {
+  /** Stores a file; returns its id (the playground attachment's `fileRef`). */
+  put(file: FileContent): Promise<string>;
+  /** The file, or undefined when the id is unknown or expired. */
+  get(id: string): Promise<FileContent | undefined>;
+}
+
+/** Speech to text (`POST /audio/transcriptions`). */
+export interface Transcriber {
+  readonly model: string;
+  /** The transcript. Throws the classes in src/domain/errors.ts (a 400 means the audio could not be read). */
+  transcribe(file: OutgoingAudio, options: { readonly endUser?: string }, signal: AbortSignal): Promise<string>;
+}
+
+/** An audio file for transcription, named with an extension the endpoint accepts. */
+export interface OutgoingAudio {
+  readonly bytes: Uint8Array;
+  readonly fileName: string;
+  readonly mimeType?: string;
+}
+
+/** Text to image (`POST /images/generations`). */
+export interface ImageGenerator {
+  readonly model: string;
+  /** One image; a `url` answer is fetched (guarded) into bytes. Throws the classes in src/domain/errors.ts. */
+  generate(
+    request: { readonly prompt: string; readonly endUser?: string },
+    signal: AbortSignal,
+  ): Promise<{ readonly image: OutgoingImage; readonly revisedPrompt?: string }>;
+}
+
+/** Counts uses per key per UTC day, across processes (e.g. images per user). */
+export interface DailyQuota {
+  readonly limit: number;
+  /** Counts one use if it fits today's limit. `resetsAt`: ms since the epoch of the next UTC midnight. */
+  take(key: string): Promise<{ readonly allowed: boolean; readonly used: number; readonly resetsAt: number }>;
+  /** Gives back a use that did not happen (the generation failed). */
+  giveBack(key: string): Promise<void>;
 }
 
 /** Outboxes by platform. */

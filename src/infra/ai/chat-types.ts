@@ -5,13 +5,16 @@
  * See https://platform.openai.com/docs/api-reference/chat/create
  */
 
+import type { ChatContentPart } from '../../domain/chat.js';
+
 /**
- * A text message of a chat completion request (`ChatCompletionRequestMessage`).
+ * A message of a chat completion request (`ChatCompletionRequestMessage`): text, or for
+ * user messages text and image parts (`ChatCompletionRequestMessageContentPart`).
  * See https://platform.openai.com/docs/api-reference/chat/create#chat-create-messages
  */
 export interface ChatCompletionMessageParam {
   readonly role: 'developer' | 'system' | 'user' | 'assistant';
-  readonly content: string;
+  readonly content: string | readonly ChatContentPart[];
   /** Must match `^[a-zA-Z0-9_-]{1,64}$`. */
   readonly name?: string;
 }

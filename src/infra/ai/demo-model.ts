@@ -59,11 +59,14 @@ export function demoAnswer(request: ChatRequest): string {
   const lastUser = turns.findLastIndex((message) => message.role === 'user');
   const earlier = lastUser === -1 ? turns.length : lastUser;
   const memory = `I remember ${earlier} earlier ${earlier === 1 ? 'turn' : 'turns'} of this conversation.`;
-  const text = lastUser === -1 ? '' : (turns[lastUser]?.content.trim() ?? '');
-  if (text === '') return `${DEMO_NOTICE}\nYou sent no text I can read. ${memory}`;
+  const content = lastUser === -1 ? '' : (turns[lastUser]?.content ?? '');
+  const text = (typeof content === 'string' ? content : content.map((part) => (part.type === 'text' ? part.text : '')).join(' ')).trim();
+  const images = typeof content === 'string' ? 0 : content.filter((part) => part.type === 'image_url').length;
+  const seen = images === 0 ? '' : ` I received ${images === 1 ? 'an image' : `${images} images`}, but the demo cannot look at pictures.`;
+  if (text === '') return `${DEMO_NOTICE}\nYou sent no text I can read.${seen} ${memory}`;
   const words = text.split(/\s+/).length;
   const echo = text.length > MAX_ECHO_CHARS ? `${text.slice(0, MAX_ECHO_CHARS)}…` : text;
-  return `${DEMO_NOTICE}\nYou said: “${echo}” (${words} ${words === 1 ? 'word' : 'words'}). ${memory}`;
+  return `${DEMO_NOTICE}\nYou said: “${echo}” (${words} ${words === 1 ? 'word' : 'words'}).${seen} ${memory}`;
 }
 
 function rethrowReason(signal: AbortSignal): (error: unknown) => never {

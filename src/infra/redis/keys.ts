@@ -12,6 +12,8 @@
  *   sb:{c:<conversation>}:msg:<jobId>  dedupe record: the ticket of a message already accepted
  *   sb:{rl}:<limit key>                sorted set: timestamps of calls in the limit's window
  *   sb:{rl}:pause:<limit key>          set while a platform asked us to wait (429)
+ *   sb:upload:<id>                     hash: a playground upload (bytes, type, name), 1 h TTL
+ *   sb:quota:<name>:<day>:<key>        counter of uses on one UTC day (images per user)
  * Rate-limit keys share one hash tag because one call may count against several limits
  * (a chat's and the bot's global one) in one atomic script.
  */
@@ -27,6 +29,8 @@ export interface RedisKeys {
   dedupe(conversation: string, jobId: string): string;
   rateLimit(limitKey: string): string;
   rateLimitPause(limitKey: string): string;
+  upload(id: string): string;
+  quota(name: string, day: string, key: string): string;
 }
 
 /** Creates the key builder for `prefix` (config QUEUE_PREFIX; default `sb`). */
@@ -43,5 +47,7 @@ export function createRedisKeys(prefix: string): RedisKeys {
     dedupe: (c, jobId) => `${conv(c)}:msg:${jobId}`,
     rateLimit: (limitKey) => `${prefix}:{rl}:${limitKey}`,
     rateLimitPause: (limitKey) => `${prefix}:{rl}:pause:${limitKey}`,
+    upload: (id) => `${prefix}:upload:${id}`,
+    quota: (name, day, key) => `${prefix}:quota:${name}:${day}:${key}`,
   };
 }
