@@ -4,6 +4,7 @@
  * bodies, no ids, never a secret). Kept in one place so every platform says the same.
  */
 import { ERROR_CODES, type ErrorCode } from './errors.js';
+import { formatBytes } from './media.js';
 
 /** The failure notice a user sees for each error code (README.md lists them too). */
 export const FAILURE_NOTICES: Readonly<Record<ErrorCode, string>> = {
@@ -24,10 +25,26 @@ export function interruptedSuffix(code: ErrorCode): string {
 export const REPLIES = {
   historyCleared: 'Done: I have forgotten this conversation. Start afresh whenever you like.',
   emptyMessage: 'I got an empty message. Send me some text and I will answer.',
-  attachmentsNotYet: 'I can only read text for now. Send me your question as a message.',
+  unsupportedFile: "I can read text, voice notes, audio files and photos, but not that kind of file.",
   cutAtLength: '\n\n(The answer reached its length limit and stops here. Ask me to continue.)',
   emptyAnswer: 'The model returned an empty answer. Try rephrasing your message.',
-  imageNotYet: 'Image generation is not available yet on this bot.',
+  imageOff: 'Image generation is turned off on this bot.',
+  imageUsage: 'Tell me what to draw, for example: /image a lighthouse at dawn, in watercolour',
+  imageRefused: "The image service refused that prompt under its content policy. Try describing something else.",
+  imageQuota: (limit: number, resetsAt: number, now: number) =>
+    `You have used all ${limit} of today's images. You can ask for more in ${formatWait(resetsAt - now)} (at midnight UTC).`,
+  /** Shown quoted above the answer to a voice note. */
+  transcript: (text: string) => `🎙️ “${text.length > TRANSCRIPT_QUOTE_CHARS ? `${text.slice(0, TRANSCRIPT_QUOTE_CHARS).trimEnd()}…` : text}”`,
+  emptyTranscript: "I couldn't hear any words in that voice note. Try recording it again, a little closer to the microphone.",
+  unreadableAudio: "I couldn't understand that audio: the file seems damaged or in a format I can't read. Try recording it again.",
+  unsupportedAudio: "I can't read that audio format. Send a voice note, or an MP3, M4A, OGG, WAV, FLAC or WebM file.",
+  fileTooLarge: (what: string, size: number | undefined, max: number) =>
+    size === undefined
+      ? `That ${what} is too large for me: the limit is ${formatBytes(max)}.`
+      : `That ${what} is ${formatBytes(size)}, more than the ${formatBytes(max)} I can take.`,
+  fileUnavailable: (what: string) => `I couldn't download that ${what} from the chat service. Please send it again.`,
+  noVision: "The current model can't see images, so I can only read the text of your message.",
+  unsupportedImage: "I can't read that kind of image. Send a PNG, JPEG, WebP or GIF.",
   unknownCommand: (name: string) => `I don't know the command /${name}. Send /help to see what I can do.`,
   help: (botName: string) =>
     [
@@ -36,6 +53,21 @@ export const REPLIES = {
       'Commands:',
       '/help: this message',
       '/reset: forget this conversation and start afresh',
-      '/image <prompt>: make a picture (coming soon)',
+      '/image <prompt>: make a picture',
+      '',
+      'You can also send me voice notes (I answer what you say) and photos (I describe or discuss them).',
     ].join('\n'),
 } as const;
+
+/** Longest transcript shown above an answer; the whole transcript goes to the model. */
+const TRANSCRIPT_QUOTE_CHARS = 600;
+
+/** "3 h 20 min", "12 min", "under a minute". */
+export function formatWait(ms: number): string {
+  const minutes = Math.ceil(ms / 60_000);
+  if (minutes <= 1) return 'under a minute';
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  return rest === 0 ? `${hours} h` : `${hours} h ${rest} min`;
+}

@@ -66,13 +66,13 @@ export function createChatWorker(deps: ChatWorkerDeps): JobHandler<'chat'> {
         case 'help':
           return say(REPLIES.help(deps.botName));
         case 'image':
-          return say(REPLIES.imageNotYet);
+          return say(REPLIES.imageUsage);
         default:
           return say(REPLIES.unknownCommand(command.name));
       }
     }
     if (message.text.trim() === '') {
-      return say(message.attachments.length > 0 ? REPLIES.attachmentsNotYet : REPLIES.emptyMessage);
+      return say(message.attachments.length > 0 ? REPLIES.unsupportedFile : REPLIES.emptyMessage);
     }
 
     // 2. The prompt: system prompt, the conversation so far, the new message.
