@@ -5,7 +5,16 @@
  */
 import path from 'node:path';
 import type { Config, Role } from './config.js';
-import { createDemoChatModel, createOpenAIChatModel, createOpenAIClient, DEMO_MODEL_NAME } from './infra/ai/index.js';
+import {
+  createDemoChatModel,
+  createDemoImageGenerator,
+  createDemoTranscriber,
+  createOpenAIChatModel,
+  createOpenAIClient,
+  createOpenAIImageGenerator,
+  createOpenAITranscriber,
+  DEMO_MODEL_NAME,
+} from './infra/ai/index.js';
 import { createRedisHistoryStore } from './infra/history/index.js';
 import { startHttpServer, type RouteHandler, type RunningHttpServer } from './infra/http/server.js';
 import { createLogger } from './infra/log/logger.js';
@@ -16,10 +25,11 @@ import { createRedisKeys } from './infra/redis/keys.js';
 import { createRedisPubSub } from './infra/redis/pubsub.js';
 import { createRedisRateLimiter } from './infra/ratelimit/index.js';
 import { createRedisUploadStore } from './infra/files/redis-upload-store.js';
+import { createRedisDailyQuota } from './infra/quota/redis-daily-quota.js';
 import { createGuardedDownloader, type GuardedDownloader } from './infra/net/guarded-download.js';
 import { PLATFORMS, type PlatformContext, type PlatformGateway } from './platforms/index.js';
-import type { ChatModel, Logger, Outboxes, ReadinessCheck } from './ports/index.js';
-import { createChatWorker } from './workers/index.js';
+import type { ChatModel, Downloader, ImageGenerator, Logger, Outboxes, ReadinessCheck, Transcriber } from './ports/index.js';
+import { createChatWorker, createImageWorker, createTranscribeWorker } from './workers/index.js';
 
 /** The name the bot uses for itself in history and help. */
 const BOT_NAME = 'Switchboard';
@@ -88,14 +98,22 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const checks: ReadinessCheck[] = [{ name: 'redis', check: async () => (await command.ping()) === 'PONG' }];
   const platforms = PLATFORMS.filter((platform) => platform.enabled(config));
 
-  let chatModel: ChatModel | undefined;
-  let closeModel = async (): Promise<void> => undefined;
-  if (worker) {
-    const fromConfig = options.chatModel ? undefined : chatModelFromConfig(config, log);
-    chatModel = options.chatModel ?? fromConfig!.model;
-    closeModel = fromConfig?.close ?? closeModel;
-  }
   const downloaders: GuardedDownloader[] = [];
+  const downloader = (hosts: { readonly allowed: readonly string[]; readonly trusted?: readonly string[] }): Downloader => {
+    const created = createGuardedDownloader({ allowed: hosts.allowed, trusted: hosts.trusted ?? [] });
+    downloaders.push(created);
+    return created;
+  };
+  const closeDownloaders = async (): Promise<void> => {
+    await Promise.all(downloaders.map((d) => d.close()));
+  };
+
+  let models: AiModels | undefined;
+  if (worker) {
+    models = aiModelsFromConfig(config, log, downloader);
+    if (options.chatModel) models = { ...models, chat: options.chatModel };
+  }
+  const chatModel = models?.chat;
   const context: PlatformContext = {
     config,
     log,
@@ -104,16 +122,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     rateLimiter,
     botName: BOT_NAME,
     modelInfo: (options.chatModel ?? chatModel)?.info ?? describeModel(config),
-    downloader: (hosts) => {
-      const downloader = createGuardedDownloader({ allowed: hosts.allowed, trusted: hosts.trusted ?? [] });
-      downloaders.push(downloader);
-      return downloader;
-    },
+    downloader,
     uploads: createRedisUploadStore({ redis: command, keys }),
   };
-  const closeDownloaders = async (): Promise<void> => {
-    await Promise.all(downloaders.map((downloader) => downloader.close()));
-  };
+  const closeModel = async (): Promise<void> => models?.close();
 
   let workers: JobWorkers | undefined;
   let queue: ManagedJobQueue | undefined;
@@ -123,24 +135,30 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   };
   let http: RunningHttpServer;
   try {
-    if (worker && chatModel) {
+    if (worker && models) {
       const outboxes: Outboxes = Object.fromEntries(
         await Promise.all(platforms.map(async (p) => [p.platform, await p.createOutbox(context)] as const)),
       );
+      const answering = {
+        model: models.chat,
+        history,
+        systemPrompt: config.chat.systemPrompt,
+        botName: BOT_NAME,
+        maxCompletionTokens: config.chat.maxCompletionTokens,
+      };
       workers = createJobWorkers({
         connection: worker,
         keys,
         handlers: {
-          chat: createChatWorker({
-            model: chatModel,
-            history,
+          chat: createChatWorker({ ...answering, outboxes, vision: config.chat.vision }),
+          transcribe: createTranscribeWorker({ ...answering, outboxes, transcriber: models.transcriber }),
+          image: createImageWorker({
             outboxes,
-            systemPrompt: config.chat.systemPrompt,
-            botName: BOT_NAME,
-            maxCompletionTokens: config.chat.maxCompletionTokens,
+            images: models.images,
+            quota: createRedisDailyQuota({ redis: command, keys, name: 'image', limit: config.image.dailyLimit }),
           }),
         },
-        concurrency: { chat: config.chat.concurrency },
+        concurrency: { chat: config.chat.concurrency, transcribe: config.transcribe.concurrency, image: config.image.concurrency },
         log,
       });
       const running = workers;
@@ -187,10 +205,18 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   return { url: http.url, redisUrl, role, chatModel: chatModel?.info, stop };
 }
 
-function chatModelFromConfig(config: Config, log: Logger): { model: ChatModel; close(): Promise<void> } {
+/** The AI models workers use. */
+interface AiModels {
+  readonly chat: ChatModel;
+  readonly transcriber: Transcriber;
+  readonly images: ImageGenerator;
+  close(): Promise<void>;
+}
+
+function aiModelsFromConfig(config: Config, log: Logger, downloader: (hosts: { allowed: readonly string[]; trusted?: readonly string[] }) => Downloader): AiModels {
   if (config.openai.demo) {
     log.warn({}, 'OFFLINE DEMO MODEL: neither OPENAI_API_KEY nor OPENAI_BASE_URL is set, so answers are canned. Set them for real answers.');
-    return { model: createDemoChatModel(), close: async () => undefined };
+    return { chat: createDemoChatModel(), transcriber: createDemoTranscriber(), images: createDemoImageGenerator(), close: async () => undefined };
   }
   const client = createOpenAIClient({
     baseUrl: config.openai.baseUrl,
@@ -199,8 +225,20 @@ function chatModelFromConfig(config: Config, log: Logger): { model: ChatModel; c
     timeoutMs: config.openai.timeoutMs,
     maxRetries: config.openai.maxRetries,
   });
-  log.info({ baseUrl: config.openai.baseUrl, model: config.chat.model }, 'chat model');
-  return { model: createOpenAIChatModel({ client, model: config.chat.model }), close: () => client.close() };
+  log.info({ baseUrl: config.openai.baseUrl, model: config.chat.model, transcribe: config.transcribe.model, image: config.image.model }, 'AI models');
+  // A `url` image answer is fetched only from the provider's own host or the hosts listed in IMAGE_URL_HOSTS.
+  const provider = new URL(config.openai.baseUrl).host;
+  return {
+    chat: createOpenAIChatModel({ client, model: config.chat.model }),
+    transcriber: createOpenAITranscriber({ client, model: config.transcribe.model }),
+    images: createOpenAIImageGenerator({
+      client,
+      model: config.image.model,
+      size: config.image.size,
+      downloader: downloader({ allowed: config.image.urlHosts, trusted: [provider] }),
+    }),
+    close: () => client.close(),
+  };
 }
 
 /** What a gateway-only process tells the playground about the model the workers use. */

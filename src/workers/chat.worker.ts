@@ -1,198 +1,106 @@
 /**
- * The chat worker: one message in, one streamed answer out. Read top to bottom, it is
- * the whole pipeline of a message after the queue: commands, the prompt from history,
- * the streamed completion through a ReplyStream into the platform's Outbox, the
- * exchange written to history, and a plain-words notice when the AI service fails.
+ * The chat worker: one message in, one streamed answer out. Read top to bottom: the
+ * commands, what to do with files the message carries (photos go to the model when it
+ * can see them), then the answer (answer.ts: prompt from history, streamed completion,
+ * history, failure notices).
  */
-import { ERROR_CODES, errorCodeOf, isRetryable, type ErrorCode } from '../domain/errors.js';
-import type { ChatPromptMessage, HistoryEntry } from '../domain/chat.js';
+import type { ChatContentPart } from '../domain/chat.js';
+import type { Attachment } from '../domain/inbound-message.js';
 import type { ChatJob, ChatResult } from '../domain/jobs.js';
+import { FileFetchError, FileTooLargeError, VISION_MAX_BYTES, VISION_MIME_TYPES } from '../domain/media.js';
 import { FAILURE_NOTICES, REPLIES } from '../domain/replies.js';
-import { ReplyStream, type ReplyAction } from '../domain/reply-stream.js';
-import type {
-  ChatModel,
-  HistoryStore,
-  JobContext,
-  JobHandler,
-  Outbox,
-  Outboxes,
-  ReplyTarget,
-  SentMessage,
-} from '../ports/index.js';
+import type { JobContext, JobHandler, Outboxes } from '../ports/index.js';
+import { answer, DeliveryError, replyTargetOf, say, type AnswerDeps } from './answer.js';
 
-/** Typing indicators expire (Telegram after 5 s); refresh them until the first text shows. */
-const TYPING_REFRESH_MS = 4_000;
+/** The most photos of one message the model is shown. */
+const MAX_IMAGES = 4;
 
 /** What the chat worker needs; each a port, so it runs the same in a test and in a worker. */
-export interface ChatWorkerDeps {
-  readonly model: ChatModel;
-  readonly history: HistoryStore;
+export interface ChatWorkerDeps extends AnswerDeps {
   readonly outboxes: Outboxes;
-  readonly systemPrompt: string;
-  readonly botName: string;
-  readonly maxCompletionTokens: number;
-  readonly now?: () => number;
-}
-
-/** An outbox call failed: the platform, not the AI service. Retried by the queue. */
-class DeliveryError extends Error {
-  override readonly name = 'DeliveryError';
+  /** Whether the model takes image inputs (CHAT_VISION). */
+  readonly vision?: boolean;
 }
 
 /** Creates the `chat` job handler. */
 export function createChatWorker(deps: ChatWorkerDeps): JobHandler<'chat'> {
-  const now = deps.now ?? Date.now;
-
   return async function handleChat({ conversation, message }: ChatJob, context: JobContext): Promise<ChatResult> {
     const outbox = deps.outboxes[message.chat.platform];
     if (!outbox) {
       context.log.error({ platform: message.chat.platform }, 'no outbox for platform; message dropped');
       return { replied: false, messagesSent: 0, outcome: 'ignored' };
     }
-    const target: ReplyTarget = { chat: message.chat, replyToMessageId: message.messageId, replyHandle: message.replyHandle };
-    const say = async (text: string): Promise<ChatResult> => {
-      await outbox.send(target, text, { final: true });
-      return { replied: true, messagesSent: 1, outcome: 'command' };
-    };
+    const target = replyTargetOf(message);
 
-    // 1. Commands and messages we cannot answer with the model.
+    // 1. Commands.
     const command = message.command;
     if (command) {
       switch (command.name) {
         case 'reset':
           await deps.history.clear(conversation);
-          return say(REPLIES.historyCleared);
+          return say(outbox, target, REPLIES.historyCleared);
         case 'start':
         case 'help':
-          return say(REPLIES.help(deps.botName));
+          return say(outbox, target, REPLIES.help(deps.botName));
         case 'image':
-          return say(REPLIES.imageUsage);
+          // Image requests are `image` jobs; this one only lacks its prompt.
+          return say(outbox, target, REPLIES.imageUsage);
         default:
-          return say(REPLIES.unknownCommand(command.name));
+          return say(outbox, target, REPLIES.unknownCommand(command.name));
       }
-    }
-    if (message.text.trim() === '') {
-      return say(message.attachments.length > 0 ? REPLIES.unsupportedFile : REPLIES.emptyMessage);
     }
 
-    // 2. The prompt: system prompt, the conversation so far, the new message.
-    const earlier = await deps.history.read(conversation);
-    const prompt: ChatPromptMessage[] = [
-      { role: 'system', content: deps.systemPrompt },
-      ...earlier.map(toPromptMessage),
-      { role: 'user', content: message.text, name: message.author.displayName },
-    ];
-
-    // 3. Stream the completion into the platform, throttled and split by the ReplyStream.
-    const stream = new ReplyStream({ maxLength: outbox.maxMessageLength, editIntervalMs: outbox.editIntervalMs, now });
-    const sent: SentMessage[] = [];
-    // Deliveries run one after another, in the order the stream decided them.
-    let delivered = Promise.resolve();
-    const deliver = (actions: ReplyAction[]): Promise<void> =>
-      actions.length === 0 ? delivered : (delivered = delivered.then(() => deliverActions(outbox, target, sent, actions)));
-    // When the model pauses, text it already sent still shows within one edit interval.
-    const flusher = setInterval(() => void deliver(stream.flush()).catch(() => undefined), outbox.editIntervalMs);
-    const typing = keepTyping(outbox, target, () => sent.length > 0);
-    let answer = '';
-    try {
-      const request = {
-        model: deps.model.info.model,
-        messages: prompt,
-        endUser: `${message.chat.platform}:${message.author.id}`,
-        maxTokens: deps.maxCompletionTokens,
-      };
-      for await (const event of deps.model.streamChat(request, context.signal)) {
-        if (event.type === 'delta') {
-          answer += event.text;
-          await deliver(stream.push(event.text));
-        } else if (event.reason === 'length' && answer.trim() !== '') {
-          await deliver(stream.push(REPLIES.cutAtLength));
-        }
-      }
-      if (answer.trim() === '') {
-        await deliver(stream.finish());
-        await outbox.send(target, REPLIES.emptyAnswer, { final: true });
-        return { replied: true, messagesSent: 1, outcome: 'failed' };
-      }
-      // 4. Remember the exchange before showing the final version, so whatever the user
-      //    sees as finished is already in the history the next message will read.
-      await deps.history.append(conversation, [
-        { role: 'user', name: message.author.displayName, text: message.text, at: message.receivedAt },
-        { role: 'assistant', name: deps.botName, text: answer, at: now() },
-      ]);
-      await deliver(stream.finish());
-    } catch (error) {
-      if (error instanceof DeliveryError) throw error.cause ?? error;
-      // Shutting down past the grace period: not the user's problem; the queue runs it again.
-      if (context.signal.aborted) throw error;
-      return reportFailure(error, { stream, sent, outbox, target, context, deliver });
-    } finally {
-      clearInterval(flusher);
-      typing.stop();
+    // 2. What the message carries besides text.
+    const text = message.text.trim();
+    const images = message.attachments.filter((a) => a.kind === 'image').slice(0, MAX_IMAGES);
+    if (images.length === 0) {
+      if (text === '') return say(outbox, target, message.attachments.length > 0 ? REPLIES.unsupportedFile : REPLIES.emptyMessage);
+      return answer(deps, { conversation, message, text, outbox, target }, context);
     }
-    return { replied: true, messagesSent: sent.length, outcome: 'answered' };
+    if (!deps.vision) {
+      if (text === '') return say(outbox, target, REPLIES.noVision);
+      await say(outbox, target, REPLIES.noVision);
+      return answer(deps, { conversation, message, text, outbox, target }, context);
+    }
+    if (images.some((image) => image.mimeType !== undefined && !VISION_MIME_TYPES.has(image.mimeType))) {
+      return say(outbox, target, REPLIES.unsupportedImage);
+    }
+
+    // 3. Photos go to the model as data: URLs, so the provider never fetches from a platform.
+    const parts: ChatContentPart[] = text === '' ? [] : [{ type: 'text', text }];
+    for (const image of images) {
+      const fetched = await fetchImage(image, deps, outbox, target, context);
+      if ('reply' in fetched) return fetched.reply;
+      parts.push({ type: 'image_url', image_url: { url: fetched.dataUrl } });
+    }
+    const photos = images.length === 1 ? '[photo]' : `[${images.length} photos]`;
+    return answer(deps, { conversation, message, text: text === '' ? photos : `${text} ${photos}`, content: parts, outbox, target }, context);
   };
 }
 
-function toPromptMessage(entry: HistoryEntry): ChatPromptMessage {
-  return entry.role === 'user' ? { role: 'user', content: entry.text, name: entry.name } : { role: 'assistant', content: entry.text };
-}
-
-async function deliverActions(outbox: Outbox, target: ReplyTarget, sent: SentMessage[], actions: ReplyAction[]): Promise<void> {
-  for (const action of actions) {
-    try {
-      if (action.type === 'send') {
-        // Only the first message of an answer is a reply; continuations follow it.
-        const to = action.index === 0 ? target : { chat: target.chat, replyHandle: target.replyHandle };
-        sent[action.index] = await outbox.send(to, action.text, { final: action.final });
-      } else {
-        const message = sent[action.index];
-        if (message) await outbox.edit(target, message, action.text, { final: action.final });
-      }
-    } catch (error) {
-      throw new DeliveryError(`could not deliver to ${outbox.platform}`, { cause: error });
-    }
+/** Downloads one photo as a data: URL, or the reply that explains why it cannot be read. */
+async function fetchImage(
+  image: Attachment,
+  deps: ChatWorkerDeps,
+  outbox: NonNullable<Outboxes[keyof Outboxes]>,
+  target: ReturnType<typeof replyTargetOf>,
+  context: JobContext,
+): Promise<{ dataUrl: string } | { reply: ChatResult }> {
+  const maxBytes = Math.min(VISION_MAX_BYTES, outbox.maxFileBytes);
+  if (image.sizeBytes !== undefined && image.sizeBytes > maxBytes) {
+    return { reply: await say(outbox, target, REPLIES.fileTooLarge('image', image.sizeBytes, maxBytes)) };
   }
-}
-
-/**
- * The AI call failed. Retryable failures with attempts left go back to the queue (after
- * saying so if part of an answer is already showing); anything else ends here with a
- * notice, so the user is never left waiting in silence.
- */
-async function reportFailure(
-  error: unknown,
-  s: {
-    stream: ReplyStream;
-    sent: SentMessage[];
-    outbox: Outbox;
-    target: ReplyTarget;
-    context: JobContext;
-    deliver: (actions: ReplyAction[]) => Promise<void>;
-  },
-): Promise<ChatResult> {
-  const code: ErrorCode = errorCodeOf(error);
-  // AI failures retry when the API says they may; anything else (Redis blinked, a bug)
-  // gets the queue's next attempt too, and the user hears of it only after the last.
-  const worthRetrying = isRetryable(error) || code === ERROR_CODES.INTERNAL;
-  const willRetry = worthRetrying && s.context.attempt < s.context.maxAttempts;
-  s.context.log.warn({ err: error, code, willRetry }, 'chat completion failed');
-  const partial = s.sent.length > 0;
-  if (partial) await s.deliver(s.stream.finish()).catch(() => undefined);
-  if (willRetry) {
-    if (partial) await s.outbox.send(s.target, `⚠️ ${FAILURE_NOTICES[code]} Retrying…`, { final: true });
-    throw error;
+  try {
+    const file = await outbox.fetchFile(image, { maxBytes, signal: context.signal });
+    const type = image.mimeType ?? file.mimeType ?? 'image/jpeg';
+    if (!VISION_MIME_TYPES.has(type)) return { reply: await say(outbox, target, REPLIES.unsupportedImage) };
+    return { dataUrl: `data:${type};base64,${Buffer.from(file.bytes).toString('base64')}` };
+  } catch (error) {
+    if (error instanceof DeliveryError || context.signal.aborted) throw error;
+    if (error instanceof FileTooLargeError) return { reply: await say(outbox, target, REPLIES.fileTooLarge('image', error.sizeBytes, maxBytes)) };
+    const retry = error instanceof FileFetchError ? error.retryable : true;
+    context.log.warn({ err: error, willRetry: retry && context.attempt < context.maxAttempts }, 'could not download a photo');
+    if (retry && context.attempt < context.maxAttempts) throw error;
+    return { reply: await say(outbox, target, error instanceof FileFetchError ? REPLIES.fileUnavailable('image') : FAILURE_NOTICES.internal, 'failed') };
   }
-  await s.outbox.send(s.target, FAILURE_NOTICES[code], { final: true });
-  return { replied: true, messagesSent: s.sent.length + 1, outcome: 'failed' };
-}
-
-/** Shows the typing indicator now and every few seconds until `done()` is true. */
-function keepTyping(outbox: Outbox, target: ReplyTarget, done: () => boolean): { stop(): void } {
-  const show = (): void => {
-    if (!done()) void outbox.showTyping(target).catch(() => undefined);
-  };
-  show();
-  const timer = setInterval(show, TYPING_REFRESH_MS);
-  return { stop: () => clearInterval(timer) };
 }

@@ -1,1 +1,3 @@
 export { createChatWorker, type ChatWorkerDeps } from './chat.worker.js';
+export { createTranscribeWorker, type TranscribeWorkerDeps } from './transcribe.worker.js';
+export { createImageWorker, type ImageWorkerDeps } from './image.worker.js';

@@ -20,7 +20,7 @@ import {
   type MultipartFile,
   type RequestViolation,
 } from './openapi-validator.js';
-import { createPng, type Rgb } from './png.js';
+import { createPng, type Rgb } from '../../src/infra/ai/png.js';
 import { parseMultipart } from './multipart.js';
 
 export type { MultipartFile } from './openapi-validator.js';

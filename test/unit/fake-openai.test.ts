@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { crc32, inflateSync } from 'node:zlib';
 import { createFakeOpenAI, MODERATION_CATEGORIES, type FakeOpenAI, type MultipartFile } from '../fakes/openai.js';
 import { loadOpenAISpec, validateJsonRequest, validateSchema } from '../fakes/openapi-validator.js';
-import { PNG_SIGNATURE } from '../fakes/png.js';
+import { PNG_SIGNATURE } from '../../src/infra/ai/png.js';
 
 /** Upper bound for any single request in these tests. */
 const REQUEST_TIMEOUT_MS = 5_000;

@@ -32,3 +32,11 @@ export type {
   TranscriptionParams,
   TranscriptionResponseFormat,
 } from './api-types.js';
+export {
+  createDemoImageGenerator,
+  createDemoTranscriber,
+  createOpenAIImageGenerator,
+  createOpenAITranscriber,
+  DEMO_TRANSCRIPT,
+} from './media-models.js';
+export type { OpenAIImageGeneratorOptions } from './media-models.js';

@@ -129,7 +129,7 @@ export function createGuardedDownloader(options: GuardedDownloaderOptions): Guar
         }
         const declared = Number(headers['content-length']);
         if (Number.isFinite(declared) && declared > maxBytes) {
-          body.destroy();
+          discard(body);
           throw new FileTooLargeError(declared, maxBytes);
         }
         const chunks: Buffer[] = [];
@@ -138,7 +138,7 @@ export function createGuardedDownloader(options: GuardedDownloaderOptions): Guar
           for await (const chunk of body as AsyncIterable<Buffer>) {
             total += chunk.length;
             if (total > maxBytes) {
-              body.destroy();
+              discard(body);
               throw new FileTooLargeError(undefined, maxBytes);
             }
             chunks.push(chunk);
@@ -160,6 +160,12 @@ export function createGuardedDownloader(options: GuardedDownloaderOptions): Guar
     },
     close: () => agent.close(),
   };
+}
+
+/** Stops reading a body we do not want; the abort it causes is expected, not an error. */
+function discard(body: { on(event: 'error', listener: () => void): unknown; destroy(): unknown }): void {
+  body.on('error', () => undefined);
+  body.destroy();
 }
 
 interface HostEntry {

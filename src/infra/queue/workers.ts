@@ -5,7 +5,7 @@
  */
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { JobKind, JobResult } from '../../domain/jobs.js';
+import { JOB_KINDS, type JobKind, type JobResult } from '../../domain/jobs.js';
 import type { JobContext, JobHandler, Logger } from '../../ports/index.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { queueNameOf, type JobEnvelope } from './job-queue.js';
@@ -61,12 +61,32 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
   const workers: Worker[] = [];
   const queues: Queue[] = [];
 
+  // A conversation's jobs may be of different kinds (a voice note after a text message),
+  // so a waiting job looks for its predecessor in every queue.
+  const queueOf = new Map<JobKind, Queue>();
+  for (const kind of JOB_KINDS) {
+    const queue = new Queue(queueNameOf(kind), { connection: options.connection, prefix: options.keys.prefix });
+    queues.push(queue);
+    queueOf.set(kind, queue);
+  }
+  const stateOf = async (jobId: string): Promise<string> => {
+    for (const queue of queues) {
+      const state = await queue.getJobState(jobId);
+      if (state !== 'unknown') return state;
+    }
+    return 'unknown';
+  };
+  const findJob = async (jobId: string): Promise<Job | undefined> => {
+    for (const queue of queues) {
+      const job = await queue.getJob(jobId);
+      if (job) return job;
+    }
+    return undefined;
+  };
+
   for (const kind of Object.keys(options.handlers) as JobKind[]) {
     const handler = options.handlers[kind] as JobHandler<JobKind> | undefined;
     if (!handler) continue;
-    const queue = new Queue(queueNameOf(kind), { connection: options.connection, prefix: options.keys.prefix });
-    queues.push(queue);
-    const stateOf = (jobId: string): Promise<string> => queue.getJobState(jobId);
 
     const processor = async (job: Job<JobEnvelope>, token?: string): Promise<JobResult<JobKind>> => {
       const { payload, ticket } = job.data;
@@ -104,7 +124,7 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
     const finishTurn = async (conversation: string, ticket: number): Promise<void> => {
       const next = await ordering.finish(conversation, ticket);
       if (next === undefined) return;
-      const nextJob = await queue.getJob(next);
+      const nextJob = await findJob(next);
       if (nextJob && (await nextJob.isDelayed())) await nextJob.promote().catch(() => undefined);
     };
 
