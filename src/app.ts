@@ -8,10 +8,12 @@ import type { Config, Role } from './config.js';
 import {
   createDemoChatModel,
   createDemoImageGenerator,
+  createDemoModerator,
   createDemoTranscriber,
   createOpenAIChatModel,
   createOpenAIClient,
   createOpenAIImageGenerator,
+  createOpenAIModerator,
   createOpenAITranscriber,
   DEMO_MODEL_NAME,
 } from './infra/ai/index.js';
@@ -26,10 +28,12 @@ import { createRedisPubSub } from './infra/redis/pubsub.js';
 import { createRedisRateLimiter } from './infra/ratelimit/index.js';
 import { createRedisUploadStore } from './infra/files/redis-upload-store.js';
 import { createRedisDailyQuota } from './infra/quota/redis-daily-quota.js';
+import { createModeratedChannels, createRedisModerationSettings } from './infra/moderation/redis-moderation-settings.js';
+import { channelAddressOf } from './domain/moderation.js';
 import { createGuardedDownloader, type GuardedDownloader } from './infra/net/guarded-download.js';
 import { PLATFORMS, type PlatformContext, type PlatformGateway } from './platforms/index.js';
-import type { ChatModel, Downloader, ImageGenerator, Logger, Outboxes, ReadinessCheck, Transcriber } from './ports/index.js';
-import { createChatWorker, createImageWorker, createTranscribeWorker } from './workers/index.js';
+import type { ChatModel, Downloader, ImageGenerator, Logger, Moderator, Outboxes, ReadinessCheck, Transcriber } from './ports/index.js';
+import { createChatWorker, createImageWorker, createModerateWorker, createTranscribeWorker } from './workers/index.js';
 
 /** The name the bot uses for itself in history and help. */
 const BOT_NAME = 'Switchboard';
@@ -114,6 +118,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     if (options.chatModel) models = { ...models, chat: options.chatModel };
   }
   const chatModel = models?.chat;
+  const moderationSettings = createRedisModerationSettings({ redis: command, keys });
+  const configuredModeration = config.moderation.channels.map((channel) => channelAddressOf(channel));
+  const isModerated = createModeratedChannels({ settings: moderationSettings, configured: configuredModeration });
   const context: PlatformContext = {
     config,
     log,
@@ -124,6 +131,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     modelInfo: (options.chatModel ?? chatModel)?.info ?? describeModel(config),
     downloader,
     uploads: createRedisUploadStore({ redis: command, keys }),
+    isModerated: (chat) => isModerated(channelAddressOf(chat)),
   };
   const closeModel = async (): Promise<void> => models?.close();
 
@@ -139,26 +147,48 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       const outboxes: Outboxes = Object.fromEntries(
         await Promise.all(platforms.map(async (p) => [p.platform, await p.createOutbox(context)] as const)),
       );
+      const { moderation } = config;
       const answering = {
         model: models.chat,
         history,
         systemPrompt: config.chat.systemPrompt,
         botName: BOT_NAME,
         maxCompletionTokens: config.chat.maxCompletionTokens,
+        safety: { moderator: models.moderator, input: moderation.input, output: moderation.output },
       };
       workers = createJobWorkers({
         connection: worker,
         keys,
         handlers: {
-          chat: createChatWorker({ ...answering, outboxes, vision: config.chat.vision }),
+          chat: createChatWorker({
+            ...answering,
+            outboxes,
+            vision: config.chat.vision,
+            moderation: { settings: moderationSettings, configured: configuredModeration, action: moderation.action },
+          }),
           transcribe: createTranscribeWorker({ ...answering, outboxes, transcriber: models.transcriber }),
           image: createImageWorker({
             outboxes,
             images: models.images,
             quota: createRedisDailyQuota({ redis: command, keys, name: 'image', limit: config.image.dailyLimit }),
+            ...(moderation.input ? { moderator: models.moderator } : {}),
+          }),
+          moderate: createModerateWorker({
+            outboxes,
+            moderator: models.moderator,
+            settings: moderationSettings,
+            thresholds: moderation.thresholds,
+            action: moderation.action,
+            timeoutSeconds: moderation.timeoutSeconds,
+            logChannel: moderation.logChannel,
           }),
         },
-        concurrency: { chat: config.chat.concurrency, transcribe: config.transcribe.concurrency, image: config.image.concurrency },
+        concurrency: {
+          chat: config.chat.concurrency,
+          transcribe: config.transcribe.concurrency,
+          image: config.image.concurrency,
+          moderate: moderation.concurrency,
+        },
         log,
       });
       const running = workers;
@@ -210,13 +240,20 @@ interface AiModels {
   readonly chat: ChatModel;
   readonly transcriber: Transcriber;
   readonly images: ImageGenerator;
+  readonly moderator: Moderator;
   close(): Promise<void>;
 }
 
 function aiModelsFromConfig(config: Config, log: Logger, downloader: (hosts: { allowed: readonly string[]; trusted?: readonly string[] }) => Downloader): AiModels {
   if (config.openai.demo) {
     log.warn({}, 'OFFLINE DEMO MODEL: neither OPENAI_API_KEY nor OPENAI_BASE_URL is set, so answers are canned. Set them for real answers.');
-    return { chat: createDemoChatModel(), transcriber: createDemoTranscriber(), images: createDemoImageGenerator(), close: async () => undefined };
+    return {
+      chat: createDemoChatModel(),
+      transcriber: createDemoTranscriber(),
+      images: createDemoImageGenerator(),
+      moderator: createDemoModerator(),
+      close: async () => undefined,
+    };
   }
   const client = createOpenAIClient({
     baseUrl: config.openai.baseUrl,
@@ -237,6 +274,7 @@ function aiModelsFromConfig(config: Config, log: Logger, downloader: (hosts: { a
       size: config.image.size,
       downloader: downloader({ allowed: config.image.urlHosts, trusted: [provider] }),
     }),
+    moderator: createOpenAIModerator({ client, model: config.moderation.model }),
     close: () => client.close(),
   };
 }

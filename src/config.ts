@@ -5,6 +5,14 @@
  * .env.example and README.md.
  */
 import { z } from 'zod';
+import {
+  DEFAULT_THRESHOLDS,
+  MODERATION_ACTIONS,
+  MODERATION_CATEGORIES,
+  parseChannelAddress,
+  type ChannelAddress,
+  type ModerationAction,
+} from './domain/moderation.js';
 
 /** The defaults a user would otherwise have to look up. */
 const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
@@ -71,6 +79,42 @@ const hostList = (fallback: readonly string[]) =>
     .transform((value) => (value === undefined || value === '' ? [...fallback] : value.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '')))
     .pipe(z.array(z.string().regex(/^(\*\.)?[a-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9a-f:.]+\](:[0-9]{1,5})?$/, 'expected comma-separated host names, e.g. cdn.example.com or 127.0.0.1:8080')));
 
+/** A comma-separated list of `platform:id` channel addresses. */
+const channelList = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value, ctx) => {
+    const out: ChannelAddress[] = [];
+    for (const item of (value ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+      const address = parseChannelAddress(item);
+      if (address) out.push(address);
+      else ctx.addIssue({ code: 'custom', message: `expected discord:<channelId> or telegram:<chatId>, got ${JSON.stringify(item)}` });
+    }
+    return out;
+  });
+
+/** `category=score,...` over the defaults. */
+const thresholds = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value, ctx) => {
+    const out: Record<string, number> = { ...DEFAULT_THRESHOLDS };
+    for (const item of (value ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+      const [category = '', score = ''] = item.split('=').map((x) => x.trim());
+      const number = Number(score);
+      if (!(MODERATION_CATEGORIES as readonly string[]).includes(category)) {
+        ctx.addIssue({ code: 'custom', message: `unknown category ${JSON.stringify(category)}; known: ${MODERATION_CATEGORIES.join(', ')}` });
+      } else if (score === '' || !Number.isFinite(number) || number < 0 || number > 1) {
+        ctx.addIssue({ code: 'custom', message: `${category}: expected a score from 0 to 1` });
+      } else {
+        out[category] = number;
+      }
+    }
+    return out;
+  });
+
 const envSchema = z.object({
   REDIS_URL: z
     .string()
@@ -105,6 +149,26 @@ const envSchema = z.object({
   IMAGE_DAILY_LIMIT: integer(10, 0, 100_000),
   IMAGE_CONCURRENCY: integer(2, 1, 1000),
   IMAGE_URL_HOSTS: hostList(['oaidalleapiprodscus.blob.core.windows.net']),
+  MODERATION_MODEL: z.string().trim().default('omni-moderation-latest'),
+  MODERATE_INPUT: boolean(true),
+  MODERATE_OUTPUT: boolean(true),
+  MODERATED_CHANNELS: channelList,
+  MODERATION_ACTION: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .default('delete')
+    .pipe(z.enum(MODERATION_ACTIONS as unknown as [ModerationAction, ...ModerationAction[]], { error: `expected one of ${MODERATION_ACTIONS.join(', ')}` })),
+  MODERATION_TIMEOUT_SECONDS: integer(600, 60, 28 * 24 * 3600),
+  MODERATION_THRESHOLDS: thresholds,
+  MOD_LOG_CHANNEL: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? undefined : value))
+    .pipe(z.string().regex(/^(discord|telegram|web):-?[A-Za-z0-9_-]{1,64}$/, 'expected discord:<channelId> or telegram:<chatId>').optional())
+    .transform((value) => (value === undefined ? undefined : parseChannelAddress(value))),
+  MODERATE_CONCURRENCY: integer(8, 1, 1000),
   JOB_ATTEMPTS: integer(3, 1, 20),
   QUEUE_PREFIX: z.string().trim().regex(/^[A-Za-z0-9_.{}-]{1,64}$/, 'letters, digits, _ . - { } only').default('sb'),
   TELEGRAM_BOT_TOKEN: optionalText,
@@ -172,6 +236,22 @@ export interface Config {
     readonly concurrency: number;
     /** Hosts besides the provider's that a `url` answer may be fetched from. */
     readonly urlHosts: readonly string[];
+  };
+  readonly moderation: {
+    readonly model: string;
+    /** Check users' texts, transcripts and image prompts before the AI sees them. */
+    readonly input: boolean;
+    /** Check the bot's answers before their final version shows. */
+    readonly output: boolean;
+    /** Channels where every message is checked (community moderation). */
+    readonly channels: readonly ChannelAddress[];
+    readonly action: ModerationAction;
+    readonly timeoutSeconds: number;
+    /** Score per category at or above which community moderation acts. */
+    readonly thresholds: Readonly<Record<string, number>>;
+    /** Where each action is reported. */
+    readonly logChannel: ChannelAddress | undefined;
+    readonly concurrency: number;
   };
   readonly queue: { readonly prefix: string; readonly attempts: number };
   readonly telegram:
@@ -250,6 +330,17 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       dailyLimit: e.IMAGE_DAILY_LIMIT,
       concurrency: e.IMAGE_CONCURRENCY,
       urlHosts: e.IMAGE_URL_HOSTS,
+    },
+    moderation: {
+      model: e.MODERATION_MODEL,
+      input: e.MODERATE_INPUT,
+      output: e.MODERATE_OUTPUT,
+      channels: e.MODERATED_CHANNELS,
+      action: e.MODERATION_ACTION,
+      timeoutSeconds: e.MODERATION_TIMEOUT_SECONDS,
+      thresholds: e.MODERATION_THRESHOLDS,
+      logChannel: e.MOD_LOG_CHANNEL,
+      concurrency: e.MODERATE_CONCURRENCY,
     },
     queue: { prefix: e.QUEUE_PREFIX, attempts: e.JOB_ATTEMPTS },
     telegram:

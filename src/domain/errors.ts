@@ -92,3 +92,8 @@ export function errorCodeOf(error: unknown): ErrorCode {
   if (error instanceof AiStreamError) return ERROR_CODES.STREAM_INTERRUPTED;
   return ERROR_CODES.INTERNAL;
 }
+
+/** The platform refused an action for lack of the bot's permissions (Discord 403, Telegram "not enough rights"). Not retried. */
+export class PermissionError extends Error {
+  override readonly name = 'PermissionError';
+}

@@ -15,6 +15,8 @@ export interface ChatRef {
   /** Telegram `message_thread_id` of a forum topic, or a Discord thread's channel id. */
   readonly threadId?: string;
   readonly kind: 'dm' | 'group';
+  /** Discord: the guild (server) the channel belongs to; member timeouts need it. */
+  readonly guildId?: string;
 }
 
 /** Who wrote a message. */
@@ -22,6 +24,11 @@ export interface AuthorRef {
   readonly id: string;
   readonly displayName: string;
   readonly isBot: boolean;
+  /**
+   * Whether the author may manage messages here, when the adapter knows it at intake
+   * (Discord member permissions); undefined: the worker asks the Outbox.
+   */
+  readonly canManage?: boolean;
 }
 
 /** A file attached to a message, referenced through the platform's own file API. */

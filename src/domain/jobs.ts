@@ -18,7 +18,7 @@ export interface ChatJob extends Ticketed {
 export interface ChatResult {
   readonly replied: boolean;
   readonly messagesSent: number;
-  readonly outcome: 'answered' | 'command' | 'failed' | 'ignored';
+  readonly outcome: 'answered' | 'command' | 'failed' | 'ignored' | 'refused';
 }
 
 /** Transcribe a voice note, then answer it (issue #5). */

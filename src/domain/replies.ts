@@ -5,6 +5,7 @@
  */
 import { ERROR_CODES, type ErrorCode } from './errors.js';
 import { formatBytes } from './media.js';
+import { describeCategory } from './moderation.js';
 
 /** The failure notice a user sees for each error code (README.md lists them too). */
 export const FAILURE_NOTICES: Readonly<Record<ErrorCode, string>> = {
@@ -35,6 +36,22 @@ export const REPLIES = {
     `You have used all ${limit} of today's images. You can ask for more in ${formatWait(resetsAt - now)} (at midnight UTC).`,
   /** Shown quoted above the answer to a voice note. */
   transcript: (text: string) => `🎙️ “${text.length > TRANSCRIPT_QUOTE_CHARS ? `${text.slice(0, TRANSCRIPT_QUOTE_CHARS).trimEnd()}…` : text}”`,
+  inputRefused: (category: string) =>
+    `Sorry, I can't respond to that: the safety check flagged it as ${describeCategory(category)}. Please rephrase it.`,
+  imagePromptRefused: (category: string) =>
+    `Sorry, I can't draw that: the safety check flagged the prompt as ${describeCategory(category)}. Try describing something else.`,
+  answerWithheld: "I wrote an answer, but the safety check flagged it, so I've withheld it. Try asking in a different way.",
+  moderationWarning: (name: string, categories: readonly string[]) =>
+    `⚠️ ${name}, your message was flagged by the moderation check (${categories.map(describeCategory).join(', ')}). Please keep to this channel's rules.`,
+  moderationStatus: (on: boolean, source: 'channel' | 'config', action: string) =>
+    on
+      ? `Moderation is on in this channel (${source === 'channel' ? 'set here with /moderation' : 'from the bot configuration'}): flagged messages get: ${action}.`
+      : `Moderation is off in this channel (${source === 'channel' ? 'set here with /moderation' : 'from the bot configuration'}).`,
+  moderationSwitched: (on: boolean) =>
+    on ? 'Moderation is now on in this channel: I will check every message.' : 'Moderation is now off in this channel.',
+  moderationUsage: 'Use /moderation on, /moderation off, or /moderation status.',
+  moderationNotAllowed: 'Only people who can manage messages in this channel can change moderation.',
+  moderationNotInDm: 'Moderation works in group chats and server channels, not in private chats.',
   emptyTranscript: "I couldn't hear any words in that voice note. Try recording it again, a little closer to the microphone.",
   unreadableAudio: "I couldn't understand that audio: the file seems damaged or in a format I can't read. Try recording it again.",
   unsupportedAudio: "I can't read that audio format. Send a voice note, or an MP3, M4A, OGG, WAV, FLAC or WebM file.",

@@ -40,3 +40,19 @@ export function routeInbound(message: InboundMessage, options: RoutingOptions): 
   }
   return message.addressed ? { kind: 'chat', payload: { conversation, message }, jobId } : undefined;
 }
+
+/** Moderation checks run in their own lane, so they never delay the chat. */
+export function moderationLane(conversation: string): string {
+  return `${conversation}/mod`;
+}
+
+/**
+ * The `moderate` job for a message in a moderated channel (MODERATED_CHANNELS, or
+ * `/moderation on`), addressed to the bot or not; undefined when there is nothing to
+ * check. Its job id is the message's: job ids are unique per kind.
+ */
+export function moderationRoute(message: InboundMessage): Route | undefined {
+  if (message.chat.kind !== 'group' || message.author.isBot || message.text.trim() === '') return undefined;
+  const conversation = moderationLane(conversationKey(message.chat));
+  return { kind: 'moderate', payload: { conversation, message }, jobId: jobIdFor(message.chat, message.messageId) };
+}

@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
-import type { Platform } from '../domain/inbound-message.js';
+import type { ChatRef, Platform } from '../domain/inbound-message.js';
 import type { ChatModel, Downloader, HistoryStore, JobQueue, Logger, Outbox, PubSub, RateLimiter, UploadStore } from '../ports/index.js';
 
 /** What every platform module may use. */
@@ -30,6 +30,12 @@ export interface PlatformContext {
   downloader(hosts: { readonly allowed: readonly string[]; readonly trusted?: readonly string[] }): Downloader;
   /** Playground uploads (voice notes, recordings, photos), readable by every worker. */
   readonly uploads: UploadStore;
+  /**
+   * Whether every message in this chat is checked by community moderation (its
+   * `/moderation` switch, else MODERATED_CHANNELS); gateways then also enqueue the
+   * domain's `moderationRoute` for messages not addressed to the bot. Cached briefly.
+   */
+  isModerated(chat: Pick<ChatRef, 'platform' | 'id'>): Promise<boolean>;
 }
 
 /** A running gateway: the HTTP routes it serves on PORT (a webhook, the playground), and how to stop it. */

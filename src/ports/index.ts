@@ -5,6 +5,7 @@
  */
 import type { Attachment, ChatRef, Platform } from '../domain/inbound-message.js';
 import type { FileContent } from '../domain/media.js';
+import type { ModerationScores } from '../domain/moderation.js';
 import type { ChatRequest, ChatStreamEvent, HistoryEntry } from '../domain/chat.js';
 import type { JobKind, JobPayload, JobResult } from '../domain/jobs.js';
 
@@ -94,6 +95,24 @@ export interface Outbox {
   fetchFile(attachment: Attachment, options: FetchFileOptions): Promise<FileContent>;
   /** Uploads an image into the chat, replying to the target, with an optional caption (cut to the platform's caption limit). */
   sendImage(target: ReplyTarget, image: OutgoingImage, caption?: string): Promise<SentMessage>;
+  /**
+   * Deletes a message (a user's, in community moderation; or one of the bot's). Rejects
+   * with PermissionError when the bot lacks the right (Discord 403, Telegram "not enough rights").
+   */
+  deleteMessage?(chat: ChatRef, messageId: string): Promise<void>;
+  /**
+   * Keeps a member from posting for `seconds` (Discord member timeout, Telegram
+   * restrictChatMember). Rejects with PermissionError when the bot lacks the right.
+   */
+  timeoutMember?(chat: ChatRef, userId: string, seconds: number): Promise<void>;
+  /**
+   * Whether the user may manage messages in the chat (Discord: Manage Messages; Telegram:
+   * an administrator or the creator). Used when the adapter did not already know it
+   * (AuthorRef.canManage).
+   */
+  canManage?(chat: ChatRef, userId: string): Promise<boolean>;
+  /** A link to a message, where the platform has them. */
+  messageLink?(chat: ChatRef, messageId: string): string | undefined;
 }
 
 /**
@@ -136,6 +155,25 @@ export interface ImageGenerator {
     request: { readonly prompt: string; readonly endUser?: string },
     signal: AbortSignal,
   ): Promise<{ readonly image: OutgoingImage; readonly revisedPrompt?: string }>;
+}
+
+/** Scores text with the moderation endpoint (`POST /moderations`). */
+export interface Moderator {
+  readonly model: string;
+  /** Throws the classes in src/domain/errors.ts. */
+  check(text: string, signal: AbortSignal): Promise<ModerationScores>;
+}
+
+/**
+ * Per-channel moderation switches set with `/moderation on|off` (they override
+ * MODERATED_CHANNELS), and "once per period" marks for reports that must not repeat.
+ */
+export interface ModerationSettings {
+  /** `on` / `off` as set in the channel; undefined when nobody set it (config decides). */
+  get(channel: string): Promise<'on' | 'off' | undefined>;
+  set(channel: string, state: 'on' | 'off'): Promise<void>;
+  /** True the first time for `key` within `periodSeconds`, false after (across processes). */
+  once(key: string, periodSeconds: number): Promise<boolean>;
 }
 
 /** Counts uses per key per UTC day, across processes (e.g. images per user). */

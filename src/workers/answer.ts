@@ -10,7 +10,8 @@ import type { InboundMessage } from '../domain/inbound-message.js';
 import type { ChatResult } from '../domain/jobs.js';
 import { FAILURE_NOTICES, REPLIES } from '../domain/replies.js';
 import { ReplyStream, type ReplyAction } from '../domain/reply-stream.js';
-import type { ChatActivity, ChatModel, HistoryStore, JobContext, Outbox, ReplyTarget, SentMessage } from '../ports/index.js';
+import { flaggedCategories } from '../domain/moderation.js';
+import type { ChatActivity, ChatModel, HistoryStore, JobContext, Moderator, Outbox, ReplyTarget, SentMessage } from '../ports/index.js';
 
 /** Typing indicators expire (Telegram after 5 s); refresh them until the first text shows. */
 const TYPING_REFRESH_MS = 4_000;
@@ -23,6 +24,22 @@ export interface AnswerDeps {
   readonly botName: string;
   readonly maxCompletionTokens: number;
   readonly now?: () => number;
+  /** Safe answers (MODERATE_INPUT, MODERATE_OUTPUT); off when absent. */
+  readonly safety?: Safety;
+}
+
+/** The safe-answers checks. */
+export interface Safety {
+  readonly moderator: Moderator;
+  /** Check what the user said before anything of the answer shows. */
+  readonly input: boolean;
+  /** Check the answer before its final version shows. */
+  readonly output: boolean;
+}
+
+/** The first category the moderation endpoint flags in `text`, or undefined when it is clean. */
+export async function flaggedCategory(moderator: Moderator, text: string, signal: AbortSignal): Promise<string | undefined> {
+  return flaggedCategories(await moderator.check(text, signal))[0]?.category;
 }
 
 /** One thing to answer: the user's words (and pictures), in a conversation, on a platform. */
@@ -62,6 +79,13 @@ export async function answer(deps: AnswerDeps, question: Question, context: JobC
   const now = deps.now ?? Date.now;
   const { conversation, message, outbox, target } = question;
 
+  // The input check runs while the prompt is put together; the chat endpoint is called
+  // only once it has passed, so a flagged message never reaches the model.
+  const safety = deps.safety;
+  const verdict = safety?.input
+    ? flaggedCategory(safety.moderator, question.text, context.signal).then((category) => ({ category }), (error: unknown) => ({ error }))
+    : undefined;
+
   // The prompt: system prompt, the conversation so far, the new message.
   const earlier = await deps.history.read(conversation);
   const prompt: ChatPromptMessage[] = [
@@ -69,6 +93,16 @@ export async function answer(deps: AnswerDeps, question: Question, context: JobC
     ...earlier.map(toPromptMessage),
     { role: 'user', content: question.content ?? question.text, name: message.author.displayName },
   ];
+
+  const checked = await verdict;
+  if (checked && 'error' in checked) {
+    if (context.signal.aborted) throw checked.error;
+    return reportFailure(checked.error, { outbox, target, context });
+  }
+  if (checked?.category !== undefined) {
+    context.log.info({ conversation, category: checked.category }, 'message refused: flagged by moderation');
+    return say(outbox, target, REPLIES.inputRefused(checked.category), 'refused');
+  }
 
   // Stream the completion into the platform, throttled and split by the ReplyStream.
   const stream = new ReplyStream({ maxLength: outbox.maxMessageLength, editIntervalMs: outbox.editIntervalMs, now });
@@ -100,6 +134,11 @@ export async function answer(deps: AnswerDeps, question: Question, context: JobC
       await deliver(stream.finish());
       return await say(outbox, target, REPLIES.emptyAnswer, 'failed');
     }
+    if (safety?.output && (await flaggedCategory(safety.moderator, text, context.signal)) !== undefined) {
+      context.log.info({ conversation }, 'answer withheld: flagged by moderation');
+      await delivered;
+      return await withhold(outbox, target, sent);
+    }
     // Remember the exchange before showing the final version, so whatever the user sees
     // as finished is already in the history the next message will read.
     await deps.history.append(conversation, [
@@ -117,6 +156,23 @@ export async function answer(deps: AnswerDeps, question: Question, context: JobC
     typing.stop();
   }
   return { replied: true, messagesSent: sent.length, outcome: 'answered' };
+}
+
+/** Replaces a flagged answer that may already be partly showing with one short notice. */
+async function withhold(outbox: Outbox, target: ReplyTarget, sent: readonly SentMessage[]): Promise<ChatResult> {
+  const [first, ...rest] = sent;
+  try {
+    if (first === undefined) await outbox.send(target, REPLIES.answerWithheld, { final: true });
+    else await outbox.edit(target, first, REPLIES.answerWithheld, { final: true });
+    for (const message of rest) {
+      await (outbox.deleteMessage?.(target.chat, message.id) ?? Promise.reject(new Error('no delete'))).catch(() =>
+        outbox.edit(target, message, '…', { final: true }),
+      );
+    }
+  } catch (error) {
+    throw new DeliveryError(`could not deliver to ${outbox.platform}`, { cause: error });
+  }
+  return { replied: true, messagesSent: Math.max(1, sent.length), outcome: 'refused' };
 }
 
 function toPromptMessage(entry: HistoryEntry): ChatPromptMessage {
@@ -148,25 +204,27 @@ async function deliverActions(outbox: Outbox, target: ReplyTarget, sent: SentMes
 async function reportFailure(
   error: unknown,
   s: {
-    stream: ReplyStream;
-    sent: SentMessage[];
     outbox: Outbox;
     target: ReplyTarget;
     context: JobContext;
-    deliver: (actions: ReplyAction[]) => Promise<void>;
+    /** What of the answer is already showing, if the stream had started. */
+    stream?: ReplyStream;
+    sent?: SentMessage[];
+    deliver?: (actions: ReplyAction[]) => Promise<void>;
   },
 ): Promise<ChatResult> {
   const code: ErrorCode = errorCodeOf(error);
   const willRetry = worthRetrying(error) && s.context.attempt < s.context.maxAttempts;
   s.context.log.warn({ err: error, code, willRetry }, 'chat completion failed');
-  const partial = s.sent.length > 0;
-  if (partial) await s.deliver(s.stream.finish()).catch(() => undefined);
+  const sent = s.sent?.length ?? 0;
+  const partial = sent > 0;
+  if (partial && s.stream && s.deliver) await s.deliver(s.stream.finish()).catch(() => undefined);
   if (willRetry) {
     if (partial) await s.outbox.send(s.target, `⚠️ ${FAILURE_NOTICES[code]} Retrying…`, { final: true });
     throw error;
   }
   await s.outbox.send(s.target, FAILURE_NOTICES[code], { final: true });
-  return { replied: true, messagesSent: s.sent.length + 1, outcome: 'failed' };
+  return { replied: true, messagesSent: sent + 1, outcome: 'failed' };
 }
 
 /**

@@ -9,7 +9,9 @@ import type { Attachment } from '../domain/inbound-message.js';
 import type { ChatJob, ChatResult } from '../domain/jobs.js';
 import { FileFetchError, FileTooLargeError, VISION_MAX_BYTES, VISION_MIME_TYPES } from '../domain/media.js';
 import { FAILURE_NOTICES, REPLIES } from '../domain/replies.js';
-import type { JobContext, JobHandler, Outboxes } from '../ports/index.js';
+import { channelAddressOf } from '../domain/moderation.js';
+import type { InboundMessage } from '../domain/inbound-message.js';
+import type { JobContext, JobHandler, ModerationSettings, Outbox, Outboxes } from '../ports/index.js';
 import { answer, DeliveryError, replyTargetOf, say, type AnswerDeps } from './answer.js';
 
 /** The most photos of one message the model is shown. */
@@ -20,6 +22,13 @@ export interface ChatWorkerDeps extends AnswerDeps {
   readonly outboxes: Outboxes;
   /** Whether the model takes image inputs (CHAT_VISION). */
   readonly vision?: boolean;
+  /** Community moderation's switches, for `/moderation on|off|status`. */
+  readonly moderation?: {
+    readonly settings: ModerationSettings;
+    /** MODERATED_CHANNELS, as `platform:id`. */
+    readonly configured: readonly string[];
+    readonly action: string;
+  };
 }
 
 /** Creates the `chat` job handler. */
@@ -45,6 +54,8 @@ export function createChatWorker(deps: ChatWorkerDeps): JobHandler<'chat'> {
         case 'image':
           // Image requests are `image` jobs; this one only lacks its prompt.
           return say(outbox, target, REPLIES.imageUsage);
+        case 'moderation':
+          return say(outbox, target, await moderationCommand(deps, outbox, message, command.args));
         default:
           return say(outbox, target, REPLIES.unknownCommand(command.name));
       }
@@ -76,6 +87,25 @@ export function createChatWorker(deps: ChatWorkerDeps): JobHandler<'chat'> {
     const photos = images.length === 1 ? '[photo]' : `[${images.length} photos]`;
     return answer(deps, { conversation, message, text: text === '' ? photos : `${text} ${photos}`, content: parts, outbox, target }, context);
   };
+}
+
+/** `/moderation on|off|status`: status for anyone; switching only for people who may manage messages. */
+async function moderationCommand(deps: ChatWorkerDeps, outbox: Outbox, message: InboundMessage, args: string): Promise<string> {
+  const moderation = deps.moderation;
+  if (!moderation) return REPLIES.unknownCommand('moderation');
+  if (message.chat.kind === 'dm') return REPLIES.moderationNotInDm;
+  const channel = channelAddressOf(message.chat);
+  const verb = args.trim().toLowerCase();
+  if (verb === 'status' || verb === '') {
+    const state = await moderation.settings.get(channel);
+    const on = state === undefined ? moderation.configured.includes(channel) : state === 'on';
+    return REPLIES.moderationStatus(on, state === undefined ? 'config' : 'channel', moderation.action);
+  }
+  if (verb !== 'on' && verb !== 'off') return REPLIES.moderationUsage;
+  const allowed = message.author.canManage ?? (await outbox.canManage?.(message.chat, message.author.id)) ?? false;
+  if (!allowed) return REPLIES.moderationNotAllowed;
+  await moderation.settings.set(channel, verb);
+  return REPLIES.moderationSwitched(verb === 'on');
 }
 
 /** Downloads one photo as a data: URL, or the reply that explains why it cannot be read. */

@@ -8,14 +8,16 @@
 import { AiApiError, errorCodeOf } from '../domain/errors.js';
 import type { ChatResult, ImageJob } from '../domain/jobs.js';
 import { FAILURE_NOTICES, REPLIES } from '../domain/replies.js';
-import type { DailyQuota, ImageGenerator, JobContext, JobHandler, Outboxes } from '../ports/index.js';
-import { DeliveryError, keepShowing, replyTargetOf, say, worthRetrying } from './answer.js';
+import type { DailyQuota, ImageGenerator, JobContext, JobHandler, Moderator, Outboxes } from '../ports/index.js';
+import { DeliveryError, flaggedCategory, keepShowing, replyTargetOf, say, worthRetrying } from './answer.js';
 
 export interface ImageWorkerDeps {
   readonly outboxes: Outboxes;
   readonly images: ImageGenerator;
   /** Images per user per day; a limit of 0 turns image generation off. */
   readonly quota: DailyQuota;
+  /** MODERATE_INPUT: prompts are checked before the image endpoint sees them. */
+  readonly moderator?: Moderator;
   readonly now?: () => number;
 }
 
@@ -33,6 +35,14 @@ export function createImageWorker(deps: ImageWorkerDeps): JobHandler<'image'> {
     if (prompt.trim() === '') return say(outbox, target, REPLIES.imageUsage);
 
     const user = `${message.chat.platform}:${message.author.id}`;
+    if (deps.moderator) {
+      const category = await flaggedCategory(deps.moderator, prompt, context.signal).catch((error: unknown) => {
+        if (!worthRetrying(error) || context.attempt >= context.maxAttempts) return { failed: error };
+        throw error;
+      });
+      if (typeof category === 'object') return say(outbox, target, FAILURE_NOTICES[errorCodeOf(category.failed)], 'failed');
+      if (category !== undefined) return say(outbox, target, REPLIES.imagePromptRefused(category), 'refused');
+    }
     const taken = await deps.quota.take(user);
     if (!taken.allowed) return say(outbox, target, REPLIES.imageQuota(deps.quota.limit, taken.resetsAt, now()));
 

@@ -40,3 +40,4 @@ export {
   DEMO_TRANSCRIPT,
 } from './media-models.js';
 export type { OpenAIImageGeneratorOptions } from './media-models.js';
+export { createDemoModerator, createOpenAIModerator } from './moderator.js';

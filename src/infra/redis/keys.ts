@@ -14,6 +14,8 @@
  *   sb:{rl}:pause:<limit key>          set while a platform asked us to wait (429)
  *   sb:upload:<id>                     hash: a playground upload (bytes, type, name), 1 h TTL
  *   sb:quota:<name>:<day>:<key>        counter of uses on one UTC day (images per user)
+ *   sb:modswitch:<channel>             `on` / `off`: /moderation in that channel
+ *   sb:once:<key>                      set for a period: something reported once per period
  * Rate-limit keys share one hash tag because one call may count against several limits
  * (a chat's and the bot's global one) in one atomic script.
  */
@@ -31,6 +33,8 @@ export interface RedisKeys {
   rateLimitPause(limitKey: string): string;
   upload(id: string): string;
   quota(name: string, day: string, key: string): string;
+  moderationSwitch(channel: string): string;
+  once(key: string): string;
 }
 
 /** Creates the key builder for `prefix` (config QUEUE_PREFIX; default `sb`). */
@@ -49,5 +53,7 @@ export function createRedisKeys(prefix: string): RedisKeys {
     rateLimitPause: (limitKey) => `${prefix}:{rl}:pause:${limitKey}`,
     upload: (id) => `${prefix}:upload:${id}`,
     quota: (name, day, key) => `${prefix}:quota:${name}:${day}:${key}`,
+    moderationSwitch: (channel) => `${prefix}:modswitch:${channel}`,
+    once: (key) => `${prefix}:once:${key}`,
   };
 }

@@ -1,0 +1,49 @@
+/**
+ * The ModerationSettings port in Redis: `/moderation on|off` per channel (kept until
+ * changed), and "once per period" marks (SET NX EX) so a missing permission is reported
+ * once an hour per channel, not on every message, across all processes.
+ */
+import type { Redis } from 'ioredis';
+import type { ModerationSettings } from '../../ports/index.js';
+import type { RedisKeys } from '../redis/keys.js';
+
+export function createRedisModerationSettings(options: { readonly redis: Redis; readonly keys: RedisKeys }): ModerationSettings {
+  const { redis, keys } = options;
+  return {
+    async get(channel) {
+      const state = await redis.get(keys.moderationSwitch(channel));
+      return state === 'on' || state === 'off' ? state : undefined;
+    },
+    async set(channel, state) {
+      await redis.set(keys.moderationSwitch(channel), state);
+    },
+    async once(key, periodSeconds) {
+      return (await redis.set(keys.once(key), '1', 'EX', periodSeconds, 'NX')) === 'OK';
+    },
+  };
+}
+
+/**
+ * Whether a channel is moderated: its `/moderation` switch, else MODERATED_CHANNELS.
+ * Gateways ask for every message, so answers are kept for a few seconds in the process.
+ */
+export function createModeratedChannels(options: {
+  readonly settings: ModerationSettings;
+  readonly configured: readonly string[];
+  readonly cacheMs?: number;
+  readonly now?: () => number;
+}): (channel: string) => Promise<boolean> {
+  const configured = new Set(options.configured);
+  const cacheMs = options.cacheMs ?? 5_000;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, { moderated: boolean; until: number }>();
+  return async (channel) => {
+    const hit = cache.get(channel);
+    if (hit && hit.until > now()) return hit.moderated;
+    const state = await options.settings.get(channel);
+    const moderated = state === undefined ? configured.has(channel) : state === 'on';
+    if (cache.size > 10_000) cache.clear();
+    cache.set(channel, { moderated, until: now() + cacheMs });
+    return moderated;
+  };
+}
