@@ -1,14 +1,15 @@
 /**
- * The Discord gateway side: a discord.js client that turns each addressed message and
- * each slash command into one InboundMessage and enqueues a chat job with a
- * deterministic id, so a MESSAGE_CREATE seen twice (a resume replays it, or a second
- * gateway process sees it) makes one job. It does no AI work; the workers answer through
- * the Discord Outbox.
+ * The Discord gateway side: a discord.js client that turns each message and each slash
+ * command into one InboundMessage, asks routeInbound which job it needs (chat,
+ * transcribe for a voice message or audio file, image for /imagine, or none) and
+ * enqueues it with a deterministic id, so a MESSAGE_CREATE seen twice (a resume replays
+ * it, or a second gateway process sees it) makes one job. It does no AI work; the workers
+ * answer through the Discord Outbox.
  * https://discord.com/developers/docs/events/gateway
  */
 import { once } from 'node:events';
 import { Client, Events, GatewayIntentBits, Options, Partials, Routes, type Interaction, type Message } from 'discord.js';
-import { conversationKey, jobIdFor, type InboundMessage } from '../../src/domain/inbound-message.js';
+import { routeInbound, type Route } from '../../src/domain/routing.js';
 import type { JobQueue, Logger, RateLimiter } from '../../src/ports/index.js';
 import { SLASH_COMMANDS } from './discord.commands.js';
 import { toDiscordError } from './discord.errors.js';
@@ -31,6 +32,8 @@ export interface DiscordGatewayDeps {
   readonly queue: JobQueue;
   /** The limiter the Outboxes share, so the gateway's few REST calls count against the bot's global limit too. */
   readonly rateLimiter: RateLimiter;
+  /** TRANSCRIBE_ALL_VOICE: transcribe every voice message in servers, not only those addressed to the bot. */
+  readonly transcribeAllVoice: boolean;
   readonly log: Logger;
 }
 
@@ -56,21 +59,19 @@ export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<Dis
     allowedMentions: { parse: [], repliedUser: false },
   });
 
-  const enqueue = async (message: InboundMessage): Promise<void> => {
-    const result = await deps.queue.enqueue(
-      'chat',
-      { conversation: conversationKey(message.chat), message },
-      { jobId: jobIdFor(message.chat, message.messageId) },
-    );
-    log.debug({ jobId: result.jobId, duplicate: result.duplicate }, result.duplicate ? 'message already queued' : 'message queued');
+  const routing = { transcribeAllVoice: deps.transcribeAllVoice };
+  const enqueue = async (route: Route): Promise<void> => {
+    const result = await deps.queue.enqueue(route.kind, route.payload, { jobId: route.jobId });
+    log.debug({ jobId: result.jobId, kind: route.kind, duplicate: result.duplicate }, result.duplicate ? 'message already queued' : 'message queued');
   };
 
   client.on(Events.MessageCreate, (message: Message) => {
     const botId = client.user?.id;
     if (botId === undefined) return;
     const inbound = inboundFromMessage(message, botId);
-    if (!inbound) return;
-    enqueue(inbound).catch(async (error: unknown) => {
+    const route = inbound && routeInbound(inbound, routing);
+    if (!route) return;
+    enqueue(route).catch(async (error: unknown) => {
       log.error({ err: error, messageId: message.id }, 'could not queue a discord message');
       // Say so rather than leave the user waiting; best effort, Discord may be the problem too.
       const body = { content: UNAVAILABLE_TEXT, message_reference: { message_id: message.id, fail_if_not_exists: false }, allowed_mentions: noPings() };
@@ -83,14 +84,15 @@ export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<Dis
   client.on(Events.InteractionCreate, (interaction: Interaction) => {
     if (!interaction.isChatInputCommand()) return;
     const inbound = inboundFromCommand(interaction);
-    if (!inbound) return;
+    const route = inbound && routeInbound(inbound, routing);
+    if (!route) return;
     void (async () => {
       // Discord gives an interaction 3 seconds; deferring first means the queue never races
       // that. The deferral is counted against the shared limit but never waits for it.
       void deps.rateLimiter.tryAcquire([global]).catch(() => undefined);
       await interaction.deferReply();
       try {
-        await enqueue(inbound);
+        await enqueue(route);
       } catch (error) {
         log.error({ err: error, interactionId: interaction.id }, 'could not queue a slash command');
         await interaction.editReply({ content: UNAVAILABLE_TEXT, allowedMentions: noPings() });

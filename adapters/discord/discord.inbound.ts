@@ -16,9 +16,12 @@ const CONVERSATION_TYPES: ReadonlySet<MessageType> = new Set([MessageType.Defaul
 export const SLASH = { ask: 'ask', reset: 'reset', imagine: 'imagine', promptOption: 'prompt' } as const;
 
 /**
- * The InboundMessage of a MESSAGE_CREATE, or undefined when the bot must not answer: the
- * author is a bot (this one or another), it is not talk, or the bot is not addressed (a
- * DM, a mention, a reply to the bot, or a message in a thread the bot started).
+ * The InboundMessage of a MESSAGE_CREATE, or undefined when it is none of the bot's
+ * business: the author is a bot (this one or another) or it is not talk (joins, pins).
+ * Everything else comes back with `addressed` saying whether it is for the bot (a DM, a
+ * mention, a reply to the bot, or a message in a thread the bot started); routeInbound
+ * decides what an unaddressed message gets (nothing, or a transcript of a voice message
+ * under TRANSCRIBE_ALL_VOICE).
  */
 export function inboundFromMessage(message: Message, botId: string): InboundMessage | undefined {
   if (message.author.bot || message.system || !CONVERSATION_TYPES.has(message.type)) return undefined;
@@ -27,10 +30,10 @@ export function inboundFromMessage(message: Message, botId: string): InboundMess
   const mentioned = message.mentions.users.has(botId);
   const inBotThread = message.channel.isThread() && message.channel.ownerId === botId;
   const addressed = chat.kind === 'dm' || mentioned || repliedToBot || inBotThread;
-  if (!addressed) return undefined;
   const text = stripBotMention(message.content, botId);
   const command = parseCommand(text);
   const referenced = message.reference?.messageId;
+  const voiceMessage = message.flags.has(MessageFlags.IsVoiceMessage);
   return {
     chat,
     author: {
@@ -40,9 +43,9 @@ export function inboundFromMessage(message: Message, botId: string): InboundMess
     },
     messageId: message.id,
     text,
-    attachments: [...message.attachments.values()].map((a) => attachmentOf(a, message.flags.has(MessageFlags.IsVoiceMessage))),
+    attachments: [...message.attachments.values()].map((a) => attachmentOf(a, voiceMessage)),
     ...(referenced === undefined ? {} : { replyTo: { messageId: referenced, authorIsBot: repliedToBot } }),
-    addressed: true,
+    addressed,
     ...(command ? { command } : {}),
     receivedAt: message.createdTimestamp,
   };
@@ -107,15 +110,32 @@ function stripBotMention(content: string, botId: string): string {
   return content.replace(new RegExp(`<@!?${botId}>`, 'g'), ' ').replace(/[ \t]{2,}/g, ' ').trim();
 }
 
-function attachmentOf(attachment: DiscordAttachment, voiceMessage: boolean): Attachment {
-  const type = attachment.contentType ?? '';
-  const kind: Attachment['kind'] = type.startsWith('audio/') ? (voiceMessage ? 'voice' : 'audio') : type.startsWith('image/') ? 'image' : 'file';
+/** File extensions by kind, for the rare attachment Discord gives no `content_type`. */
+const AUDIO_EXTENSIONS = new Set(['mp3', 'm4a', 'ogg', 'oga', 'opus', 'wav', 'flac', 'aac', 'mpga']);
+const IMAGE_EXTENSIONS = new Set(['png', 'jpg', 'jpeg', 'webp', 'gif']);
+
+/**
+ * A Discord attachment as an Attachment, referenced by its CDN URL. A voice message
+ * (flag IS_VOICE_MESSAGE) carries one `audio/ogg` attachment with `duration_secs` and
+ * `waveform`: that one is `voice`; any other audio file is `audio`.
+ * https://discord.com/developers/docs/resources/message#voice-messages
+ */
+export function attachmentOf(attachment: DiscordAttachment, voiceMessage: boolean): Attachment {
   return {
-    kind,
+    kind: kindOf(attachment.contentType, attachment.name, voiceMessage),
     fileRef: attachment.url,
     ...(attachment.contentType ? { mimeType: attachment.contentType } : {}),
     sizeBytes: attachment.size,
-    ...(attachment.duration === null ? {} : { durationSeconds: attachment.duration }),
+    ...(typeof attachment.duration === 'number' ? { durationSeconds: attachment.duration } : {}),
     fileName: attachment.name,
   };
+}
+
+function kindOf(contentType: string | null, name: string, voiceMessage: boolean): Attachment['kind'] {
+  const type = contentType?.split(';')[0]?.trim().toLowerCase();
+  const extension = /\.([a-z0-9]{1,5})$/i.exec(name)?.[1]?.toLowerCase() ?? '';
+  const audio = type === undefined ? AUDIO_EXTENSIONS.has(extension) || voiceMessage : type.startsWith('audio/');
+  if (audio) return voiceMessage ? 'voice' : 'audio';
+  const image = type === undefined ? IMAGE_EXTENSIONS.has(extension) : type.startsWith('image/');
+  return image ? 'image' : 'file';
 }

@@ -5,6 +5,11 @@
  * continues in follow-ups. Every body carries `allowed_mentions: { parse: [] }`, so
  * nothing a model writes (`@everyone`, `<@&role>`, `<@user>`) pings anyone.
  *
+ * Files: a user's attachment is downloaded from its CDN URL through the guarded
+ * Downloader, which fetches from DISCORD_CDN_HOSTS only, so a URL on any other host is
+ * never fetched. An image is uploaded as multipart (`payload_json` + `files[0]`,
+ * discord.upload.ts).
+ *
  * Rate limits: @discordjs/rest (re-exported by discord.js, our one declared Discord
  * dependency) keeps Discord's per-route buckets and honours 429
  * `Retry-After` within this process; the RateLimiter port keeps every process that shares
@@ -13,6 +18,7 @@
  * https://discord.com/developers/docs/resources/message#create-message
  * https://discord.com/developers/docs/interactions/receiving-and-responding#followup-messages
  * https://discord.com/developers/docs/topics/rate-limits
+ * https://discord.com/developers/docs/reference#uploading-files
  */
 import {
   REST,
@@ -23,11 +29,12 @@ import {
   type RateLimitData,
   type RESTPostAPIChannelMessageJSONBody,
 } from 'discord.js';
-import type { Logger, Outbox, RateLimit, RateLimiter, ReplyTarget, SentMessage } from '../../src/ports/index.js';
+import { FileTooLargeError, type FileContent } from '../../src/domain/media.js';
+import type { Downloader, Logger, Outbox, RateLimit, RateLimiter, ReplyTarget, SentMessage } from '../../src/ports/index.js';
 import { toDiscordError } from './discord.errors.js';
 import { globalLimit, channelLimit } from './discord.limits.js';
 import { parseReplyHandle } from './discord.reply-handle.js';
-import { FileFetchError } from '../../src/domain/media.js';
+import { encodeUpload } from './discord.upload.js';
 
 /** Discord's limit on a bot message's content. */
 export const DISCORD_MAX_MESSAGE_LENGTH = 2000;
@@ -39,6 +46,14 @@ const API_VERSION = '10';
 const ORIGINAL = '@original';
 /** Interaction tokens live 15 minutes, answers stream for seconds: remembering this many covers any burst. */
 const MAX_REMEMBERED = 10_000;
+/**
+ * The largest attachment we would download. Discord's own cap depends on the sender's
+ * Nitro and the server's boosts (up to 500 MB); callers always pass a smaller `maxBytes`
+ * (25 MB for transcription, 20 MB for a photo), so this only bounds a careless caller.
+ */
+const MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024;
+/** The placeholder id of the one file an image upload carries (`files[0]`). */
+const UPLOAD_ID = '0';
 
 /** Mentions in bot messages never ping: no parsing, and no ping of the replied-to author. */
 export function noPings(): APIAllowedMentions {
@@ -51,6 +66,8 @@ export interface DiscordOutboxDeps {
   /** REST base, e.g. https://discord.com/api (DISCORD_API_URL). */
   readonly apiUrl: string;
   readonly rateLimiter: RateLimiter;
+  /** Downloads attachments; built for DISCORD_CDN_HOSTS only, so no other host is ever fetched. */
+  readonly downloader: Downloader;
   readonly log: Logger;
 }
 
@@ -145,19 +162,72 @@ export function createDiscordOutbox(deps: DiscordOutboxDeps): Outbox {
     },
 
     async showTyping(target): Promise<void> {
-      // A deferred interaction already shows "thinking…".
+      // Discord has one indicator for every activity (no "recording" or "uploading"), and
+      // a deferred interaction already shows "thinking…".
       if (parseReplyHandle(target.replyHandle)) return;
       if ((await deps.rateLimiter.tryAcquire([global])) > 0) return;
       const channel = channelOf(target);
       await call('POST /channels/:id/typing', [], () => rest.post(Routes.channelTyping(channel)));
     },
-    // Issue #5: replaced by the platform's file download and image upload.
-    maxFileBytes: 0,
-    async fetchFile() {
-      throw new FileFetchError('files are not supported on this platform yet', false);
+
+    maxFileBytes: MAX_DOWNLOAD_BYTES,
+
+    async fetchFile(attachment, { maxBytes, signal }): Promise<FileContent> {
+      const limit = Math.min(maxBytes, MAX_DOWNLOAD_BYTES);
+      // Discord states every attachment's size: an oversized file is refused without a byte fetched.
+      if (attachment.sizeBytes !== undefined && attachment.sizeBytes > limit) throw new FileTooLargeError(attachment.sizeBytes, limit);
+      const file = await deps.downloader.download(attachment.fileRef, { maxBytes: limit, ...(signal ? { signal } : {}) });
+      const mimeType = attachment.mimeType ?? file.mimeType;
+      const fileName = attachment.fileName ?? file.fileName;
+      return { bytes: file.bytes, ...(mimeType ? { mimeType } : {}), ...(fileName ? { fileName } : {}) };
     },
-    async sendImage() {
-      throw new FileFetchError('images are not supported on this platform yet', false);
+
+    async sendImage(target, image, caption): Promise<SentMessage> {
+      const content = caption === undefined ? '' : cutToLength(caption, DISCORD_MAX_MESSAGE_LENGTH);
+      const payload = { content, attachments: [{ id: UPLOAD_ID, filename: image.fileName }], allowed_mentions: noPings() };
+      const file = { name: image.fileName, data: image.bytes, contentType: image.mimeType };
+      const multipart = async (body: object) => {
+        const upload = await encodeUpload(body, [file]);
+        return { body: upload.body, passThroughBody: true, headers: { 'Content-Type': upload.contentType } };
+      };
+      const handle = parseReplyHandle(target.replyHandle);
+      if (handle) {
+        const { applicationId, interactionToken } = handle;
+        const request = { ...(await multipart(payload)), auth: false };
+        // The picture fills the deferred response ("thinking…"); if that is taken, it follows it.
+        if (!filledOriginals.has(interactionToken)) {
+          await call('PATCH /webhooks/:app/:token/messages/@original', [global], () =>
+            rest.patch(Routes.webhookMessage(applicationId, interactionToken, ORIGINAL), request),
+          );
+          remember(filledOriginals, interactionToken);
+          remember(shown, `${interactionToken}/${ORIGINAL}`, content);
+          return { id: ORIGINAL };
+        }
+        const message = await call<APIMessage>('POST /webhooks/:app/:token', [global], () => rest.post(Routes.webhook(applicationId, interactionToken), request));
+        remember(shown, `${interactionToken}/${message.id}`, content);
+        return { id: message.id };
+      }
+      const channel = channelOf(target);
+      const create: RESTPostAPIChannelMessageJSONBody = {
+        ...payload,
+        ...(target.replyToMessageId === undefined
+          ? {}
+          : { message_reference: { message_id: target.replyToMessageId, fail_if_not_exists: false } }),
+      };
+      const request = await multipart(create);
+      const message = await call<APIMessage>('POST /channels/:id/messages', [global, channelLimit(channel, 'send')], () =>
+        rest.post(Routes.channelMessages(channel), request),
+      );
+      remember(shown, `${channel}/${message.id}`, content);
+      return { id: message.id };
     },
   };
+}
+
+/** `text` within `max` UTF-16 units (Discord's count), ending in "…" when cut, never splitting a surrogate pair. */
+function cutToLength(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  if (/[\uD800-\uDBFF]/.test(text.charAt(end - 1))) end -= 1;
+  return `${text.slice(0, end).trimEnd()}…`;
 }

@@ -1,23 +1,39 @@
 /**
  * Discord as a platform module: enabled by DISCORD_BOT_TOKEN. Workers get the REST-only
- * Outbox; the gateway role connects discord.js and registers the slash commands.
+ * Outbox, which downloads attachments from DISCORD_CDN_HOSTS only; the gateway role
+ * connects discord.js and registers the slash commands.
  */
 import type { PlatformModule } from './platform.js';
 
 export const discordPlatform: PlatformModule = {
   platform: 'discord',
   enabled: (config) => config.discord !== undefined,
-  async createOutbox({ config, rateLimiter, log }) {
+  async createOutbox({ config, rateLimiter, log, downloader }) {
     const { createDiscordOutbox } = await import('../../adapters/discord/index.js');
     const discord = config.discord;
     if (!discord) throw new Error('Discord is not configured: DISCORD_BOT_TOKEN is unset');
-    return createDiscordOutbox({ token: discord.token, apiUrl: discord.apiUrl, rateLimiter, log: log.child({ platform: 'discord' }) });
+    return createDiscordOutbox({
+      token: discord.token,
+      apiUrl: discord.apiUrl,
+      rateLimiter,
+      // Attachment URLs come from users' messages: only Discord's CDN is ever fetched.
+      downloader: downloader({ allowed: discord.cdnHosts }),
+      log: log.child({ platform: 'discord' }),
+    });
   },
   async startGateway({ config, queue, rateLimiter, log }) {
     const { startDiscordGateway } = await import('../../adapters/discord/index.js');
     const discord = config.discord;
     if (!discord) throw new Error('Discord is not configured: DISCORD_BOT_TOKEN is unset');
-    const gateway = await startDiscordGateway({ token: discord.token, apiUrl: discord.apiUrl, guildIds: discord.guildIds, queue, rateLimiter, log });
+    const gateway = await startDiscordGateway({
+      token: discord.token,
+      apiUrl: discord.apiUrl,
+      guildIds: discord.guildIds,
+      queue,
+      rateLimiter,
+      transcribeAllVoice: config.transcribe.allVoice,
+      log,
+    });
     return { routes: [], close: () => gateway.close() };
   },
 };

@@ -8,6 +8,7 @@ import { parseConfig } from '../../src/config.js';
 import { REPLIES } from '../../src/domain/replies.js';
 import { createFakeDiscord, DISCORD_MAX_CONTENT, type FakeDiscord, type FakeMessage } from '../fakes/discord.js';
 import { createFakeOpenAI, type FakeOpenAI } from '../fakes/openai.js';
+import { PNG_SIGNATURE } from '../fakes/png.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
 import { captureLogs } from '../support/logs.js';
 
@@ -212,10 +213,14 @@ describe('discord adapter', () => {
     expect(last.slice(1).map((m) => m.content)).toEqual(['fresh start']);
   });
 
-  it('says /imagine is not available yet', async () => {
+  it('defers /imagine, then delivers the picture through the interaction', async () => {
     await start();
     const imagine = discord.slashCommand({ name: 'imagine', options: { prompt: 'a red fox' } });
-    await discord.waitFor(() => discord.botMessages({ interactionToken: imagine.token }).some((m) => m.content === REPLIES.imageNotYet));
+    await discord.waitFor(() => discord.botMessages({ interactionToken: imagine.token }).some((m) => m.attachments.length > 0));
+    expect(discord.requestsTo('POST', '/interactions/{interaction_id}/{interaction_token}/callback')[0]!.body).toMatchObject({ type: 5 });
+    const [picture] = discord.botMessages({ interactionToken: imagine.token });
+    expect(picture!.attachments[0]!.bytes!.subarray(0, PNG_SIGNATURE.length)).toEqual(PNG_SIGNATURE);
+    expect(openai.requestsTo('/images/generations')).toHaveLength(1);
   });
 
   it('delivers a 5,000-character answer as three messages, in order, each within 2000', async () => {

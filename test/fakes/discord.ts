@@ -7,6 +7,16 @@
  * 2000 characters the way Discord does, answers 429 on demand, and echoes every message
  * the bot creates back through the gateway as MESSAGE_CREATE, like the real service.
  *
+ * Files: a CDN on the same server serves the attachments tests register
+ * (`/attachments/<channel>/<id>/<name>?ex=&is=&hm=`, signed like Discord's, recording
+ * every download), for tests to put in users' messages (a voice message: flags 8192 and
+ * an `audio/ogg` attachment with `duration_secs` and `waveform`). Message creates and
+ * interaction edits and follow-ups may be multipart (`payload_json` + `files[n]`, checked
+ * against the spec like JSON); the uploaded files are kept, bytes and all, on the bot
+ * message. Like Discord, the fake refuses an upload over 25 MiB (413, code 40005) and an
+ * `attachments` entry that names no file part.
+ * https://discord.com/developers/docs/reference#uploading-files
+ *
  * One guild with a text channel, a thread the bot started and a thread a user started;
  * DMs on any other channel id. Users are created on the fly by id.
  */
@@ -23,6 +33,12 @@ const API_VERSION = 10;
 export const DISCORD_MAX_CONTENT = 2000;
 const HEARTBEAT_INTERVAL_MS = 41_250;
 const DEFAULT_WAIT_TIMEOUT_MS = 10_000;
+/** The largest upload (all files of one request) the fake takes; Discord's limit for bots. */
+export const DISCORD_MAX_UPLOAD_BYTES = 25 * 1024 * 1024;
+/** MESSAGE_FLAGS.IS_VOICE_MESSAGE. */
+export const VOICE_MESSAGE_FLAG = 1 << 13;
+/** How long the fake's signed CDN URLs say they live (Discord: 24 hours). */
+const CDN_URL_LIFETIME_S = 24 * 3600;
 /** Discord's epoch (2015-01-01) for snowflakes. */
 const DISCORD_EPOCH = 1_420_070_400_000n;
 
@@ -40,7 +56,7 @@ export interface RecordedRequest {
   readonly headers: IncomingMessage['headers'];
   /** Parsed JSON body (for multipart: its `payload_json`), or undefined. */
   readonly body: unknown;
-  readonly files: readonly { readonly name: string; readonly filename: string; readonly size: number }[];
+  readonly files: readonly { readonly name: string; readonly filename: string; readonly size: number; readonly contentType?: string }[];
   /** The status the fake answered. */
   status: number;
 }
@@ -57,7 +73,48 @@ export interface FakeMessage {
   message_reference?: { message_id: string };
   /** Set for messages created through an interaction's webhook. */
   interactionToken?: string;
+  /** A user's attachments as dispatched; the bot's uploads with their bytes. */
+  attachments: FakeAttachment[];
+  /** Message flags, e.g. VOICE_MESSAGE_FLAG. */
+  flags?: number;
   createdAt: number;
+}
+
+/** An attachment object as Discord sends it in a message. https://discord.com/developers/docs/resources/message#attachment-object */
+export interface DiscordAttachmentObject {
+  readonly id: string;
+  readonly filename: string;
+  readonly size: number;
+  readonly url: string;
+  readonly proxy_url: string;
+  readonly content_type?: string;
+  /** Voice messages (and audio or video files). */
+  readonly duration_secs?: number;
+  /** Voice messages: base64 of up to 256 one-byte samples. */
+  readonly waveform?: string;
+}
+
+/** An attachment on a message the fake stores; the bot's uploads keep their bytes. */
+export interface FakeAttachment extends DiscordAttachmentObject {
+  readonly bytes?: Buffer;
+}
+
+/** One GET of the fake CDN. */
+export interface CdnDownload {
+  /** The path, without the signature query. */
+  readonly path: string;
+  readonly status: number;
+}
+
+export interface RegisterAttachmentOptions {
+  readonly name: string;
+  readonly contentType?: string;
+  /** The `size` the attachment object states; the real length when unset (a test may lie to test a size check). */
+  readonly size?: number;
+  /** The channel in the URL; the guild channel when unset. */
+  readonly channelId?: string;
+  /** Makes it a voice message's attachment: `duration_secs` and `waveform`. */
+  readonly voice?: { readonly durationSecs: number };
 }
 
 export interface DiscordUser {
@@ -96,6 +153,12 @@ export interface FakeDiscord {
   /** Spec violations and oversized content, one line each; tests assert there are none. */
   readonly violations: string[];
   readonly messages: FakeMessage[];
+  /** `host:port` of the fake CDN, for DISCORD_CDN_HOSTS. */
+  readonly cdnHost: string;
+  /** Every GET of the fake CDN, in order. */
+  readonly downloads: CdnDownload[];
+  /** Puts a file on the fake CDN; returns the attachment object to put in a user's message. */
+  registerAttachment(bytes: Uint8Array, options: RegisterAttachmentOptions): DiscordAttachmentObject;
   /** IDENTIFY and RESUME payloads received, in order. */
   readonly sessions: { readonly op: 'identify' | 'resume'; readonly d: Record<string, unknown> }[];
   /** Resolves when a client has identified and received its guild. */
@@ -134,6 +197,10 @@ export interface UserMessageOptions {
   readonly replyPing?: boolean;
   /** Reuse a fixed id (for replays). */
   readonly id?: string;
+  /** Attachment objects, e.g. from `registerAttachment`. */
+  readonly attachments?: readonly DiscordAttachmentObject[];
+  /** A voice message: sets the IS_VOICE_MESSAGE flag (its one attachment should be `voice`-registered audio). */
+  readonly voice?: boolean;
 }
 
 export interface SlashCommandOptions {
@@ -205,6 +272,9 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
   const messages: FakeMessage[] = [];
   const sessions: FakeDiscord['sessions'] = [];
   const faults: RateLimitFault[] = [];
+  const downloads: CdnDownload[] = [];
+  /** The CDN's files by path, with the signature their URL carries. */
+  const cdn = new Map<string, { bytes: Buffer; contentType?: string; hm: string }>();
   const interactions = new Map<string, { id: string; channelId: string; acknowledged: boolean }>();
   const waiters = new Set<() => void>();
   const notify = (): void => {
@@ -376,10 +446,10 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
       mention_everyone: false,
       mentions: [],
       mention_roles: [],
-      attachments: [],
+      attachments: message.attachments.map(({ bytes: _bytes, ...wire }) => wire),
       embeds: [],
       pinned: false,
-      flags: 0,
+      flags: message.flags ?? 0,
       components: [],
       ...(message.message_reference ? { message_reference: { type: 0, message_id: message.message_reference.message_id, channel_id: message.channel_id } } : {}),
     };
@@ -390,7 +460,36 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
   /** GUILD_TEXT 0, DM 1, PUBLIC_THREAD 11. */
   const channelTypeOf = (channel: string): number => (channel === channelId ? 0 : guildOf(channel) ? 11 : 1);
 
-  function createBotMessage(channel: string, body: Record<string, unknown>, interactionToken?: string): FakeMessage {
+  /** Stores bytes on the CDN under a signed URL, as Discord does for every attachment. */
+  function putOnCdn(channel: string, bytes: Buffer, name: string, contentType: string | undefined): { id: string; url: string } {
+    const id = snowflake();
+    const filename = name.replace(/[^\w.-]+/g, '_');
+    const path = `/attachments/${channel}/${id}/${filename}`;
+    const hm = randomBytes(32).toString('hex');
+    cdn.set(path, { bytes, ...(contentType ? { contentType } : {}), hm });
+    const port = (server.address() as AddressInfo).port;
+    const ex = Math.floor(Date.now() / 1000 + CDN_URL_LIFETIME_S).toString(16);
+    const is = Math.floor(Date.now() / 1000).toString(16);
+    return { id, url: `http://${HOST}:${port}${path}?ex=${ex}&is=${is}&hm=${hm}&` };
+  }
+
+  /** The bot's uploads as attachments: on the CDN, with their bytes kept for tests. */
+  function uploadedAttachments(channel: string, uploads: readonly Upload[]): FakeAttachment[] {
+    return uploads.map((upload) => {
+      const { id, url } = putOnCdn(channel, upload.data, upload.filename, upload.contentType);
+      return {
+        id,
+        filename: upload.filename,
+        size: upload.data.length,
+        url,
+        proxy_url: url,
+        ...(upload.contentType ? { content_type: upload.contentType } : {}),
+        bytes: upload.data,
+      };
+    });
+  }
+
+  function createBotMessage(channel: string, body: Record<string, unknown>, interactionToken?: string, uploads: readonly Upload[] = []): FakeMessage {
     const reference = body['message_reference'] as { message_id?: string } | undefined;
     const message: FakeMessage = {
       id: snowflake(),
@@ -401,6 +500,7 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
       versions: [String(body['content'] ?? '')],
       ...(reference?.message_id ? { message_reference: { message_id: reference.message_id } } : {}),
       ...(interactionToken ? { interactionToken } : {}),
+      attachments: uploadedAttachments(channel, uploads),
       createdAt: Date.now(),
     };
     messages.push(message);
@@ -409,11 +509,18 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
     return message;
   }
 
-  function editMessage(message: FakeMessage, body: Record<string, unknown>): void {
+  function editMessage(message: FakeMessage, body: Record<string, unknown>, uploads: readonly Upload[] = []): void {
     if (typeof body['content'] === 'string') {
       message.content = body['content'];
       message.versions.push(body['content']);
     }
+    // An edit's `attachments` lists what stays (existing ids) and what is new (uploads);
+    // without it, uploads are added.
+    const listed = body['attachments'];
+    const kept = Array.isArray(listed)
+      ? message.attachments.filter((a) => (listed as Array<{ id?: unknown }>).some((entry) => String(entry.id) === a.id))
+      : message.attachments;
+    message.attachments = [...kept, ...uploadedAttachments(message.channel_id, uploads)];
     dispatchTo(undefined, 'MESSAGE_UPDATE', toWire(message));
   }
 
@@ -422,6 +529,10 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
     const prefix = `/api/v${API_VERSION}`;
     const method = req.method ?? 'GET';
     const raw = await readBody(req);
+    if (method === 'GET' && url.pathname.startsWith('/attachments/')) {
+      serveCdn(url, res);
+      return;
+    }
     if (!url.pathname.startsWith(prefix)) {
       reply(res, 404, { message: '404: Not Found', code: 0 });
       return;
@@ -431,12 +542,17 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
     const contentType = req.headers['content-type'] ?? '';
     let body: unknown;
     let files: RecordedRequest['files'] = [];
+    let fileParts: Upload[] = [];
+    const multipart = contentType.startsWith('multipart/form-data');
     if (raw.length > 0) {
-      if (contentType.startsWith('multipart/form-data')) {
+      if (multipart) {
         const parts = await parseMultipart(raw, contentType);
         const json = parts.find((p) => p.name === 'payload_json');
         body = json ? (JSON.parse(json.data.toString('utf8')) as unknown) : {};
-        files = parts.filter((p) => p.filename !== undefined).map((p) => ({ name: p.name, filename: p.filename ?? '', size: p.data.length }));
+        fileParts = parts
+          .filter((p) => p.filename !== undefined)
+          .map((p) => ({ field: p.name, filename: p.filename ?? '', data: p.data, ...(p.contentType ? { contentType: p.contentType } : {}) }));
+        files = fileParts.map((f) => ({ name: f.field, filename: f.filename, size: f.data.length, ...(f.contentType ? { contentType: f.contentType } : {}) }));
       } else {
         try {
           body = JSON.parse(raw.toString('utf8')) as unknown;
@@ -471,6 +587,18 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
     if (problem) {
       violations.push(problem);
       answer(400, formError({ _errors: [{ code: 'SPEC_VIOLATION', message: problem }] }));
+      return;
+    }
+    const uploadBytes = fileParts.reduce((total, f) => total + f.data.length, 0);
+    if (uploadBytes > DISCORD_MAX_UPLOAD_BYTES) {
+      violations.push(`${method} ${route.template}: uploaded ${uploadBytes} bytes, over Discord's ${DISCORD_MAX_UPLOAD_BYTES}`);
+      answer(413, { message: 'Request entity too large', code: 40005 });
+      return;
+    }
+    const uploads = multipart ? matchUploads(method, route.template, body, fileParts) : { ok: true as const, uploads: [] };
+    if (!uploads.ok) {
+      violations.push(uploads.problem);
+      answer(400, formError({ attachments: { _errors: [{ code: 'ATTACHMENT_NOT_FOUND', message: uploads.problem }] } }));
       return;
     }
     const content = (body as { content?: unknown } | undefined)?.content;
@@ -516,12 +644,12 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
         answer(200, { ...bot, verified: true, mfa_enabled: false, flags: 0 });
         return;
       case 'POST /channels/{channel_id}/messages':
-        answer(200, toWire(createBotMessage(p['channel_id']!, json)));
+        answer(200, toWire(createBotMessage(p['channel_id']!, json, undefined, uploads.uploads)));
         return;
       case 'PATCH /channels/{channel_id}/messages/{message_id}': {
         const message = messages.find((m) => m.id === p['message_id'] && m.channel_id === p['channel_id']);
         if (!message) return answer(404, { message: 'Unknown Message', code: 10008 });
-        editMessage(message, json);
+        editMessage(message, json, uploads.uploads);
         answer(200, toWire(message));
         return;
       }
@@ -559,27 +687,69 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
         if (!interaction.acknowledged) return answer(404, { message: 'Unknown Message', code: 10008 });
         let original = messages.find((m) => m.interactionToken === p['webhook_token']);
         // A deferred response has no message until its first edit.
-        if (!original) original = createBotMessage(interaction.channelId, json, p['webhook_token']);
-        else editMessage(original, json);
+        if (!original) original = createBotMessage(interaction.channelId, json, p['webhook_token'], uploads.uploads);
+        else editMessage(original, json, uploads.uploads);
         answer(200, toWire(original));
         return;
       }
       case 'PATCH /webhooks/{webhook_id}/{webhook_token}/messages/{message_id}': {
         const message = messages.find((m) => m.id === p['message_id'] && m.interactionToken === p['webhook_token']);
         if (!message) return answer(404, { message: 'Unknown Message', code: 10008 });
-        editMessage(message, json);
+        editMessage(message, json, uploads.uploads);
         answer(200, toWire(message));
         return;
       }
       case 'POST /webhooks/{webhook_id}/{webhook_token}': {
         const interaction = interactions.get(p['webhook_token']!);
         if (!interaction || p['webhook_id'] !== applicationId) return answer(404, { message: 'Unknown Webhook', code: 10015 });
-        answer(200, toWire(createBotMessage(interaction.channelId, json, p['webhook_token'])));
+        answer(200, toWire(createBotMessage(interaction.channelId, json, p['webhook_token'], uploads.uploads)));
         return;
       }
       default:
         answer(404, { message: '404: Not Found', code: 0 });
     }
+  }
+
+  /**
+   * Pairs `payload_json.attachments` with the file parts: an entry with id `n` names part
+   * `files[n]` (its `filename` wins), or, in an edit, an attachment the message already
+   * has. A file part no entry names is attached under its own name, as Discord does.
+   */
+  function matchUploads(
+    method: string,
+    template: string,
+    body: unknown,
+    parts: readonly Upload[],
+  ): { ok: true; uploads: Upload[] } | { ok: false; problem: string } {
+    const listed = ((body as { attachments?: unknown } | undefined)?.attachments ?? []) as Array<{ id?: unknown; filename?: unknown }>;
+    const editing = method === 'PATCH';
+    const existing = new Set(messages.flatMap((m) => m.attachments.map((a) => a.id)));
+    const named = new Set<string>();
+    const uploads: Upload[] = [];
+    for (const entry of Array.isArray(listed) ? listed : []) {
+      const id = String(entry.id);
+      const part = parts.find((f) => f.field === `files[${id}]`);
+      if (part) {
+        named.add(part.field);
+        uploads.push(typeof entry.filename === 'string' ? { ...part, filename: entry.filename } : part);
+      } else if (!(editing && existing.has(id))) {
+        return { ok: false, problem: `${method} ${template}: attachments[] names id ${id}, but no files[${id}] part was sent` };
+      }
+    }
+    return { ok: true, uploads: [...uploads, ...parts.filter((f) => !named.has(f.field))] };
+  }
+
+  /** The CDN: a registered file for a correctly signed URL; 404 otherwise, as Discord's CDN answers. */
+  function serveCdn(url: URL, res: ServerResponse): void {
+    const file = cdn.get(url.pathname);
+    const status = file !== undefined && url.searchParams.get('hm') === file.hm ? 200 : 404;
+    downloads.push({ path: url.pathname, status });
+    if (status !== 200 || file === undefined) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('This content is no longer available.');
+    } else {
+      res.writeHead(200, { 'content-type': file.contentType ?? 'application/octet-stream', 'content-length': String(file.bytes.length) }).end(file.bytes);
+    }
+    notify();
   }
 
   await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
@@ -605,6 +775,21 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
     requests,
     violations,
     messages,
+    cdnHost: `${HOST}:${port}`,
+    downloads,
+    registerAttachment(bytes, o) {
+      const data = Buffer.from(bytes);
+      const { id, url } = putOnCdn(o.channelId ?? channelId, data, o.name, o.contentType);
+      return {
+        id,
+        filename: o.name,
+        size: o.size ?? data.length,
+        url,
+        proxy_url: url,
+        ...(o.contentType ? { content_type: o.contentType } : {}),
+        ...(o.voice ? { duration_secs: o.voice.durationSecs, waveform: waveformOf(data) } : {}),
+      };
+    },
     sessions,
     get sequence() {
       return sequence;
@@ -625,6 +810,8 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
         content,
         versions: [content],
         ...(o.replyTo ? { message_reference: { message_id: o.replyTo.id } } : {}),
+        attachments: [...(o.attachments ?? [])],
+        ...(o.voice ? { flags: VOICE_MESSAGE_FLAG } : {}),
         createdAt: Date.now(),
       };
       messages.push(message);
@@ -708,6 +895,7 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
       requests.length = 0;
       violations.length = 0;
       messages.length = 0;
+      downloads.length = 0;
       sessions.length = 0;
       faults.length = 0;
       ready = false;
@@ -720,4 +908,20 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
     },
   };
   return fake;
+}
+
+/** A file part of a multipart request. */
+interface Upload {
+  /** The form field, e.g. `files[0]`. */
+  readonly field: string;
+  readonly filename: string;
+  readonly contentType?: string;
+  readonly data: Buffer;
+}
+
+/** A voice message's waveform: up to 256 one-byte samples, base64, as Discord's clients make. */
+function waveformOf(bytes: Buffer): string {
+  const samples = Math.min(256, Math.max(1, bytes.length));
+  const step = Math.max(1, Math.floor(bytes.length / samples));
+  return Buffer.from(Array.from({ length: samples }, (_, i) => bytes[i * step] ?? 0)).toString('base64');
 }

@@ -1,7 +1,7 @@
 /**
  * The Discord adapter's pure parts: the reply handle, the shared rate-limit keys, error
- * mapping that never carries a URL (interaction webhook URLs embed a token), and the slash
- * command definitions against Discord's OpenAPI spec.
+ * mapping that never carries a URL (interaction webhook URLs embed a token), the slash
+ * command definitions against Discord's OpenAPI spec, and the multipart body of an upload.
  */
 import { describe, expect, it } from 'vitest';
 import { DiscordAPIError, HTTPError } from 'discord.js';
@@ -10,8 +10,10 @@ import { DiscordApiError, DiscordNetworkError, toDiscordError } from '../../adap
 import { channelLimit, globalLimit, GLOBAL_REQUESTS_PER_SECOND } from '../../adapters/discord/discord.limits.js';
 import { noPings } from '../../adapters/discord/discord.outbox.js';
 import { encodeReplyHandle, parseReplyHandle } from '../../adapters/discord/discord.reply-handle.js';
+import { encodeUpload } from '../../adapters/discord/discord.upload.js';
 import { ConfigError, parseConfig } from '../../src/config.js';
 import { validateDiscordRequest } from '../fakes/discord-openapi-validator.js';
+import { parseMultipart } from '../fakes/multipart.js';
 
 const TOKEN = 'MTAwMDAwMDAwMDAwMDAwMDAx.secret-part.xyz';
 
@@ -86,5 +88,22 @@ describe('discord config', () => {
     expect(parseConfig({ DISCORD_BOT_TOKEN: TOKEN }).discord?.guildIds).toEqual([]);
     expect(() => parseConfig({ DISCORD_BOT_TOKEN: TOKEN, DISCORD_GUILD_IDS: 'general' })).toThrow(ConfigError);
     expect(() => parseConfig({ DISCORD_BOT_TOKEN: TOKEN, DISCORD_GUILD_IDS: 'general' })).toThrow(/DISCORD_GUILD_IDS/);
+  });
+});
+
+describe('discord uploads', () => {
+  it('encodes payload_json and files[0] as multipart/form-data Discord reads', async () => {
+    const payload = { content: 'a fox', attachments: [{ id: '0', filename: 'image.png' }], allowed_mentions: noPings() };
+    const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 255]);
+    const upload = await encodeUpload(payload, [{ name: 'image.png', data: bytes, contentType: 'image/png' }]);
+    expect(upload.contentType).toMatch(/^multipart\/form-data; boundary=/);
+    const parts = await parseMultipart(Buffer.from(upload.body), upload.contentType);
+    expect(parts.map((p) => [p.name, p.filename, p.contentType])).toEqual([
+      ['payload_json', undefined, undefined],
+      ['files[0]', 'image.png', 'image/png'],
+    ]);
+    expect(JSON.parse(parts[0]!.data.toString('utf8'))).toEqual(payload);
+    expect([...parts[1]!.data]).toEqual([...bytes]);
+    expect(validateDiscordRequest('post', '/channels/{channel_id}/messages', payload)).toBeUndefined();
   });
 });

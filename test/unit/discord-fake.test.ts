@@ -1,12 +1,13 @@
 /**
  * The fake Discord keeps its promises, so the end-to-end tests' checks can fail: it
  * refuses content over 2000 characters and spec violations in Discord's error shape,
- * answers 429 like Discord, records multipart uploads, and speaks the gateway protocol
+ * answers 429 like Discord, records multipart uploads (and refuses oversized ones and
+ * attachments without a file part), serves signed CDN URLs, and speaks the gateway protocol
  * (HELLO, IDENTIFY → READY, heartbeat ACK, RESUME with replay).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { createFakeDiscord, type FakeDiscord } from '../fakes/discord.js';
+import { createFakeDiscord, DISCORD_MAX_UPLOAD_BYTES, VOICE_MESSAGE_FLAG, type FakeDiscord } from '../fakes/discord.js';
 
 const TOKEN = 'fake-test-token.abc';
 let fake: FakeDiscord;
@@ -64,8 +65,53 @@ describe('fake Discord REST', () => {
     expect(response.status, fake.violations.join('\n')).toBe(200);
     const recorded = fake.requestsTo('POST', '/channels/{channel_id}/messages')[0]!;
     expect(recorded.body).toMatchObject({ content: 'a picture' });
-    expect(recorded.files).toEqual([{ name: 'files[0]', filename: 'fox.png', size: 4 }]);
+    expect(recorded.files).toEqual([{ name: 'files[0]', filename: 'fox.png', size: 4, contentType: 'image/png' }]);
     expect(fake.violations).toEqual([]);
+    // The file is kept, bytes and all, on the message, and served from the CDN like Discord's.
+    const [message] = fake.botMessages({ channelId: fake.channelId });
+    expect(message!.attachments).toMatchObject([{ filename: 'fox.png', content_type: 'image/png', size: 4 }]);
+    expect([...message!.attachments[0]!.bytes!]).toEqual([1, 2, 3, 4]);
+    const served = await fetch(message!.attachments[0]!.url);
+    expect(served.status).toBe(200);
+    expect([...new Uint8Array(await served.arrayBuffer())]).toEqual([1, 2, 3, 4]);
+  });
+
+  const upload = (payload: unknown, files: Array<[string, Uint8Array]>): Promise<Response> => {
+    const form = new FormData();
+    form.append('payload_json', JSON.stringify(payload));
+    for (const [field, bytes] of files) form.append(field, new Blob([new Uint8Array(bytes)], { type: 'image/png' }), 'image.png');
+    return fetch(`${fake.apiUrl}/v10/channels/${fake.channelId}/messages`, { method: 'POST', headers: { authorization: `Bot ${TOKEN}` }, body: form });
+  };
+
+  it('refuses an attachment entry that names no file part, as Discord does', async () => {
+    const response = await upload({ content: 'x', attachments: [{ id: '1', filename: 'image.png' }] }, [['files[0]', new Uint8Array([1])]]);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ code: 50035 });
+    expect(fake.violations).toHaveLength(1);
+    expect(fake.botMessages({})).toEqual([]);
+  });
+
+  it('refuses an upload over 25 MiB with 413 and code 40005', async () => {
+    const response = await upload({ attachments: [{ id: '0', filename: 'image.png' }] }, [['files[0]', new Uint8Array(DISCORD_MAX_UPLOAD_BYTES + 1)]]);
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ code: 40005 });
+    expect(fake.violations).toHaveLength(1);
+  });
+
+  it('serves a registered attachment at its signed URL only, and records every download', async () => {
+    const attachment = fake.registerAttachment(Buffer.from('OggS voice'), { name: 'voice-message.ogg', contentType: 'audio/ogg', voice: { durationSecs: 3 } });
+    expect(attachment).toMatchObject({ filename: 'voice-message.ogg', size: 10, content_type: 'audio/ogg', duration_secs: 3 });
+    expect(attachment.waveform).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    expect(attachment.url.startsWith(`http://${fake.cdnHost}/attachments/`)).toBe(true);
+    const ok = await fetch(attachment.url);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toBe('audio/ogg');
+    expect(await ok.text()).toBe('OggS voice');
+    expect((await fetch(attachment.url.replace(/hm=[0-9a-f]+/, 'hm=bad'))).status).toBe(404);
+    expect(fake.downloads.map((d) => d.status)).toEqual([200, 404]);
+    // A voice message carries the flag and the attachment.
+    const payload = fake.userMessage({ content: '', dm: true, voice: true, attachments: [attachment] });
+    expect(payload).toMatchObject({ flags: VOICE_MESSAGE_FLAG, attachments: [attachment] });
   });
 });
 
