@@ -6,7 +6,7 @@
  * of every API URL, so it is scrubbed from every message these errors carry, and the
  * library's own error (which may quote the URL) is never kept as a cause.
  */
-import { Telegram, TelegramError } from 'telegraf';
+import { Input, Telegram, TelegramError } from 'telegraf';
 
 /** The longest we wait for an answer to one call (telegraf's own limit is over eight minutes). */
 const CALL_TIMEOUT_MS = 30_000;
@@ -97,4 +97,14 @@ export function toTelegramError(method: string, error: unknown, token: string): 
 export function scrubToken(text: string, token: string): string {
   if (token === '') return text;
   return text.split(token).join('[redacted]').split(encodeURIComponent(token)).join('[redacted]');
+}
+
+/**
+ * A file to upload with a call (sendPhoto, sendDocument): a call whose params hold one
+ * goes as multipart/form-data (https://core.telegram.org/bots/api#sending-files).
+ * In a multipart call telegraf sends only strings, numbers, booleans and files: other
+ * object params (reply_parameters) must be given as JSON text.
+ */
+export function uploadFile(bytes: Uint8Array, fileName: string): object {
+  return Input.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), fileName);
 }

@@ -1,9 +1,10 @@
 /**
  * The Telegram gateway, on telegraf's Bot API client: long polling (default) or a webhook.
  * It learns the bot's username (getMe), registers the commands (setMyCommands), turns each
- * update into one InboundMessage and enqueues a `chat` job under
+ * update into one InboundMessage and enqueues the job routeInbound picks for it (`chat`,
+ * `transcribe` for voice notes and audio, `image` for /image) under
  * `telegram:<chatId>:<messageId>`, so an update delivered twice makes one job. It does no
- * AI work and never waits for any.
+ * AI work, downloads no file, and never waits for any.
  *
  * Long polling (https://core.telegram.org/bots/api#getupdates) is our own small loop
  * rather than telegraf's, for one guarantee: an update is confirmed (the next offset
@@ -14,7 +15,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Update, UserFromGetMe } from 'telegraf/types';
-import { conversationKey, jobIdFor } from '../../src/domain/inbound-message.js';
+import type { JobKind } from '../../src/domain/jobs.js';
+import { routeInbound, type Route } from '../../src/domain/routing.js';
 import type { JobQueue, Logger } from '../../src/ports/index.js';
 import { createTelegramApi, TelegramApiError } from './telegram.api.js';
 import { BOT_COMMANDS } from './telegram.commands.js';
@@ -39,6 +41,8 @@ export interface TelegramGatewayDeps {
   readonly webhook?: { readonly url: string; readonly secret: string };
   readonly queue: JobQueue;
   readonly log: Logger;
+  /** TRANSCRIBE_ALL_VOICE: transcribe every voice note in groups, not only those addressed to the bot. */
+  readonly transcribeAllVoice: boolean;
 }
 
 /** A running gateway. */
@@ -64,7 +68,7 @@ export async function startTelegramGateway(deps: TelegramGatewayDeps): Promise<T
   const intake = async (update: Update): Promise<IntakeOutcome> => {
     let normalized;
     try {
-      normalized = normalizeUpdate(update, bot);
+      normalized = normalizeUpdate(update, bot, { transcribeAllVoice: deps.transcribeAllVoice });
     } catch (error) {
       // An update we cannot read must not hold up every update after it.
       log.error({ err: error, updateId: update.update_id }, 'could not read a telegram update; skipped');
@@ -74,10 +78,16 @@ export async function startTelegramGateway(deps: TelegramGatewayDeps): Promise<T
       log.debug({ updateId: update.update_id, reason: normalized.skip }, 'telegram update not for the bot');
       return 'skipped';
     }
-    const { message } = normalized;
-    const conversation = conversationKey(message.chat);
-    const outcome = await deps.queue.enqueue('chat', { conversation, message }, { jobId: jobIdFor(message.chat, message.messageId) });
-    log.debug({ updateId: update.update_id, conversation, jobId: outcome.jobId, duplicate: outcome.duplicate }, 'telegram message enqueued');
+    const route = routeInbound(normalized.message, { transcribeAllVoice: deps.transcribeAllVoice });
+    if (route === undefined) {
+      log.debug({ updateId: update.update_id }, 'telegram message needs no job');
+      return 'skipped';
+    }
+    const outcome = await enqueueRoute(deps.queue, route);
+    log.debug(
+      { updateId: update.update_id, kind: route.kind, conversation: route.payload.conversation, jobId: outcome.jobId, duplicate: outcome.duplicate },
+      'telegram message enqueued',
+    );
     return outcome.duplicate ? 'duplicate' : 'enqueued';
   };
 
@@ -155,4 +165,10 @@ export async function startTelegramGateway(deps: TelegramGatewayDeps): Promise<T
       await polling;
     },
   };
+}
+
+/** Enqueues a route's job; the kind and its payload stay paired through the call. */
+function enqueueRoute(queue: JobQueue, route: Route): ReturnType<JobQueue['enqueue']> {
+  const enqueue = <K extends JobKind>(r: Extract<Route, { kind: K }>) => queue.enqueue(r.kind, r.payload, { jobId: r.jobId });
+  return enqueue(route);
 }

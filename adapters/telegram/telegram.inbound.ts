@@ -1,9 +1,12 @@
 /**
  * One Telegram update → at most one InboundMessage (pure). Decides whether the bot is
  * addressed: always in private chats; in groups on a mention of the bot (`@name` or a
- * text mention of its user), a reply to one of its messages, or one of its commands (any
- * command with its `@name`). A command for another bot (`/reset@otherbot`) is ignored
- * outright.
+ * text mention of its user, in the text or a media caption), a reply to one of its
+ * messages, or one of its commands (any command with its `@name`). A command for another
+ * bot (`/reset@otherbot`) is ignored outright. With `transcribeAllVoice`, a group's voice
+ * note that does not address the bot still becomes a message (`addressed: false`), for
+ * routeInbound to send to transcription.
+ * Voice notes, audio files, video notes, photos and documents become attachments.
  * Update and Message: https://core.telegram.org/bots/api#update
  * Forum topics: https://core.telegram.org/bots/api#forumtopic
  */
@@ -26,8 +29,17 @@ export type Normalized = { readonly message: InboundMessage } | { readonly skip:
 /** A command with an explicit `@target`, whatever the target. */
 const TARGETED_COMMAND = /^\/[A-Za-z0-9_]{1,32}@([A-Za-z0-9_]{1,64})(?:\s|$)/;
 
+/** Intake switches from config. */
+export interface NormalizeOptions {
+  /** TRANSCRIBE_ALL_VOICE: keep a group's unaddressed voice notes (as `addressed: false`). */
+  readonly transcribeAllVoice?: boolean;
+}
+
+/** Telegram sends video notes (round videos) as MP4 without a name; this one gives the format away. */
+const VIDEO_NOTE = { mimeType: 'video/mp4', fileName: 'video_note.mp4' } as const;
+
 /** Normalizes one update for the bot `me`. */
-export function normalizeUpdate(update: Update, me: BotIdentity): Normalized {
+export function normalizeUpdate(update: Update, me: BotIdentity, options: NormalizeOptions = {}): Normalized {
   if (!('message' in update) || update.message === undefined) return { skip: 'not-a-message' };
   const message = update.message;
   const chatType = message.chat.type;
@@ -48,7 +60,10 @@ export function normalizeUpdate(update: Update, me: BotIdentity): Normalized {
   const mentioned = mentionsBot(message, me);
   // In a group a bare `/foo` that is not ours is probably another bot's: not for us.
   const ourCommand = command !== undefined && (targeted !== null || isBotCommand(command.name));
-  if (!dm && !mentioned && !repliesToBot && !ourCommand) return { skip: 'not-addressed' };
+  const addressed = dm || mentioned || repliesToBot || ourCommand;
+  // Spoken messages only (voice and round video notes): music or a podcast posted to a group is not.
+  const voiceForAll = options.transcribeAllVoice === true && command === undefined && attachments.some((a) => a.kind === 'voice');
+  if (!addressed && !voiceForAll) return { skip: 'not-addressed' };
 
   const threadId = 'is_topic_message' in message && message.is_topic_message && message.message_thread_id !== undefined
     ? String(message.message_thread_id)
@@ -67,7 +82,7 @@ export function normalizeUpdate(update: Update, me: BotIdentity): Normalized {
       text: command === undefined && mentioned ? withoutMention(text, me.username) : text,
       attachments,
       ...(replyTo === undefined ? {} : { replyTo: { messageId: String(replyTo.message_id), authorIsBot: repliesToBot } }),
-      addressed: true,
+      addressed,
       ...(command === undefined ? {} : { command }),
       receivedAt: message.date * 1000,
     },
@@ -117,6 +132,10 @@ function attachmentsOf(message: Message): Attachment[] {
     const v = message.voice;
     out.push({ kind: 'voice', fileRef: v.file_id, mimeType: v.mime_type, sizeBytes: v.file_size, durationSeconds: v.duration });
   }
+  if ('video_note' in message) {
+    const n = message.video_note;
+    out.push({ kind: 'voice', fileRef: n.file_id, ...VIDEO_NOTE, sizeBytes: n.file_size, durationSeconds: n.duration });
+  }
   if ('audio' in message) {
     const a = message.audio;
     out.push({ kind: 'audio', fileRef: a.file_id, mimeType: a.mime_type, sizeBytes: a.file_size, durationSeconds: a.duration, fileName: a.file_name });
@@ -128,7 +147,8 @@ function attachmentsOf(message: Message): Attachment[] {
   }
   if ('document' in message) {
     const d = message.document;
-    const kind = d.mime_type?.startsWith('image/') ? 'image' : 'file';
+    // Photos and music sent "as a file" (uncompressed) arrive as documents.
+    const kind = d.mime_type?.startsWith('image/') ? 'image' : d.mime_type?.startsWith('audio/') ? 'audio' : 'file';
     out.push({ kind, fileRef: d.file_id, mimeType: d.mime_type, sizeBytes: d.file_size, fileName: d.file_name });
   }
   return out.map((a) => Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as unknown as Attachment);

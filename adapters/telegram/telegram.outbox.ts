@@ -13,15 +13,28 @@
  * Text goes as HTML converted from the model's Markdown; if Telegram refuses the
  * entities, the same text goes again as plain text. An edit that would not change what a
  * message shows is not sent at all, and Telegram's "message is not modified" is success.
+ *
+ * Files: a user's file is fetched with getFile and downloaded from the Bot API's file
+ * route (telegram.files.ts), refused before any call when its size is known to be over
+ * the 20 MB a bot may download. Images go up as sendPhoto uploads, counted against the
+ * same limits as messages, with a plain-text caption cut to Telegram's 1024 characters.
  */
-import type { ChatRef } from '../../src/domain/inbound-message.js';
+import type { File as TelegramFile } from 'telegraf/types';
+import type { Attachment, ChatRef } from '../../src/domain/inbound-message.js';
+import { FileFetchError, FileTooLargeError, type FileContent } from '../../src/domain/media.js';
 import type { Logger, Outbox, RateLimit, RateLimiter, ReplyTarget, SentMessage } from '../../src/ports/index.js';
-import { TelegramApiError, type TelegramApi } from './telegram.api.js';
+import { TelegramApiError, uploadFile, type TelegramApi } from './telegram.api.js';
+import type { TelegramFiles } from './telegram.files.js';
 import { markdownToTelegramHtml } from './telegram.format.js';
-import { FileFetchError } from '../../src/domain/media.js';
 
 /** https://core.telegram.org/bots/api#sendmessage: 1-4096 characters after entities parsing. */
 export const TELEGRAM_MAX_MESSAGE_LENGTH = 4096;
+/** https://core.telegram.org/bots/api#getfile: bots may download files of up to 20 MB. */
+export const TELEGRAM_MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024;
+/** https://core.telegram.org/bots/api#sendphoto: a media caption is 0-1024 characters. */
+export const TELEGRAM_MAX_CAPTION_LENGTH = 1024;
+/** sendPhoto takes photos of up to 10 MB; a larger image goes as a document (up to 50 MB). */
+const PHOTO_MAX_BYTES = 10 * 1024 * 1024;
 /** One message (or edit) a second per chat. */
 export const EDIT_INTERVAL_MS = 1_000;
 const CHAT_LIMIT = { max: 1, perMs: 1_000 } as const;
@@ -42,6 +55,8 @@ export interface TelegramOutboxDeps {
   /** The bot's id (the token's first part): limit keys are per bot. */
   readonly botId: string;
   readonly log: Logger;
+  /** Downloads of getFile's file paths (the URL holds the token). */
+  readonly files: TelegramFiles;
 }
 
 type Mode = 'wait' | 'skip';
@@ -147,18 +162,91 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
       }
     },
 
-    async showTyping(target): Promise<void> {
-      await deps.api.call('sendChatAction', { chat_id: target.chat.id, action: 'typing', ...thread(target) });
+    async showTyping(target, activity = 'typing'): Promise<void> {
+      await deps.api.call('sendChatAction', { chat_id: target.chat.id, action: activity, ...thread(target) });
     },
-    // Issue #5: replaced by the platform's file download and image upload.
-    maxFileBytes: 0,
-    async fetchFile() {
-      throw new FileFetchError('files are not supported on this platform yet', false);
+
+    maxFileBytes: TELEGRAM_MAX_DOWNLOAD_BYTES,
+
+    async fetchFile(attachment, { maxBytes, signal }): Promise<FileContent> {
+      const limit = Math.min(maxBytes, TELEGRAM_MAX_DOWNLOAD_BYTES);
+      // Known too large: not one call, so a 2 GB video costs Telegram nothing.
+      if (attachment.sizeBytes !== undefined && attachment.sizeBytes > limit) throw new FileTooLargeError(attachment.sizeBytes, limit);
+      const file = await getFile(attachment, limit, signal);
+      if (file.file_size !== undefined && file.file_size > limit) throw new FileTooLargeError(file.file_size, limit);
+      if (file.file_path === undefined || file.file_path === '') throw new FileFetchError('Telegram getFile gave no file path', false);
+      // A Bot API server in --local mode answers with a path on its own disk, which no worker can read.
+      if (file.file_path.startsWith('/')) throw new FileFetchError('the Bot API server gave a local file path (is it running with --local?)', false);
+      const content = await deps.files.download(file.file_path, { maxBytes: limit, ...(signal === undefined ? {} : { signal }) });
+      const fileName = attachment.fileName ?? file.file_path.split('/').at(-1);
+      const mimeType = attachment.mimeType ?? mimeTypeOfPath(file.file_path) ?? (content.mimeType === 'application/octet-stream' ? undefined : content.mimeType);
+      return { bytes: content.bytes, ...(mimeType === undefined ? {} : { mimeType }), ...(fileName === undefined ? {} : { fileName }) };
     },
-    async sendImage() {
-      throw new FileFetchError('images are not supported on this platform yet', false);
+
+    async sendImage(target, image, caption): Promise<SentMessage> {
+      const asPhoto = image.bytes.byteLength <= PHOTO_MAX_BYTES;
+      const params: Record<string, unknown> = { chat_id: target.chat.id, ...thread(target), [asPhoto ? 'photo' : 'document']: uploadFile(image.bytes, image.fileName) };
+      if (target.replyToMessageId !== undefined) {
+        // A multipart call: object params go as JSON text (see uploadFile).
+        params['reply_parameters'] = JSON.stringify({ message_id: Number(target.replyToMessageId), allow_sending_without_reply: true });
+      }
+      const text = caption === undefined ? '' : cutCaption(caption.trim());
+      // Plain text: a caption is the model's revised prompt, not Markdown.
+      if (text !== '') params['caption'] = text;
+      const sent = await limited<{ message_id: number }>(target.chat, 'wait', asPhoto ? 'sendPhoto' : 'sendDocument', params);
+      if (sent === undefined) throw new Error('the image upload returned nothing');
+      return { id: String(sent.message_id) };
     },
   };
+
+  /** getFile, its failures as the Outbox's file errors. */
+  async function getFile(attachment: Attachment, limit: number, signal: AbortSignal | undefined): Promise<TelegramFile> {
+    try {
+      return await deps.api.call<TelegramFile>('getFile', { file_id: attachment.fileRef }, signal);
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (error instanceof TelegramApiError) {
+        if (error.status === 400 && /file is too big/i.test(error.description)) throw new FileTooLargeError(attachment.sizeBytes, limit);
+        const retryable = error.status === 429 || error.status >= 500;
+        // The API error's text is already free of the token.
+        throw new FileFetchError(`Telegram getFile failed: ${error.status} ${error.description}`, retryable, { cause: error });
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      throw new FileFetchError(message, true, { cause: error });
+    }
+  }
+}
+
+/** Types by extension of Telegram's file paths (`voice/file_3.oga`, `photos/file_7.jpg`); its file server often says only octet-stream. */
+const MIME_BY_EXTENSION: Readonly<Record<string, string>> = {
+  oga: 'audio/ogg',
+  ogg: 'audio/ogg',
+  opus: 'audio/ogg',
+  mp3: 'audio/mpeg',
+  m4a: 'audio/mp4',
+  wav: 'audio/wav',
+  flac: 'audio/flac',
+  mp4: 'video/mp4',
+  webm: 'video/webm',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  gif: 'image/gif',
+};
+
+function mimeTypeOfPath(filePath: string): string | undefined {
+  const extension = /\.([A-Za-z0-9]{1,5})$/.exec(filePath)?.[1]?.toLowerCase();
+  return extension === undefined ? undefined : MIME_BY_EXTENSION[extension];
+}
+
+/** The caption within Telegram's limit (UTF-16 units, as Telegram counts), cut with an ellipsis and never inside a surrogate pair. */
+export function cutCaption(text: string): string {
+  if (text.length <= TELEGRAM_MAX_CAPTION_LENGTH) return text;
+  let end = TELEGRAM_MAX_CAPTION_LENGTH - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${text.slice(0, end).trimEnd()}…`;
 }
 
 function thread(target: ReplyTarget): { message_thread_id?: number } {

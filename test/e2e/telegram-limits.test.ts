@@ -36,7 +36,8 @@ function processWith(prefix: string, clock: { now: number }, calls: Array<{ meth
       return { message_id: nextId++ } as T;
     },
   };
-  return createTelegramOutbox({ api, rateLimiter, botId: '1', log: silent });
+  const files = { download: async () => Promise.reject(new Error('no file downloads in this test')) };
+  return createTelegramOutbox({ api, files, rateLimiter, botId: '1', log: silent });
 }
 
 describe('Telegram limits shared through Redis', () => {

@@ -32,7 +32,7 @@ export interface TelegramHarness {
   readonly logLines: string[];
   /** Starts the service (role all) with Telegram on the fake; stopped after the test. */
   start(env?: Record<string, string>): Promise<RunningApp>;
-  /** The bot's message texts in a chat (and topic), once `predicate` holds for them. */
+  /** The bot's message texts (a photo's caption) in a chat (and topic), once `predicate` holds for them. */
   botTexts(chat: FakeChat, predicate: (texts: string[]) => boolean, threadId?: number): Promise<string[]>;
   /** The newest user message of each chat completion request, in order. */
   askedAbout(): string[];
@@ -92,7 +92,8 @@ export function useTelegramHarness(): TelegramHarness {
       await expect
         .poll(
           () => {
-            texts = harness.telegram.botMessages(chat.id, threadId).map((m) => m.text ?? '');
+            // A photo's caption is what a user reads of it.
+            texts = harness.telegram.botMessages(chat.id, threadId).map((m) => m.text ?? (typeof m['caption'] === 'string' ? m['caption'] : ''));
             return predicate(texts);
           },
           { timeout: WAIT_MS, interval: 25 },

@@ -8,14 +8,21 @@
  * (problems go to `violations`), records every call, holds `getUpdates` open like long
  * polling, parses HTML entities and the 4096 limit as Telegram does, can enforce the
  * per-chat (1/s) and per-group (20/min) limits with 429 `retry_after`, and misbehaves
- * on demand (`failNext`). Updates made with `message()` carry `entities` for commands
- * and mentions, and forum-topic messages carry the topic's service message as
- * `reply_to_message`, as Telegram's do.
+ * on demand (`failNext`). Updates made with `message()` carry `entities` (or
+ * `caption_entities`) for commands and mentions, and forum-topic messages carry the
+ * topic's service message as `reply_to_message`, as Telegram's do.
+ *
+ * Files: `addFile` registers a file for getFile, which refuses files over the 20 MB a bot
+ * may download ("file is too big"), and for the download route
+ * `/file/bot<token>/<file_path>` (every download is recorded in `downloads`). Uploads
+ * (sendPhoto, sendDocument as multipart) are recorded in `uploads`; a photo that is not
+ * a PNG, JPEG, GIF or WebP image is refused like Telegram does.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseTelegramHtml } from './telegram-html.js';
 import { parseMultipart, type MultipartPart } from './multipart.js';
+import { PNG_SIGNATURE } from './png.js';
 import { checkCall, isKnownMethod } from './telegram-spec.js';
 
 const HOST = '127.0.0.1';
@@ -34,6 +41,8 @@ const MINUTE_MS = 60_000;
 export const FLOOD_TOLERANCE_MS = 100;
 /** https://core.telegram.org/bots/api#sendchataction */
 const CHAT_ACTIONS = new Set(['typing', 'upload_photo', 'record_video', 'upload_video', 'record_voice', 'upload_voice', 'upload_document', 'choose_sticker', 'find_location', 'record_video_note', 'upload_video_note']);
+/** https://core.telegram.org/bots/api#getfile: "bots can download files of up to 20MB in size" (20 << 20 bytes in the Bot API server). */
+export const MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024;
 /** Methods that post or change a message, and count against the flood limits. */
 const COUNTED_METHODS = new Set(['sendMessage', 'editMessageText', 'sendPhoto', 'sendDocument']);
 
@@ -69,6 +78,40 @@ export interface RecordedCall {
   response: { ok: boolean; error_code?: number; description?: string; result?: unknown };
 }
 
+/** One request to the file download route. */
+export interface RecordedDownload {
+  /** The file path asked for (after the token). */
+  path: string;
+  /** Whether the token in the URL was the bot's. */
+  tokenOk: boolean;
+  status: number;
+}
+
+/** A file the bot uploaded (sendPhoto, sendDocument). */
+export interface RecordedUpload {
+  method: 'sendPhoto' | 'sendDocument';
+  chatId: number;
+  threadId?: number;
+  /** The message replied to, if the upload was a reply. */
+  replyTo?: number;
+  fileName: string;
+  contentType?: string;
+  bytes: Buffer;
+  caption?: string;
+}
+
+/** What `message()` builds: a text message, or media with an optional caption. */
+export interface FakeMessageInput {
+  chat: FakeChat;
+  from: FakeUser;
+  text?: string;
+  caption?: string;
+  /** Media fields as the Bot API names them, e.g. `{ voice: { file_id, … } }`. */
+  media?: Record<string, unknown>;
+  threadId?: number;
+  replyTo?: number;
+}
+
 /** A Telegram error the next matching call(s) answer with. */
 export interface TelegramFault {
   method: string;
@@ -92,6 +135,10 @@ export interface FakeTelegram {
   readonly bot: FakeUser & { username: string };
   readonly calls: RecordedCall[];
   readonly violations: string[];
+  /** Requests to the file download route, in order. */
+  readonly downloads: RecordedDownload[];
+  /** Files the bot uploaded, in order (successful calls only). */
+  readonly uploads: RecordedUpload[];
   rateLimits: boolean;
   /** Set by setWebhook, cleared by deleteWebhook. */
   readonly webhook: { url: string; secretToken: string | undefined } | undefined;
@@ -99,14 +146,18 @@ export interface FakeTelegram {
   callsTo(method: string): RecordedCall[];
   /** Makes the next matching call(s) fail with this error. */
   failNext(fault: TelegramFault): void;
-  /** Builds a user's text message update (with entities) and queues it for getUpdates. */
-  message(input: { chat: FakeChat; from: FakeUser; text: string; threadId?: number; replyTo?: number }): Record<string, unknown>;
+  /** Builds a user's message update (with entities) and queues it for getUpdates. */
+  message(input: FakeMessageInput): Record<string, unknown>;
   /** Queues an update as given (a duplicate delivery, an unusual kind). */
   pushUpdate(update: Record<string, unknown>): void;
   /** The bot's messages in a chat (and topic), as they stand after edits, in order. */
   botMessages(chatId: number, threadId?: number): FakeMessage[];
-  /** Registers a file for getFile and the download route; returns its file_id. */
-  addFile(data: Buffer, path: string): string;
+  /**
+   * Registers a file for getFile and the download route; returns its file_id. `size` is
+   * what getFile reports (default the data's length), so a test can have a 25 MB file
+   * without allocating one; the first `failDownloads` downloads answer 502.
+   */
+  addFile(data: Buffer, path: string, options?: { size?: number; failDownloads?: number }): string;
   /** Updates not yet confirmed by a getUpdates offset. */
   pendingUpdates(): number;
   /** True while a getUpdates call is being held open. */
@@ -120,13 +171,15 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
   const bot = { id: options.bot?.id ?? 7_000_001, is_bot: true, first_name: options.bot?.first_name ?? 'Switchboard', username: options.bot?.username ?? 'switchboard_test_bot' };
   const calls: RecordedCall[] = [];
   const violations: string[] = [];
+  const downloads: RecordedDownload[] = [];
+  const uploads: RecordedUpload[] = [];
   let faults: TelegramFault[] = [];
   let updates: Array<Record<string, unknown>> = [];
   let nextUpdateId = 1;
   const messages = new Map<number, Map<number, FakeMessage>>();
   const chats = new Map<number, FakeChat>();
   const users = new Map<number, FakeUser>();
-  const files = new Map<string, { data: Buffer; path: string }>();
+  const files = new Map<string, { data: Buffer; path: string; size: number; failDownloads: number }>();
   const counted = new Map<number, number[]>();
   let waiters: Array<() => void> = [];
   /** Ends the getUpdates call being held open, if any, with 409. */
@@ -153,6 +206,8 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
     bot,
     calls,
     violations,
+    downloads,
+    uploads,
     rateLimits: options.rateLimits ?? false,
     get webhook() {
       return webhook;
@@ -161,12 +216,20 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
     failNext(fault) {
       faults.push({ times: 1, ...fault });
     },
-    message({ chat, from, text, threadId, replyTo }) {
+    message({ chat, from, text, caption, media, threadId, replyTo }) {
       chats.set(chat.id, chat);
       users.set(from.id, from);
-      const message: FakeMessage = { message_id: nextMessageId(chat.id), from, chat, date: Math.floor(Date.now() / 1000), text };
-      const entities = entitiesOf(text);
-      if (entities.length > 0) message['entities'] = entities;
+      const message: FakeMessage = { message_id: nextMessageId(chat.id), from, chat, date: Math.floor(Date.now() / 1000), ...media };
+      if (text !== undefined) {
+        message.text = text;
+        const entities = entitiesOf(text);
+        if (entities.length > 0) message['entities'] = entities;
+      }
+      if (caption !== undefined) {
+        message['caption'] = caption;
+        const entities = entitiesOf(caption);
+        if (entities.length > 0) message['caption_entities'] = entities;
+      }
       if (threadId !== undefined) {
         message['message_thread_id'] = threadId;
         message['is_topic_message'] = true;
@@ -193,9 +256,9 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
         (m) => (m['from'] as FakeUser | undefined)?.id === bot.id && (threadId === undefined || m['message_thread_id'] === threadId),
       );
     },
-    addFile(data, path) {
+    addFile(data, path, fileOptions) {
       const id = `file-${files.size + 1}-${Math.random().toString(36).slice(2, 10)}`;
-      files.set(id, { data, path });
+      files.set(id, { data, path, size: fileOptions?.size ?? data.length, failDownloads: fileOptions?.failDownloads ?? 0 });
       return id;
     },
     pendingUpdates: () => updates.length,
@@ -205,6 +268,8 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
     reset() {
       calls.length = 0;
       violations.length = 0;
+      downloads.length = 0;
+      uploads.length = 0;
       faults = [];
       updates = [];
       counted.clear();
@@ -368,7 +433,8 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
     getFile: (p) => {
       const file = files.get(String(p['file_id']));
       if (!file) return badRequest('invalid file_id');
-      return ok({ file_id: p['file_id'], file_unique_id: `u${String(p['file_id'])}`, file_size: file.data.length, file_path: file.path });
+      if (file.size > MAX_DOWNLOAD_BYTES) return badRequest('file is too big');
+      return ok({ file_id: p['file_id'], file_unique_id: `u${String(p['file_id'])}`, file_size: file.size, file_path: file.path });
     },
     deleteMessage: (p) => {
       const map = chatMessages(Number(p['chat_id']));
@@ -399,12 +465,32 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
       const caption = readText(p, 'caption');
       if (isAnswer(caption)) return caption;
     }
+    // Telegram decodes an uploaded photo to make its sizes; bytes that are no image fail.
+    const dimensions = kind === 'photo' && upload ? imageDimensions(upload.data) : { width: 1, height: 1 };
+    if (dimensions === undefined) return badRequest('IMAGE_PROCESS_FAILED');
     const flood = floodCheck(chat.id, Date.now());
     if (flood) return flood;
     const fileId = upload ? fake.addFile(upload.data, `${kind}s/${upload.filename}`) : String(input);
-    const media = kind === 'photo' ? { photo: [{ file_id: fileId, file_unique_id: `u${fileId}`, width: 1, height: 1 }] } : { document: { file_id: fileId, file_unique_id: `u${fileId}`, file_name: upload?.filename } };
+    const media =
+      kind === 'photo'
+        ? { photo: [{ file_id: fileId, file_unique_id: `u${fileId}`, ...dimensions, file_size: upload?.data.length }] }
+        : { document: { file_id: fileId, file_unique_id: `u${fileId}`, file_name: upload?.filename } };
     const message = botMessage(chat, p, { ...media, ...(p['caption'] ? { caption: p['caption'] } : {}) });
-    return isAnswer(message) ? message : ok(publicMessage(message));
+    if (isAnswer(message)) return message;
+    if (upload) {
+      const replyTo = (p['reply_parameters'] as { message_id?: number } | undefined)?.message_id;
+      uploads.push({
+        method: kind === 'photo' ? 'sendPhoto' : 'sendDocument',
+        chatId: chat.id,
+        ...(p['message_thread_id'] === undefined ? {} : { threadId: Number(p['message_thread_id']) }),
+        ...(replyTo === undefined ? {} : { replyTo }),
+        fileName: upload.filename ?? '',
+        ...(upload.contentType === undefined ? {} : { contentType: upload.contentType }),
+        bytes: upload.data,
+        ...(p['caption'] === undefined ? {} : { caption: String(p['caption']) }),
+      });
+    }
+    return ok(publicMessage(message));
   };
 
   const server = createServer((req, res) => {
@@ -418,8 +504,19 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
     const { pathname, searchParams } = new URL(req.url ?? '/', 'http://fake.invalid');
     const download = /^\/file\/bot([^/]+)\/(.+)$/.exec(pathname);
     if (download) {
-      const file = [...files.values()].find((f) => f.path === decodeURIComponent(download[2] ?? ''));
-      if (download[1] !== options.token || !file) return send(res, fail(404, 'Not Found'));
+      const path = decodeURIComponent(download[2] ?? '');
+      const tokenOk = decodeURIComponent(download[1] ?? '') === options.token;
+      const file = [...files.values()].find((f) => f.path === path);
+      const failing = file !== undefined && file.failDownloads > 0;
+      const status = !tokenOk ? 401 : !file ? 404 : failing ? 502 : 200;
+      downloads.push({ path, tokenOk, status });
+      if (status === 401) return send(res, fail(401, 'Unauthorized'));
+      if (!file) return send(res, fail(404, 'Not Found'));
+      if (failing) {
+        file.failDownloads -= 1;
+        res.writeHead(502, { 'content-type': 'text/html' }).end('<html><body>502 Bad Gateway</body></html>');
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.data.length }).end(file.data);
       return;
     }
@@ -512,6 +609,20 @@ function coerce(params: Record<string, unknown>): Record<string, unknown> {
     } else out[name] = value;
   }
   return out;
+}
+
+/**
+ * Width and height of a PNG (from IHDR), or 1×1 for a JPEG, GIF or WebP (recognised by
+ * signature; their sizes do not matter here); undefined for anything else.
+ */
+function imageDimensions(data: Buffer): { width: number; height: number } | undefined {
+  if (data.length >= 24 && data.subarray(0, 8).equals(PNG_SIGNATURE) && data.toString('latin1', 12, 16) === 'IHDR') {
+    return { width: data.readUInt32BE(16), height: data.readUInt32BE(20) };
+  }
+  const jpeg = data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff;
+  const gif = data.toString('latin1', 0, 4) === 'GIF8';
+  const webp = data.toString('latin1', 0, 4) === 'RIFF' && data.toString('latin1', 8, 12) === 'WEBP';
+  return jpeg || gif || webp ? { width: 1, height: 1 } : undefined;
 }
 
 /** The message as the API returns it (without the fake's own bookkeeping). */

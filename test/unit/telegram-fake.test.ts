@@ -1,7 +1,8 @@
 /** The fake Bot API, driven by telegraf's own client: it must answer the way Telegram does. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Input, Telegram, TelegramError } from 'telegraf';
-import { createFakeTelegram, type FakeChat, type FakeTelegram, type FakeUser } from '../fakes/telegram.js';
+import { createFakeTelegram, MAX_DOWNLOAD_BYTES, type FakeChat, type FakeTelegram, type FakeUser } from '../fakes/telegram.js';
+import { createPng } from '../fakes/png.js';
 
 const TOKEN = '42:fake-test-token';
 const ann: FakeUser = { id: 5, is_bot: false, first_name: 'Ann' };
@@ -97,18 +98,59 @@ describe('the fake Bot API', () => {
 
   it('uploads and downloads files, deletes messages, and answers member calls', async () => {
     fake.message({ chat: group, from: ann, text: 'hi' });
-    const photo = (await telegram.sendPhoto(group.id, Input.fromBuffer(Buffer.from('PNGDATA'), 'p.png'), { caption: 'pic' })) as unknown as {
+    const png = createPng(3, 2);
+    const photo = (await telegram.sendPhoto(group.id, Input.fromBuffer(png, 'p.png'), { caption: 'pic' })) as unknown as {
       message_id: number;
-      photo: Array<{ file_id: string }>;
+      photo: Array<{ file_id: string; width: number; height: number }>;
     };
+    expect(photo.photo[0]).toMatchObject({ width: 3, height: 2 });
+    expect(fake.uploads).toEqual([expect.objectContaining({ method: 'sendPhoto', chatId: group.id, fileName: 'p.png', caption: 'pic', bytes: png })]);
     const file = await telegram.getFile(photo.photo[0]!.file_id);
     const download = await fetch(`${fake.url}/file/bot${TOKEN}/${file.file_path}`);
-    expect(Buffer.from(await download.arrayBuffer()).toString()).toBe('PNGDATA');
+    expect(Buffer.from(await download.arrayBuffer()).equals(png)).toBe(true);
     await telegram.sendDocument(group.id, Input.fromBuffer(Buffer.from('doc'), 'd.txt'));
     expect(await telegram.deleteMessage(group.id, photo.message_id)).toBe(true);
     expect(await failure(telegram.deleteMessage(group.id, photo.message_id))).toMatchObject({ description: 'Bad Request: message to delete not found' });
     expect(await telegram.getChatMember(group.id, ann.id)).toMatchObject({ status: 'member' });
     expect(await telegram.restrictChatMember(group.id, ann.id, { permissions: { can_send_messages: false } })).toBe(true);
+    expect(fake.violations).toEqual([]);
+  });
+
+  it('refuses a photo upload that is not an image, as Telegram does', async () => {
+    fake.message({ chat: dm, from: ann, text: 'hi' });
+    expect(await failure(telegram.sendPhoto(dm.id, Input.fromBuffer(Buffer.from('PNGDATA'), 'p.png')))).toMatchObject({
+      code: 400,
+      description: 'Bad Request: IMAGE_PROCESS_FAILED',
+    });
+    expect(fake.uploads).toEqual([]);
+  });
+
+  it('refuses getFile over 20 MB, and serves downloads only with the right token', async () => {
+    const small = fake.addFile(Buffer.from('OggS voice'), 'voice/file_1.oga');
+    const exactly = fake.addFile(Buffer.from('x'), 'voice/file_2.oga', { size: MAX_DOWNLOAD_BYTES });
+    const over = fake.addFile(Buffer.from('x'), 'voice/file_3.oga', { size: MAX_DOWNLOAD_BYTES + 1 });
+    expect(await telegram.getFile(exactly)).toMatchObject({ file_size: 20 * 1024 * 1024 });
+    expect(await failure(telegram.getFile(over))).toMatchObject({ code: 400, description: 'Bad Request: file is too big' });
+    expect(await failure(telegram.getFile('nope'))).toMatchObject({ code: 400, description: 'Bad Request: invalid file_id' });
+    const file = await telegram.getFile(small);
+    expect(file).toMatchObject({ file_path: 'voice/file_1.oga', file_size: 10 });
+    expect((await fetch(`${fake.url}/file/bot${TOKEN}/${file.file_path}`)).status).toBe(200);
+    expect((await fetch(`${fake.url}/file/bot1:wrong/${file.file_path}`)).status).toBe(401);
+    expect((await fetch(`${fake.url}/file/bot${TOKEN}/voice/unknown.oga`)).status).toBe(404);
+    expect(fake.downloads.map((d) => [d.path, d.tokenOk, d.status])).toEqual([
+      ['voice/file_1.oga', true, 200],
+      ['voice/file_1.oga', false, 401],
+      ['voice/unknown.oga', true, 404],
+    ]);
+  });
+
+  it('builds media messages with caption entities, and records chat actions', async () => {
+    fake.message({ chat: group, from: ann, caption: '@switchboard_test_bot look', media: { photo: [{ file_id: 'p', file_unique_id: 'u', width: 1, height: 1 }] } });
+    const [update] = (await call('getUpdates', { timeout: 0 })) as Array<{ message: Record<string, unknown> }>;
+    expect(update?.message).toMatchObject({ caption: '@switchboard_test_bot look', caption_entities: [{ type: 'mention', offset: 0, length: 21 }], photo: [{ file_id: 'p' }] });
+    expect(update?.message['text']).toBeUndefined();
+    await call('sendChatAction', { chat_id: group.id, action: 'record_voice' });
+    expect(fake.callsTo('sendChatAction').map((c) => c.params['action'])).toEqual(['record_voice']);
     expect(fake.violations).toEqual([]);
   });
 });

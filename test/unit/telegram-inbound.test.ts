@@ -78,4 +78,43 @@ describe('normalizeUpdate', () => {
     const photo = normalizeUpdate(update({ chat: privateChat, caption: 'look', photo: [{ file_id: 'small', file_unique_id: 'a', width: 1, height: 1 }, { file_id: 'big', file_unique_id: 'b', width: 9, height: 9 }] }), me);
     expect(photo).toMatchObject({ message: { text: 'look', attachments: [{ kind: 'image', fileRef: 'big' }] } });
   });
+
+  it('takes a video note as a voice note in MP4, an audio document as audio, and an image document as an image', () => {
+    const note = normalizeUpdate(update({ chat: privateChat, video_note: { file_id: 'n1', file_unique_id: 'u', length: 240, duration: 4, file_size: 5000 } }), me);
+    expect(note).toMatchObject({
+      message: { attachments: [{ kind: 'voice', fileRef: 'n1', mimeType: 'video/mp4', fileName: 'video_note.mp4', durationSeconds: 4, sizeBytes: 5000 }] },
+    });
+    const audio = normalizeUpdate(update({ chat: privateChat, audio: { file_id: 'a1', file_unique_id: 'u', duration: 60, mime_type: 'audio/mpeg', file_name: 'talk.mp3' } }), me);
+    expect(audio).toMatchObject({ message: { attachments: [{ kind: 'audio', fileRef: 'a1', mimeType: 'audio/mpeg', fileName: 'talk.mp3' }] } });
+    const asFile = normalizeUpdate(update({ chat: privateChat, document: { file_id: 'd1', file_unique_id: 'u', mime_type: 'audio/x-m4a', file_name: 'memo.m4a' } }), me);
+    expect(asFile).toMatchObject({ message: { attachments: [{ kind: 'audio', fileName: 'memo.m4a' }] } });
+    const picture = normalizeUpdate(update({ chat: privateChat, document: { file_id: 'd2', file_unique_id: 'u', mime_type: 'image/png', file_name: 'chart.png' } }), me);
+    expect(picture).toMatchObject({ message: { attachments: [{ kind: 'image', mimeType: 'image/png', fileName: 'chart.png' }] } });
+  });
+
+  it('in groups, takes media addressed by a caption mention or a reply to the bot, not otherwise', () => {
+    const photo = { photo: [{ file_id: 'p', file_unique_id: 'u', width: 1, height: 1 }] };
+    const caption = '@sb_bot what is this?';
+    const mentioned = normalizeUpdate(update({ ...photo, caption, caption_entities: entitiesOf(caption) }), me);
+    expect(mentioned).toMatchObject({ message: { text: 'what is this?', addressed: true, attachments: [{ kind: 'image', fileRef: 'p' }] } });
+    expect(normalizeUpdate(update({ ...photo, caption: 'our holiday' }), me)).toEqual({ skip: 'not-addressed' });
+    const botMessage = { message_id: 5, date: 1, chat: supergroup, from: { id: 99, is_bot: true, first_name: 'SB' }, text: 'x' };
+    const voiceReply = normalizeUpdate(update({ voice: { file_id: 'v', file_unique_id: 'u', duration: 2 }, reply_to_message: botMessage }), me);
+    expect(voiceReply).toMatchObject({ message: { addressed: true, attachments: [{ kind: 'voice' }] } });
+  });
+
+  it('keeps a group’s unaddressed voice note, as not addressed, only when every voice note is transcribed', () => {
+    const voice = { voice: { file_id: 'v', file_unique_id: 'u', duration: 2, mime_type: 'audio/ogg' } };
+    expect(normalizeUpdate(update(voice), me)).toEqual({ skip: 'not-addressed' });
+    expect(normalizeUpdate(update(voice), me, { transcribeAllVoice: false })).toEqual({ skip: 'not-addressed' });
+    const kept = normalizeUpdate(update(voice), me, { transcribeAllVoice: true });
+    expect(kept).toMatchObject({ message: { addressed: false, chat: { kind: 'group' }, attachments: [{ kind: 'voice', fileRef: 'v' }] } });
+    const roundVideo = normalizeUpdate(update({ video_note: { file_id: 'n', file_unique_id: 'u', length: 1, duration: 1 } }), me, { transcribeAllVoice: true });
+    expect(roundVideo).toMatchObject({ message: { addressed: false } });
+    // Other media and plain text stay unaddressed and skipped.
+    const options = { transcribeAllVoice: true };
+    expect(normalizeUpdate(update({ audio: { file_id: 'a', file_unique_id: 'u', duration: 60 } }), me, options)).toEqual({ skip: 'not-addressed' });
+    expect(normalizeUpdate(update({ photo: [{ file_id: 'p', file_unique_id: 'u', width: 1, height: 1 }] }), me, options)).toEqual({ skip: 'not-addressed' });
+    expect(normalizeUpdate(update({ text: 'just talk' }), me, options)).toEqual({ skip: 'not-addressed' });
+  });
 });

@@ -1,21 +1,46 @@
-/** The Telegram Outbox's rules, against a scripted Bot API and a recording rate limiter; and token scrubbing. */
+/**
+ * The Telegram Outbox's rules, against a scripted Bot API and a recording rate limiter;
+ * its file downloads through the real guarded downloader; and token scrubbing.
+ */
 import { describe, expect, it } from 'vitest';
-import { createServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   createTelegramApi,
+  createTelegramFiles,
   createTelegramOutbox,
+  cutCaption,
   scrubToken,
   TelegramApiError,
   TelegramNetworkError,
   type TelegramApi,
+  type TelegramFiles,
 } from '../../adapters/telegram/index.js';
-import type { Logger, RateLimit, RateLimiter, ReplyTarget } from '../../src/ports/index.js';
+import { FileFetchError, FileTooLargeError, type FileContent } from '../../src/domain/media.js';
+import type { Attachment } from '../../src/domain/inbound-message.js';
+import { createGuardedDownloader } from '../../src/infra/net/guarded-download.js';
+import type { FetchFileOptions, Logger, RateLimit, RateLimiter, ReplyTarget } from '../../src/ports/index.js';
+import { createPng } from '../fakes/png.js';
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 const group: ReplyTarget = { chat: { platform: 'telegram', id: '-100', kind: 'group', threadId: '5' }, replyToMessageId: '41' };
 
-function setup(answers: Array<unknown | TelegramApiError>, tryAcquireWait = 0) {
+const MB = 1024 * 1024;
+const voice: Attachment = { kind: 'voice', fileRef: 'voice-1', mimeType: 'audio/ogg', sizeBytes: 4000, durationSeconds: 3 };
+
+/** A files port that records what it was asked for and answers `content`. */
+function recordingFiles(content: FileContent = { bytes: new Uint8Array([1, 2, 3]), mimeType: 'application/octet-stream', fileName: 'file_3.oga' }) {
+  const asked: Array<{ path: string; options: FetchFileOptions }> = [];
+  const files: TelegramFiles = {
+    async download(path, options) {
+      asked.push({ path, options });
+      return content;
+    },
+  };
+  return { files, asked };
+}
+
+function setup(answers: Array<unknown | TelegramApiError>, tryAcquireWait = 0, files: TelegramFiles = recordingFiles().files) {
   const calls: Array<{ method: string; params: Record<string, unknown> }> = [];
   const limiter = { acquired: [] as RateLimit[][], tried: [] as RateLimit[][], paused: [] as Array<[string, number]> };
   const api: TelegramApi = {
@@ -38,7 +63,7 @@ function setup(answers: Array<unknown | TelegramApiError>, tryAcquireWait = 0) {
       limiter.paused.push([key, ms]);
     },
   };
-  const outbox = createTelegramOutbox({ api, rateLimiter, botId: '123', log: silent });
+  const outbox = createTelegramOutbox({ api, files, rateLimiter, botId: '123', log: silent });
   return { outbox, calls, limiter };
 }
 
@@ -104,6 +129,169 @@ describe('the Telegram Outbox', () => {
   it('passes other Telegram errors on', async () => {
     const { outbox } = setup([new TelegramApiError('sendMessage', 403, 'Forbidden: bot was kicked', undefined)]);
     await expect(outbox.send(group, 'x', { final: true })).rejects.toMatchObject({ status: 403 });
+  });
+});
+
+describe('the Telegram Outbox: files, images, chat actions', () => {
+  it('refuses a file known to be too large before any call', async () => {
+    const { files, asked } = recordingFiles();
+    const { outbox, calls } = setup([], 0, files);
+    expect(outbox.maxFileBytes).toBe(20 * MB);
+    const big = { ...voice, sizeBytes: 20 * MB + 1 };
+    await expect(outbox.fetchFile(big, { maxBytes: 25 * MB })).rejects.toEqual(new FileTooLargeError(20 * MB + 1, 20 * MB));
+    // The caller's limit counts too, when it is the smaller one.
+    await expect(outbox.fetchFile({ ...voice, sizeBytes: 2 * MB }, { maxBytes: MB })).rejects.toMatchObject({ sizeBytes: 2 * MB, maxBytes: MB });
+    expect(calls).toEqual([]);
+    expect(asked).toEqual([]);
+  });
+
+  it('fetches with getFile, then downloads the path within the limit, keeping the attachment’s type', async () => {
+    const { files, asked } = recordingFiles();
+    const { outbox, calls } = setup([{ file_id: 'voice-1', file_unique_id: 'u', file_size: 4000, file_path: 'voice/file_3.oga' }], 0, files);
+    const file = await outbox.fetchFile(voice, { maxBytes: 25 * MB });
+    expect(calls).toEqual([{ method: 'getFile', params: { file_id: 'voice-1' } }]);
+    expect(asked).toEqual([{ path: 'voice/file_3.oga', options: { maxBytes: 20 * MB } }]);
+    expect(file).toEqual({ bytes: new Uint8Array([1, 2, 3]), mimeType: 'audio/ogg', fileName: 'file_3.oga' });
+  });
+
+  it('takes the type from the file path when neither the message nor the server says', async () => {
+    const { outbox } = setup([{ file_id: 'p', file_unique_id: 'u', file_path: 'photos/file_9.jpg' }]);
+    expect(await outbox.fetchFile({ kind: 'image', fileRef: 'p' }, { maxBytes: MB })).toMatchObject({ mimeType: 'image/jpeg', fileName: 'file_9.jpg' });
+  });
+
+  it('turns getFile’s "file is too big" and an over-limit file_size into FileTooLargeError, downloading nothing', async () => {
+    const { files, asked } = recordingFiles();
+    const tooBig = new TelegramApiError('getFile', 400, 'Bad Request: file is too big', undefined);
+    const { outbox } = setup([tooBig, { file_id: 'v', file_unique_id: 'u', file_size: 3 * MB, file_path: 'voice/x.oga' }], 0, files);
+    const unsized = { kind: 'voice', fileRef: 'v' } as const;
+    await expect(outbox.fetchFile(unsized, { maxBytes: 25 * MB })).rejects.toEqual(new FileTooLargeError(undefined, 20 * MB));
+    await expect(outbox.fetchFile(unsized, { maxBytes: 2 * MB })).rejects.toEqual(new FileTooLargeError(3 * MB, 2 * MB));
+    expect(asked).toEqual([]);
+  });
+
+  it('says whether a failed getFile is worth retrying', async () => {
+    const { outbox } = setup([
+      new TelegramApiError('getFile', 400, 'Bad Request: invalid file_id', undefined),
+      new TelegramApiError('getFile', 502, 'Bad Gateway', undefined),
+      new TelegramNetworkError('getFile', 'connect ECONNREFUSED', 'ECONNREFUSED'),
+      { file_id: 'v', file_unique_id: 'u' },
+    ]);
+    await expect(outbox.fetchFile(voice, { maxBytes: MB })).rejects.toMatchObject({ name: 'FileFetchError', retryable: false });
+    await expect(outbox.fetchFile(voice, { maxBytes: MB })).rejects.toMatchObject({ name: 'FileFetchError', retryable: true });
+    await expect(outbox.fetchFile(voice, { maxBytes: MB })).rejects.toMatchObject({ name: 'FileFetchError', retryable: true });
+    await expect(outbox.fetchFile(voice, { maxBytes: MB })).rejects.toMatchObject({ name: 'FileFetchError', message: 'Telegram getFile gave no file path' });
+  });
+
+  it('uploads an image as a photo reply in the topic, with the caption cut to 1024 characters, after the limits', async () => {
+    const { outbox, calls, limiter } = setup([{ message_id: 50 }]);
+    const png = createPng();
+    const sent = await outbox.sendImage(group, { bytes: new Uint8Array(png), mimeType: 'image/png', fileName: 'image.png' }, `${'a'.repeat(1100)}`);
+    expect(sent).toEqual({ id: '50' });
+    const { method, params } = calls[0]!;
+    expect(method).toBe('sendPhoto');
+    expect(params).toMatchObject({ chat_id: '-100', message_thread_id: 5, reply_parameters: '{"message_id":41,"allow_sending_without_reply":true}' });
+    expect(params['photo']).toMatchObject({ filename: 'image.png' });
+    expect(Buffer.from((params['photo'] as { source: Buffer }).source).equals(png)).toBe(true);
+    expect(params['caption']).toBe(`${'a'.repeat(1023)}…`);
+    expect(params['parse_mode']).toBeUndefined();
+    expect(limiter.acquired[0]?.map((l) => l.key)).toEqual(['telegram:123:chat:-100', 'telegram:123:global', 'telegram:123:group:-100']);
+  });
+
+  it('sends an image over 10 MB as a document, and no caption when there is none', async () => {
+    const { outbox, calls } = setup([{ message_id: 51 }]);
+    await outbox.sendImage({ chat: { platform: 'telegram', id: '7', kind: 'dm' } }, { bytes: new Uint8Array(10 * MB + 1), mimeType: 'image/png', fileName: 'image.png' });
+    expect(calls[0]?.method).toBe('sendDocument');
+    expect(Object.keys(calls[0]!.params).sort()).toEqual(['chat_id', 'document']);
+  });
+
+  it('shows the activity asked for', async () => {
+    const { outbox, calls } = setup([true, true]);
+    await outbox.showTyping(group, 'record_voice');
+    await outbox.showTyping(group);
+    expect(calls.map((c) => c.params)).toEqual([
+      { chat_id: '-100', action: 'record_voice', message_thread_id: 5 },
+      { chat_id: '-100', action: 'typing', message_thread_id: 5 },
+    ]);
+  });
+
+  it('cuts captions without splitting a surrogate pair', () => {
+    expect(cutCaption('short')).toBe('short');
+    const emoji = `${'a'.repeat(1022)}😀tail`;
+    expect(cutCaption(emoji)).toBe(`${'a'.repeat(1022)}…`);
+    expect(cutCaption(emoji).length).toBeLessThanOrEqual(1024);
+  });
+});
+
+describe('Telegram file downloads', () => {
+  const token = '987654:SECRET-token-value';
+
+  /** A file server on 127.0.0.1 answering with `listener`, and a downloader trusting it. */
+  async function serving(listener: RequestListener) {
+    const server = createServer(listener).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const root = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const downloader = createGuardedDownloader({ allowed: [], trusted: [new URL(root).host], timeoutMs: 2_000 });
+    const files = createTelegramFiles({ token, apiRoot: root, downloader });
+    const close = async () => {
+      await downloader.close();
+      server.closeAllConnections();
+      server.close();
+    };
+    return { files, root, close };
+  }
+
+  /** Everything an error shows a log: message, stack, own fields, causes. */
+  function everything(error: unknown): string {
+    const parts: string[] = [];
+    for (let e: unknown = error; e !== undefined && e !== null; e = (e as Error).cause) {
+      parts.push(String((e as Error).message), String((e as Error).stack), JSON.stringify(e));
+    }
+    return parts.join('\n');
+  }
+
+  it('downloads from /file/bot<token>/<path>', async () => {
+    const seen: string[] = [];
+    const { files, close } = await serving((req, res) => {
+      seen.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'audio/ogg' }).end('OggS');
+    });
+    try {
+      const file = await files.download('voice/file 3.oga', { maxBytes: 100 });
+      expect(Buffer.from(file.bytes).toString()).toBe('OggS');
+      expect(seen).toEqual([`/file/bot${token}/voice/file%203.oga`]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('fail without the token or the file URL in the error: HTTP errors, oversize, a cut connection, no server, a host not allowed', async () => {
+    const { files, root, close } = await serving((req, res) => {
+      if (req.url?.endsWith('/gone.oga')) res.writeHead(404).end('{"ok":false}');
+      else if (req.url?.endsWith('/big.oga')) res.writeHead(200, { 'content-length': '5000' }).end('x'.repeat(5000));
+      else req.socket.destroy();
+    });
+    const errors: unknown[] = [];
+    try {
+      for (const path of ['voice/gone.oga', 'voice/big.oga', 'voice/cut.oga']) {
+        errors.push(await files.download(path, { maxBytes: 100 }).catch((e: unknown) => e));
+      }
+    } finally {
+      await close();
+    }
+    const closed = createTelegramFiles({ token, apiRoot: root, downloader: createGuardedDownloader({ allowed: [], trusted: [new URL(root).host] }) });
+    errors.push(await closed.download('voice/x.oga', { maxBytes: 100 }).catch((e: unknown) => e));
+    const untrusted = createTelegramFiles({ token, apiRoot: 'http://127.0.0.1:9', downloader: createGuardedDownloader({ allowed: [] }) });
+    errors.push(await untrusted.download('voice/x.oga', { maxBytes: 100 }).catch((e: unknown) => e));
+
+    expect(errors.map((e) => (e as Error).name)).toEqual(['FileFetchError', 'FileTooLargeError', 'FileFetchError', 'FileFetchError', 'FileFetchError']);
+    expect(errors[0]).toMatchObject({ retryable: false, message: expect.stringContaining('HTTP 404') });
+    expect(errors[2]).toMatchObject({ retryable: true });
+    expect(errors[3]).toBeInstanceOf(FileFetchError);
+    for (const error of errors) {
+      const text = everything(error);
+      expect(text).not.toContain('SECRET-token');
+      expect(text).not.toContain('/file/bot');
+    }
   });
 });
 
