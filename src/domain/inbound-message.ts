@@ -25,10 +25,18 @@ export interface AuthorRef {
   readonly displayName: string;
   readonly isBot: boolean;
   /**
-   * Whether the author may manage messages here, when the adapter knows it at intake
-   * (Discord member permissions); undefined: the worker asks the Outbox.
+   * What the author may do here, when the adapter knows it at intake (Discord member
+   * permissions); undefined: the worker asks the Outbox.
    */
-  readonly canManage?: boolean;
+  readonly permissions?: MemberPermissions;
+}
+
+/** What a member may do in a chat, as far as the bot's commands care. */
+export interface MemberPermissions {
+  /** Delete others' messages (Discord Manage Messages; a Telegram admin who can delete messages, or the creator): `/moderation`. */
+  readonly manageMessages: boolean;
+  /** Change the channel (Discord Manage Channels; a Telegram admin who can change chat info, or the creator): `/persona`, `/model`, `/scope`. */
+  readonly manageChannel: boolean;
 }
 
 /** A file attached to a message, referenced through the platform's own file API. */

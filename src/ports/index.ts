@@ -3,7 +3,7 @@
  * src/infra (Redis, BullMQ, undici) and adapters/<platform> (outboxes); src/main.ts
  * wires them. Tests wire the same implementations against real Redis and protocol fakes.
  */
-import type { Attachment, ChatRef, Platform } from '../domain/inbound-message.js';
+import type { Attachment, ChatRef, MemberPermissions, Platform } from '../domain/inbound-message.js';
 import type { FileContent } from '../domain/media.js';
 import type { ModerationScores } from '../domain/moderation.js';
 import type { ChatRequest, ChatStreamEvent, HistoryEntry } from '../domain/chat.js';
@@ -106,11 +106,10 @@ export interface Outbox {
    */
   timeoutMember?(chat: ChatRef, userId: string, seconds: number): Promise<void>;
   /**
-   * Whether the user may manage messages in the chat (Discord: Manage Messages; Telegram:
-   * an administrator or the creator). Used when the adapter did not already know it
-   * (AuthorRef.canManage).
+   * What the user may do in the chat (Telegram: getChatMember). Used when the adapter did
+   * not already know it at intake (AuthorRef.permissions). In a DM everything is allowed.
    */
-  canManage?(chat: ChatRef, userId: string): Promise<boolean>;
+  permissionsOf?(chat: ChatRef, userId: string): Promise<MemberPermissions>;
   /** A link to a message, where the platform has them. */
   messageLink?(chat: ChatRef, messageId: string): string | undefined;
 }

@@ -10,7 +10,7 @@ import type { ChatJob, ChatResult } from '../domain/jobs.js';
 import { FileFetchError, FileTooLargeError, VISION_MAX_BYTES, VISION_MIME_TYPES } from '../domain/media.js';
 import { FAILURE_NOTICES, REPLIES } from '../domain/replies.js';
 import { channelAddressOf } from '../domain/moderation.js';
-import type { InboundMessage } from '../domain/inbound-message.js';
+import type { InboundMessage, MemberPermissions } from '../domain/inbound-message.js';
 import type { JobContext, JobHandler, ModerationSettings, Outbox, Outboxes } from '../ports/index.js';
 import { answer, DeliveryError, replyTargetOf, say, type AnswerDeps } from './answer.js';
 
@@ -102,11 +102,17 @@ async function moderationCommand(deps: ChatWorkerDeps, outbox: Outbox, message: 
     return REPLIES.moderationStatus(on, state === undefined ? 'config' : 'channel', moderation.action);
   }
   if (verb !== 'on' && verb !== 'off') return REPLIES.moderationUsage;
-  const allowed = message.author.canManage ?? (await outbox.canManage?.(message.chat, message.author.id)) ?? false;
+  const allowed = (await permissionsOf(outbox, message)).manageMessages;
   if (!allowed) return REPLIES.moderationNotAllowed;
   await moderation.settings.set(channel, verb);
   return REPLIES.moderationSwitched(verb === 'on');
 }
+
+/** What the author may do in the message's chat: known at intake, else asked of the platform; nothing when neither knows. */
+export async function permissionsOf(outbox: Outbox, message: InboundMessage): Promise<MemberPermissions> {
+  return message.author.permissions ?? (await outbox.permissionsOf?.(message.chat, message.author.id)) ?? NO_PERMISSIONS;
+}
+const NO_PERMISSIONS: MemberPermissions = { manageMessages: false, manageChannel: false };
 
 /** Downloads one photo as a data: URL, or the reply that explains why it cannot be read. */
 async function fetchImage(
