@@ -52,6 +52,33 @@ export const REPLIES = {
   moderationUsage: 'Use /moderation on, /moderation off, or /moderation status.',
   moderationNotAllowed: 'Only people who can manage messages in this channel can change moderation.',
   moderationNotInDm: 'Moderation works in group chats and server channels, not in private chats.',
+  settingsNotAllowed: 'Only people who can manage this channel can change its settings.',
+  personaSet: 'Done: I will follow this persona in this channel from now on. /persona reset goes back to the default.',
+  personaReset: 'Done: this channel uses the default persona again.',
+  personaUsage: 'Use /persona set <how I should behave>, or /persona reset.',
+  personaTooLong: (max: number) => `That persona is too long: keep it under ${max} characters.`,
+  personaShow: (persona: string | undefined) =>
+    persona === undefined ? 'This channel uses the default persona. Change it with /persona set <text>.' : `This channel's persona:\n${persona}`,
+  modelSet: (model: string) => `Done: this channel now uses the model ${model}.`,
+  modelShow: (model: string, isDefault: boolean) =>
+    `This channel uses the model ${model}${isDefault ? ' (the default)' : ''}. Change it with /model <id>, or /model default.`,
+  modelUnknown: (model: string, available: readonly string[]) =>
+    `The AI service has no model called ${model}.${available.length > 0 ? ` Some it offers: ${available.slice(0, 15).join(', ')}.` : ''}`,
+  modelDefault: (model: string) => `Done: this channel uses the default model (${model}) again.`,
+  scopeSet: (scope: 'channel' | 'user') =>
+    scope === 'user'
+      ? 'Done: from now on I keep a separate conversation with each person in this channel.'
+      : 'Done: from now on everyone in this channel shares one conversation with me.',
+  scopeUsage: 'Use /scope channel (one shared conversation) or /scope user (one per person).',
+  settings: (s: { persona: string | undefined; model: string; modelIsDefault: boolean; scope: 'channel' | 'user'; moderation?: boolean }) =>
+    [
+      'Settings of this channel:',
+      `• Persona: ${s.persona === undefined ? 'default' : s.persona.length > 200 ? `${s.persona.slice(0, 200)}…` : s.persona}`,
+      `• Model: ${s.model}${s.modelIsDefault ? ' (default)' : ''}`,
+      `• History: ${s.scope === 'user' ? 'one conversation per person' : 'one shared conversation'}`,
+      ...(s.moderation === undefined ? [] : [`• Moderation: ${s.moderation ? 'on' : 'off'}`]),
+      'Change them with /persona, /model and /scope (if you can manage this channel).',
+    ].join('\n'),
   emptyTranscript: "I couldn't hear any words in that voice note. Try recording it again, a little closer to the microphone.",
   unreadableAudio: "I couldn't understand that audio: the file seems damaged or in a format I can't read. Try recording it again.",
   unsupportedAudio: "I can't read that audio format. Send a voice note, or an MP3, M4A, OGG, WAV, FLAC or WebM file.",
@@ -71,6 +98,7 @@ export const REPLIES = {
       '/help: this message',
       '/reset: forget this conversation and start afresh',
       '/image <prompt>: make a picture',
+      '/settings: this channel\'s persona, model and history scope (/persona, /model, /scope change them)',
       '',
       'You can also send me voice notes (I answer what you say) and photos (I describe or discuss them).',
     ].join('\n'),

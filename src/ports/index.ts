@@ -6,6 +6,7 @@
 import type { Attachment, ChatRef, MemberPermissions, Platform } from '../domain/inbound-message.js';
 import type { FileContent } from '../domain/media.js';
 import type { ModerationScores } from '../domain/moderation.js';
+import type { ChannelSettings } from '../domain/channel-settings.js';
 import type { ChatRequest, ChatStreamEvent, HistoryEntry } from '../domain/chat.js';
 import type { JobKind, JobPayload, JobResult } from '../domain/jobs.js';
 
@@ -173,6 +174,20 @@ export interface ModerationSettings {
   set(channel: string, state: 'on' | 'off'): Promise<void>;
   /** True the first time for `key` within `periodSeconds`, false after (across processes). */
   once(key: string, periodSeconds: number): Promise<boolean>;
+}
+
+/** Channel settings (`/persona`, `/model`, `/scope`), by conversation, kept until changed. */
+export interface ChannelSettingsStore {
+  /** The settings set in the conversation; empty when none. */
+  get(conversation: string): Promise<ChannelSettings>;
+  /** Sets the given fields; `null` clears one. */
+  update(conversation: string, patch: { readonly [K in keyof ChannelSettings]?: ChannelSettings[K] | null }): Promise<void>;
+}
+
+/** The models the AI endpoint offers (`GET /models`), for `/model`. */
+export interface ModelCatalog {
+  /** Model ids, sorted; throws the classes in src/domain/errors.ts. */
+  list(signal: AbortSignal): Promise<readonly string[]>;
 }
 
 /** Counts uses per key per UTC day, across processes (e.g. images per user). */

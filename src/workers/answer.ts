@@ -11,7 +11,8 @@ import type { ChatResult } from '../domain/jobs.js';
 import { FAILURE_NOTICES, REPLIES } from '../domain/replies.js';
 import { ReplyStream, type ReplyAction } from '../domain/reply-stream.js';
 import { flaggedCategories } from '../domain/moderation.js';
-import type { ChatActivity, ChatModel, HistoryStore, JobContext, Moderator, Outbox, ReplyTarget, SentMessage } from '../ports/index.js';
+import { historyKeyOf } from '../domain/channel-settings.js';
+import type { ChannelSettingsStore, ChatActivity, ChatModel, HistoryStore, JobContext, Moderator, Outbox, ReplyTarget, SentMessage } from '../ports/index.js';
 
 /** Typing indicators expire (Telegram after 5 s); refresh them until the first text shows. */
 const TYPING_REFRESH_MS = 4_000;
@@ -26,6 +27,8 @@ export interface AnswerDeps {
   readonly now?: () => number;
   /** Safe answers (MODERATE_INPUT, MODERATE_OUTPUT); off when absent. */
   readonly safety?: Safety;
+  /** Per-channel persona, model and history scope; the config's when absent. */
+  readonly channelSettings?: ChannelSettingsStore;
 }
 
 /** The safe-answers checks. */
@@ -86,10 +89,13 @@ export async function answer(deps: AnswerDeps, question: Question, context: JobC
     ? flaggedCategory(safety.moderator, question.text, context.signal).then((category) => ({ category }), (error: unknown) => ({ error }))
     : undefined;
 
-  // The prompt: system prompt, the conversation so far, the new message.
-  const earlier = await deps.history.read(conversation);
+  // The prompt: the channel's persona, the conversation so far (the channel's, or with
+  // `/scope user` the author's own), the new message.
+  const settings = (await deps.channelSettings?.get(conversation)) ?? {};
+  const historyKey = historyKeyOf(conversation, settings.scope, message.author.id);
+  const earlier = await deps.history.read(historyKey);
   const prompt: ChatPromptMessage[] = [
-    { role: 'system', content: deps.systemPrompt },
+    { role: 'system', content: settings.persona ?? deps.systemPrompt },
     ...earlier.map(toPromptMessage),
     { role: 'user', content: question.content ?? question.text, name: message.author.displayName },
   ];
@@ -117,7 +123,7 @@ export async function answer(deps: AnswerDeps, question: Question, context: JobC
   let text = '';
   try {
     const request = {
-      model: deps.model.info.model,
+      model: settings.model ?? deps.model.info.model,
       messages: prompt,
       endUser: `${message.chat.platform}:${message.author.id}`,
       maxTokens: deps.maxCompletionTokens,
@@ -141,7 +147,7 @@ export async function answer(deps: AnswerDeps, question: Question, context: JobC
     }
     // Remember the exchange before showing the final version, so whatever the user sees
     // as finished is already in the history the next message will read.
-    await deps.history.append(conversation, [
+    await deps.history.append(historyKey, [
       { role: 'user', name: message.author.displayName, text: question.text, at: message.receivedAt },
       { role: 'assistant', name: deps.botName, text, at: now() },
     ]);

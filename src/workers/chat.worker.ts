@@ -11,7 +11,9 @@ import { FileFetchError, FileTooLargeError, VISION_MAX_BYTES, VISION_MIME_TYPES 
 import { FAILURE_NOTICES, REPLIES } from '../domain/replies.js';
 import { channelAddressOf } from '../domain/moderation.js';
 import type { InboundMessage, MemberPermissions } from '../domain/inbound-message.js';
-import type { JobContext, JobHandler, ModerationSettings, Outbox, Outboxes } from '../ports/index.js';
+import { historyKeyOf, MAX_PERSONA_CHARS, parseScope } from '../domain/channel-settings.js';
+import { errorCodeOf } from '../domain/errors.js';
+import type { JobContext, JobHandler, ModelCatalog, ModerationSettings, Outbox, Outboxes } from '../ports/index.js';
 import { answer, DeliveryError, replyTargetOf, say, type AnswerDeps } from './answer.js';
 
 /** The most photos of one message the model is shown. */
@@ -22,6 +24,8 @@ export interface ChatWorkerDeps extends AnswerDeps {
   readonly outboxes: Outboxes;
   /** Whether the model takes image inputs (CHAT_VISION). */
   readonly vision?: boolean;
+  /** The AI endpoint's models, for `/model <id>`. */
+  readonly models?: ModelCatalog;
   /** Community moderation's switches, for `/moderation on|off|status`. */
   readonly moderation?: {
     readonly settings: ModerationSettings;
@@ -45,9 +49,16 @@ export function createChatWorker(deps: ChatWorkerDeps): JobHandler<'chat'> {
     const command = message.command;
     if (command) {
       switch (command.name) {
-        case 'reset':
-          await deps.history.clear(conversation);
+        case 'reset': {
+          const scope = (await deps.channelSettings?.get(conversation))?.scope;
+          await deps.history.clear(historyKeyOf(conversation, scope, message.author.id));
           return say(outbox, target, REPLIES.historyCleared);
+        }
+        case 'persona':
+        case 'model':
+        case 'scope':
+        case 'settings':
+          return say(outbox, target, await settingsCommand(deps, outbox, message, conversation, command, context));
         case 'start':
         case 'help':
           return say(outbox, target, REPLIES.help(deps.botName));
@@ -87,6 +98,82 @@ export function createChatWorker(deps: ChatWorkerDeps): JobHandler<'chat'> {
     const photos = images.length === 1 ? '[photo]' : `[${images.length} photos]`;
     return answer(deps, { conversation, message, text: text === '' ? photos : `${text} ${photos}`, content: parts, outbox, target }, context);
   };
+}
+
+/**
+ * `/persona`, `/model`, `/scope` and `/settings`: anyone may look; only people who may
+ * manage the channel may change (in a DM and the playground, that is the user).
+ */
+async function settingsCommand(
+  deps: ChatWorkerDeps,
+  outbox: Outbox,
+  message: InboundMessage,
+  conversation: string,
+  command: { readonly name: string; readonly args: string },
+  context: JobContext,
+): Promise<string> {
+  const store = deps.channelSettings;
+  if (!store) return REPLIES.unknownCommand(command.name);
+  const current = await store.get(conversation);
+  const args = command.args.trim();
+  const defaultModel = deps.model.info.model;
+  const may = async (): Promise<boolean> => message.chat.kind === 'dm' || (await permissionsOf(outbox, message)).manageChannel;
+
+  switch (command.name) {
+    case 'settings': {
+      const channel = channelAddressOf(message.chat);
+      const moderation = deps.moderation && message.chat.kind === 'group'
+        ? ((await deps.moderation.settings.get(channel)) ?? (deps.moderation.configured.includes(channel) ? 'on' : 'off')) === 'on'
+        : undefined;
+      return REPLIES.settings({
+        persona: current.persona,
+        model: current.model ?? defaultModel,
+        modelIsDefault: current.model === undefined,
+        scope: current.scope ?? 'channel',
+        ...(moderation === undefined ? {} : { moderation }),
+      });
+    }
+    case 'persona': {
+      const [verb = '', ...rest] = args.split(/\s+/);
+      const text = args.slice(verb.length).trim();
+      if (verb === '') return REPLIES.personaShow(current.persona);
+      if (verb.toLowerCase() === 'reset' && rest.length === 0) {
+        if (!(await may())) return REPLIES.settingsNotAllowed;
+        await store.update(conversation, { persona: null });
+        return REPLIES.personaReset;
+      }
+      if (verb.toLowerCase() !== 'set' || text === '') return REPLIES.personaUsage;
+      if (!(await may())) return REPLIES.settingsNotAllowed;
+      if (text.length > MAX_PERSONA_CHARS) return REPLIES.personaTooLong(MAX_PERSONA_CHARS);
+      await store.update(conversation, { persona: text });
+      return REPLIES.personaSet;
+    }
+    case 'model': {
+      if (args === '') return REPLIES.modelShow(current.model ?? defaultModel, current.model === undefined);
+      if (!(await may())) return REPLIES.settingsNotAllowed;
+      if (args.toLowerCase() === 'default' || args.toLowerCase() === 'reset') {
+        await store.update(conversation, { model: null });
+        return REPLIES.modelDefault(defaultModel);
+      }
+      let available: readonly string[] = [];
+      try {
+        available = (await deps.models?.list(context.signal)) ?? [defaultModel];
+      } catch (error) {
+        context.log.warn({ err: error }, 'could not list the models');
+        return FAILURE_NOTICES[errorCodeOf(error)];
+      }
+      if (!available.includes(args)) return REPLIES.modelUnknown(args, available);
+      await store.update(conversation, { model: args });
+      return REPLIES.modelSet(args);
+    }
+    default: {
+      const scope = parseScope(args);
+      if (scope === undefined) return REPLIES.scopeUsage;
+      if (!(await may())) return REPLIES.settingsNotAllowed;
+      await store.update(conversation, { scope });
+      return REPLIES.scopeSet(scope);
+    }
+  }
 }
 
 /** `/moderation on|off|status`: status for anyone; switching only for people who may manage messages. */

@@ -41,3 +41,4 @@ export {
 } from './media-models.js';
 export type { OpenAIImageGeneratorOptions } from './media-models.js';
 export { createDemoModerator, createOpenAIModerator } from './moderator.js';
+export { createDemoModelCatalog, createOpenAIModelCatalog } from './model-catalog.js';

@@ -10,6 +10,7 @@
  *   sb:{c:<conversation>}:done         highest ticket whose job has finished
  *   sb:{c:<conversation>}:tickets      hash ticket -> job id (for promotion and gap repair)
  *   sb:{c:<conversation>}:msg:<jobId>  dedupe record: the ticket of a message already accepted
+ *   sb:{c:<conversation>}:settings     hash: persona, model, scope (/persona, /model, /scope)
  *   sb:{rl}:<limit key>                sorted set: timestamps of calls in the limit's window
  *   sb:{rl}:pause:<limit key>          set while a platform asked us to wait (429)
  *   sb:upload:<id>                     hash: a playground upload (bytes, type, name), 1 h TTL
@@ -29,6 +30,7 @@ export interface RedisKeys {
   orderDone(conversation: string): string;
   orderTickets(conversation: string): string;
   dedupe(conversation: string, jobId: string): string;
+  settings(conversation: string): string;
   rateLimit(limitKey: string): string;
   rateLimitPause(limitKey: string): string;
   upload(id: string): string;
@@ -49,6 +51,7 @@ export function createRedisKeys(prefix: string): RedisKeys {
     orderDone: (c) => `${conv(c)}:done`,
     orderTickets: (c) => `${conv(c)}:tickets`,
     dedupe: (c, jobId) => `${conv(c)}:msg:${jobId}`,
+    settings: (c) => `${conv(c)}:settings`,
     rateLimit: (limitKey) => `${prefix}:{rl}:${limitKey}`,
     rateLimitPause: (limitKey) => `${prefix}:{rl}:pause:${limitKey}`,
     upload: (id) => `${prefix}:upload:${id}`,
