@@ -7,6 +7,6 @@ export type { WebAdapter, WebAdapterDeps } from './web.adapter.js';
 export { createWebOutbox } from './web.outbox.js';
 export type { WebOutboxDeps } from './web.outbox.js';
 export { webTopic, decodeWebEvent, encodeWebEvent } from './web.events.js';
-export type { WebEvent, WebMessage } from './web.events.js';
+export type { WebActivity, WebAttachment, WebEvent, WebMessage } from './web.events.js';
 export { WEB_ERROR_CODES } from './web.http.js';
 export type { WebErrorCode } from './web.http.js';

@@ -8,19 +8,23 @@
  *   GET  /, /app.js, /style.css                 the page
  *   GET  /api/info                              { platform: 'web', model, demo }
  *   GET  /api/channels/:channel/history         { channel, messages }
- *   POST /api/channels/:channel/messages        { id, text, author } → 202 { jobId, duplicate }
- *   GET  /api/channels/:channel/events          Server-Sent Events: message, typing
+ *   POST /api/channels/:channel/messages        { id, text, author, attachment? } → 202 { jobId, duplicate }
+ *   GET  /api/channels/:channel/events          Server-Sent Events: message, image, typing
+ *   POST /api/uploads?name=&voice=1             the file as the body → 201 { id, kind, mimeType, sizeBytes, fileName }
+ *   GET  /api/files/:id                         a stored image (a photo sent, a picture drawn)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HistoryStore, JobQueue, Logger, PubSub } from '../../src/ports/index.js';
+import type { HistoryStore, JobQueue, Logger, PubSub, UploadStore } from '../../src/ports/index.js';
 import { getHistory } from './web.history.js';
 import { sendError, sendJson, WEB_ERROR_CODES } from './web.http.js';
 import { checkChannel } from './web.input.js';
 import { postMessage } from './web.messages.js';
 import { createEventStreams } from './web.sse.js';
 import { createStaticAssets } from './web.static.js';
+import { postUpload, serveFile } from './web.uploads.js';
 
 const CHANNEL_ROUTE = /^\/api\/channels\/([^/]+)\/(history|messages|events)$/;
+const FILE_ROUTE = /^\/api\/files\/([^/]+)$/;
 /** The methods each channel route answers. */
 const CHANNEL_METHODS: Readonly<Record<string, readonly string[]>> = {
   history: ['GET', 'HEAD'],
@@ -33,6 +37,8 @@ export interface WebAdapterDeps {
   readonly queue: JobQueue;
   readonly history: HistoryStore;
   readonly pubsub: PubSub;
+  /** Voice notes and photos users upload, and images the bot made (web Outbox). */
+  readonly uploads: UploadStore;
   readonly log: Logger;
   /** Shown on the page; `demo` puts up the "offline demo model" banner. */
   readonly modelInfo: { readonly model: string; readonly demo: boolean };
@@ -68,6 +74,17 @@ export function createWebAdapter(deps: WebAdapterDeps): WebAdapter {
       sendJson(res, 200, { platform: 'web', model: deps.modelInfo.model, demo: deps.modelInfo.demo });
       return true;
     }
+    if (pathname === '/api/uploads') {
+      if (method !== 'POST') return notAllowed(res, 'POST');
+      await postUpload({ uploads: deps.uploads, log }, req, res);
+      return true;
+    }
+    const file = FILE_ROUTE.exec(pathname);
+    if (file !== null) {
+      if (!readOnly) return notAllowed(res, 'GET, HEAD');
+      await serveFile({ uploads: deps.uploads, log }, file[1] ?? '', res, method === 'HEAD');
+      return true;
+    }
 
     const match = CHANNEL_ROUTE.exec(pathname);
     if (match === null) return false;
@@ -81,7 +98,7 @@ export function createWebAdapter(deps: WebAdapterDeps): WebAdapter {
       return true;
     }
     if (action === 'history') await getHistory({ history: deps.history, log }, channel, res);
-    else if (action === 'messages') await postMessage({ queue: deps.queue, pubsub: deps.pubsub, log, now }, channel, req, res);
+    else if (action === 'messages') await postMessage({ queue: deps.queue, pubsub: deps.pubsub, uploads: deps.uploads, log, now }, channel, req, res);
     else await streams.open(channel, req, res);
     return true;
   };

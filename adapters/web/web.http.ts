@@ -19,6 +19,12 @@ export const WEB_ERROR_CODES = {
   TEXT_TOO_LONG: 'text_too_long',
   BODY_TOO_LARGE: 'body_too_large',
   UNSUPPORTED_MEDIA_TYPE: 'unsupported_media_type',
+  EMPTY_FILE: 'empty_file',
+  FILE_TOO_LARGE: 'file_too_large',
+  UNSUPPORTED_FILE_TYPE: 'unsupported_file_type',
+  INVALID_ATTACHMENT: 'invalid_attachment',
+  UPLOAD_EXPIRED: 'upload_expired',
+  FILE_NOT_FOUND: 'file_not_found',
   METHOD_NOT_ALLOWED: 'method_not_allowed',
   UNAVAILABLE: 'unavailable',
   INTERNAL: 'internal',
@@ -54,6 +60,15 @@ export function sendError(
 /** The outcome of reading a body: its text, or that it was over the limit. */
 export type BodyResult = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly tooLarge: true };
 
+/** The outcome of reading a body as bytes. */
+export type BytesResult = { readonly ok: true; readonly bytes: Buffer } | { readonly ok: false; readonly tooLarge: true };
+
+/** Reads a JSON (or other text) body up to `limit` bytes; see `readBytes`. */
+export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<BodyResult> {
+  const result = await readBytes(req, limit);
+  return result.ok ? { ok: true, text: result.bytes.toString('utf8') } : result;
+}
+
 /**
  * Reads the request body up to `limit` bytes. A body declared larger is refused
  * unread; one that turns out larger is drained up to a point (so the client still
@@ -61,26 +76,26 @@ export type BodyResult = { readonly ok: true; readonly text: string } | { readon
  * large body with `connection: close`: what was not read must not be parsed as a
  * next request.
  */
-export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<BodyResult> {
+export function readBytes(req: IncomingMessage, limit: number): Promise<BytesResult> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) return Promise.resolve({ ok: false, tooLarge: true });
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const finish = (result: BodyResult): void => {
+    const finish = (result: BytesResult): void => {
       req.off('data', onData).off('end', onEnd).off('error', onError);
       resolve(result);
     };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size <= limit) chunks.push(chunk);
-      else if (size > MAX_DISCARD_BYTES) {
+      else if (size > limit + MAX_DISCARD_BYTES) {
         req.pause();
         finish({ ok: false, tooLarge: true });
       }
     };
     const onEnd = (): void => {
-      finish(size > limit ? { ok: false, tooLarge: true } : { ok: true, text: Buffer.concat(chunks).toString('utf8') });
+      finish(size > limit ? { ok: false, tooLarge: true } : { ok: true, bytes: Buffer.concat(chunks, size) });
     };
     const onError = (error: Error): void => {
       req.off('data', onData).off('end', onEnd).off('error', onError);

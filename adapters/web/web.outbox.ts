@@ -1,12 +1,15 @@
 /**
  * The playground's Outbox: workers "send" to the browser by publishing on the
  * channel's pub/sub topic (see web.events.ts), so they need no HTTP connection to
- * the gateway and may run in any process that shares the Redis.
+ * the gateway and may run in any process that shares the Redis. Files go through the
+ * UploadStore, also in Redis: the user's uploads are read from it, and images the bot
+ * makes are put in it and served by the gateway at `/api/files/<id>`.
  */
 import { randomBytes } from 'node:crypto';
-import type { Outbox, PubSub, ReplyTarget, SentMessage } from '../../src/ports/index.js';
+import { FileFetchError, FileTooLargeError, TRANSCRIPTION_MAX_BYTES, type FileContent } from '../../src/domain/media.js';
+import type { Outbox, PubSub, ReplyTarget, SentMessage, UploadStore } from '../../src/ports/index.js';
 import { encodeWebEvent, webTopic, type WebEvent, type WebMessage } from './web.events.js';
-import { FileFetchError } from '../../src/domain/media.js';
+import { isServable } from './web.media.js';
 
 /** Browsers render a long message fine; the limit keeps one event small. */
 const MAX_MESSAGE_LENGTH = 4000;
@@ -14,10 +17,16 @@ const MAX_MESSAGE_LENGTH = 4000;
 const EDIT_INTERVAL_MS = 250;
 /** Random bytes in a bot message id (`b-<hex>`). */
 const MESSAGE_ID_BYTES = 9;
+/** The playground takes uploads up to the transcription endpoint's limit (web.media.ts). */
+const MAX_FILE_BYTES = TRANSCRIPTION_MAX_BYTES;
+/** Captions are shown under the picture; a revised prompt can run long. */
+const MAX_CAPTION_LENGTH = 1000;
 
 /** What the web Outbox needs. */
 export interface WebOutboxDeps {
   readonly pubsub: PubSub;
+  /** Playground uploads, shared with the gateway through Redis. */
+  readonly uploads: UploadStore;
   /** The author name shown on the bot's messages. */
   readonly botName: string;
   readonly now?: () => number;
@@ -25,7 +34,7 @@ export interface WebOutboxDeps {
 
 /** Creates the Outbox of platform 'web'. */
 export function createWebOutbox(deps: WebOutboxDeps): Outbox {
-  const { botName } = deps;
+  const { botName, uploads } = deps;
   const now = deps.now ?? Date.now;
 
   const publish = (target: ReplyTarget, event: WebEvent): Promise<void> =>
@@ -40,29 +49,67 @@ export function createWebOutbox(deps: WebOutboxDeps): Outbox {
     at: now(),
     ...(target.replyToMessageId === undefined ? {} : { replyTo: target.replyToMessageId }),
   });
+  const newId = (): string => `b-${randomBytes(MESSAGE_ID_BYTES).toString('base64url')}`;
 
   return {
     platform: 'web',
     maxMessageLength: MAX_MESSAGE_LENGTH,
     editIntervalMs: EDIT_INTERVAL_MS,
+    maxFileBytes: MAX_FILE_BYTES,
     async send(target, text, options): Promise<SentMessage> {
-      const id = `b-${randomBytes(MESSAGE_ID_BYTES).toString('base64url')}`;
+      const id = newId();
       await publish(target, { type: 'message', message: message(target, id, text, options.final) });
       return { id };
     },
     async edit(target, sent, text, options): Promise<void> {
       await publish(target, { type: 'message', message: message(target, sent.id, text, options.final) });
     },
-    async showTyping(target): Promise<void> {
-      await publish(target, { type: 'typing' });
+    async showTyping(target, activity): Promise<void> {
+      await publish(target, activity === undefined || activity === 'typing' ? { type: 'typing' } : { type: 'typing', activity });
     },
-    // Issue #5: replaced by the platform's file download and image upload.
-    maxFileBytes: 0,
-    async fetchFile() {
-      throw new FileFetchError('files are not supported on this platform yet', false);
+
+    async fetchFile(attachment, options): Promise<FileContent> {
+      const limit = Math.min(options.maxBytes, MAX_FILE_BYTES);
+      if (attachment.sizeBytes !== undefined && attachment.sizeBytes > limit) throw new FileTooLargeError(attachment.sizeBytes, limit);
+      options.signal?.throwIfAborted();
+      let file: FileContent | undefined;
+      try {
+        file = await uploads.get(attachment.fileRef);
+      } catch (error) {
+        throw new FileFetchError('could not read the playground upload from Redis', true, { cause: error });
+      }
+      // Uploads live an hour; a job that waited longer (or a made-up id) finds nothing.
+      if (file === undefined) throw new FileFetchError('the playground upload has expired or never existed', false);
+      if (file.bytes.byteLength > limit) throw new FileTooLargeError(file.bytes.byteLength, limit);
+      return file;
     },
-    async sendImage() {
-      throw new FileFetchError('images are not supported on this platform yet', false);
+
+    async sendImage(target, image, caption): Promise<SentMessage> {
+      // /api/files serves only these; anything else would be a broken picture on the page.
+      if (!isServable(image.mimeType)) throw new Error(`the playground cannot show images of type ${image.mimeType}`);
+      const fileId = await uploads.put({ bytes: image.bytes, mimeType: image.mimeType, fileName: image.fileName });
+      const id = newId();
+      const text = cutCaption(caption ?? '');
+      await publish(target, {
+        type: 'image',
+        message: {
+          ...message(target, id, text, true),
+          attachment: {
+            kind: 'image',
+            url: `/api/files/${fileId}`,
+            mimeType: image.mimeType,
+            sizeBytes: image.bytes.byteLength,
+            fileName: image.fileName,
+          },
+        },
+      });
+      return { id };
     },
   };
+}
+
+/** Cuts a caption to MAX_CAPTION_LENGTH characters (code points, never half a pair). */
+function cutCaption(caption: string): string {
+  const chars = [...caption];
+  return chars.length <= MAX_CAPTION_LENGTH ? caption : `${chars.slice(0, MAX_CAPTION_LENGTH - 1).join('').trimEnd()}…`;
 }

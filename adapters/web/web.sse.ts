@@ -2,6 +2,8 @@
  * `GET /api/channels/:channel/events`: one Server-Sent Events stream per open tab.
  * Each stream subscribes to its channel's topic and forwards every event, so a
  * reply streamed by a worker in any process reaches every tab of the channel.
+ * Event types: `message` (upserted by id), `image` (a bot message with a picture),
+ * `typing` (`{ activity? }`: `record_voice` while transcribing, `upload_photo` while drawing).
  * See https://html.spec.whatwg.org/multipage/server-sent-events.html
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -32,9 +34,10 @@ export interface EventStreamsDeps {
 
 /** Formats one event as an SSE frame (JSON never holds a raw newline). */
 export function formatSseEvent(event: WebEvent): string {
-  return event.type === 'message'
-    ? `event: message\ndata: ${JSON.stringify(event.message)}\n\n`
-    : 'event: typing\ndata: {}\n\n';
+  if (event.type === 'typing') {
+    return `event: typing\ndata: ${JSON.stringify(event.activity === undefined ? {} : { activity: event.activity })}\n\n`;
+  }
+  return `event: ${event.type}\ndata: ${JSON.stringify(event.message)}\n\n`;
 }
 
 /** Creates the registry of event streams. */

@@ -9,9 +9,9 @@ import type { ServerResponse } from 'node:http';
 /** Where the page lives, relative to this module. */
 const PUBLIC_DIR = new URL('./public/', import.meta.url);
 
-/** The page keeps to its own origin: no inline script, no foreign hosts. */
+/** The page keeps to its own origin: no inline script, no foreign hosts; `blob:` is the user's own recording or photo before upload. */
 const CONTENT_SECURITY_POLICY =
-  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data: blob:; media-src blob:; " +
   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const ASSETS: ReadonlyMap<string, { readonly file: string; readonly type: string }> = new Map([

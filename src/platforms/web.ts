@@ -5,9 +5,9 @@ import type { PlatformModule } from './platform.js';
 export const webPlatform: PlatformModule = {
   platform: 'web',
   enabled: () => true,
-  createOutbox: async ({ pubsub, botName }) => createWebOutbox({ pubsub, botName }),
-  async startGateway({ queue, history, pubsub, log, modelInfo }) {
-    const adapter = createWebAdapter({ queue, history, pubsub, log, modelInfo });
+  createOutbox: async ({ pubsub, botName, uploads }) => createWebOutbox({ pubsub, botName, uploads }),
+  async startGateway({ queue, history, pubsub, log, modelInfo, uploads }) {
+    const adapter = createWebAdapter({ queue, history, pubsub, uploads, log, modelInfo });
     return { routes: [(req, res) => adapter.handle(req, res)], close: () => adapter.close() };
   },
 };

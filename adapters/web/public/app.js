@@ -1,6 +1,8 @@
 // Switchboard playground: plain browser JavaScript, no build step.
 // Protocol (see adapters/web/web.events.ts): history over JSON, then live events over
-// Server-Sent Events (`message` upserted by id, `typing`), messages posted as JSON.
+// Server-Sent Events (`message` upserted by id, `image`, `typing` with an activity),
+// messages posted as JSON; a file is first uploaded raw to /api/uploads and the
+// message names it by id.
 'use strict';
 
 const CHANNEL_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
@@ -21,6 +23,16 @@ const REOPEN_DELAY_MS = 3000;
 /** History and live copies of one message are matched by text within this window. */
 const SAME_MESSAGE_WINDOW_MS = 5 * 60 * 1000;
 const MAX_TEXTAREA_PX = 200;
+/** The server refuses larger uploads (413); saying so here saves sending them. */
+const MAX_UPLOAD_BYTES = 25 * 1024 * 1024;
+const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/gif']);
+/** What MediaRecorder should record, best first; the transcription endpoint reads all of them. */
+const RECORDING_TYPES = ['audio/webm;codecs=opus', 'audio/ogg;codecs=opus', 'audio/mp4', 'audio/webm'];
+/** A forgotten recording stops by itself. */
+const MAX_RECORDING_MS = 5 * 60 * 1000;
+const RECORDING_TICK_MS = 500;
+/** What the indicator says for each activity the bot reports. */
+const ACTIVITY_WORDS = { typing: 'is typing…', record_voice: 'is listening…', upload_photo: 'is drawing…' };
 
 const $ = (id) => document.getElementById(id);
 const els = {
@@ -34,15 +46,33 @@ const els = {
   messages: $('messages'),
   empty: $('empty'),
   typing: $('typing'),
+  typingText: $('typing-text'),
   error: $('error'),
   composer: $('composer'),
   author: $('author'),
   text: $('composer-text'),
+  file: $('file'),
+  attach: $('attach'),
+  record: $('record'),
+  recordLabel: $('record-label'),
+  recording: $('recording'),
+  attachment: $('attachment'),
+  attachmentPreview: $('attachment-preview'),
+  attachmentName: $('attachment-name'),
+  attachmentRemove: $('attachment-remove'),
 };
+/** The bot's name, as the page was served with it ("Switchboard is typing…"). */
+const BOT_NAME = els.typingText.textContent.replace(/ is typing…$/, '');
 
 /** State of the open channel; replaced wholesale on a switch. */
 let view = null;
 let typingTimer = 0;
+/** The file waiting in the composer: { blob, name, kind, url }. */
+let draft = null;
+/** The recording in progress: { recorder, stream, chunks, started, timer, cancelled }. */
+let recording = null;
+/** True while the browser asks for the microphone (a second click must not start another). */
+let startingRecording = false;
 
 // ---- storage (private windows may refuse it) --------------------------------------
 
@@ -134,12 +164,76 @@ function createItem(message) {
   author.className = 'author';
   const time = document.createElement('time');
   head.append(author, ' ', time);
+  const media = document.createElement('div');
+  media.className = 'media';
   const body = document.createElement('div');
   body.className = 'body';
   const note = document.createElement('p');
   note.className = 'note';
-  li.append(head, body, note);
+  li.append(head, media, body, note);
   return li;
+}
+
+/** "3.4 MB", as the server words sizes. */
+function formatBytes(bytes) {
+  const mb = bytes / (1024 * 1024);
+  if (mb >= 10) return `${Math.round(mb)} MB`;
+  if (mb >= 0.1) return `${mb.toFixed(1)} MB`;
+  return `${Math.max(1, Math.round(bytes / 1024))} KB`;
+}
+
+/** What a file is called on the page: its name, or what it is. */
+function describeFile(attachment) {
+  const what = attachment.kind === 'voice' ? 'Voice note' : attachment.kind === 'image' ? 'Photo' : 'Audio file';
+  const name = attachment.kind === 'voice' ? what : attachment.fileName || what;
+  return attachment.sizeBytes ? `${name} (${formatBytes(attachment.sizeBytes)})` : name;
+}
+
+/** The media of a message: a picture, a player for the sender's own audio, or a label. */
+function renderAttachment(message, attachment, src) {
+  if (attachment.kind === 'image' && src) {
+    const figure = document.createElement('a');
+    figure.className = 'picture';
+    figure.href = src;
+    figure.target = '_blank';
+    figure.rel = 'noopener noreferrer';
+    const img = document.createElement('img');
+    img.alt = message.role === 'assistant' ? `Image by ${message.author}${message.text ? `: ${message.text}` : ''}` : describeFile(attachment);
+    img.src = src;
+    img.addEventListener('error', () => {
+      // Files are kept for an hour; an old conversation's pictures are gone.
+      const gone = document.createElement('span');
+      gone.className = 'file';
+      gone.textContent = `🖼️ ${describeFile(attachment)}: no longer available`;
+      figure.replaceWith(gone);
+    });
+    figure.append(img);
+    return figure;
+  }
+  if (attachment.kind !== 'image' && src) {
+    const audio = document.createElement('audio');
+    audio.controls = true;
+    audio.preload = 'metadata';
+    audio.src = src;
+    audio.setAttribute('aria-label', describeFile(attachment));
+    return audio;
+  }
+  const label = document.createElement('span');
+  label.className = 'file';
+  label.textContent = `${attachment.kind === 'image' ? '🖼️' : attachment.kind === 'voice' ? '🎙️' : '🎵'} ${describeFile(attachment)}`;
+  return label;
+}
+
+/** Builds the media once per file: repainting a streaming text must not restart a player. */
+function paintMedia(entry) {
+  const attachment = entry.message.attachment;
+  const src = entry.localUrl || attachment?.url || '';
+  const key = attachment ? `${attachment.kind} ${src}` : '';
+  if (entry.mediaKey === key) return;
+  entry.mediaKey = key;
+  const media = entry.el.querySelector('.media');
+  media.replaceChildren(...(attachment ? [renderAttachment(entry.message, attachment, src)] : []));
+  media.hidden = !attachment;
 }
 
 function paint(entry) {
@@ -148,12 +242,16 @@ function paint(entry) {
   const time = el.querySelector('time');
   time.dateTime = new Date(message.at).toISOString();
   time.textContent = formatTime(message.at);
-  el.querySelector('.body').innerHTML = renderMarkdown(message.text);
+  paintMedia(entry);
+  const body = el.querySelector('.body');
+  body.innerHTML = renderMarkdown(message.text);
+  // A file sent without words has no text to show (a streaming reply keeps its cursor).
+  body.hidden = message.text === '' && Boolean(message.attachment) && message.final;
   el.setAttribute('aria-busy', String(!message.final));
   el.classList.toggle('streaming', !message.final);
   el.classList.toggle('pending', Boolean(entry.pending));
   el.classList.toggle('failed', Boolean(entry.failed));
-  el.querySelector('.note').textContent = entry.failed ? entry.failed : entry.pending ? 'Sending…' : '';
+  el.querySelector('.note').textContent = entry.failed ? entry.failed : entry.uploading ? 'Uploading…' : entry.pending ? 'Sending…' : '';
 }
 
 /** Adds a message, or replaces the text of the one with the same id (streamed edits). */
@@ -200,7 +298,8 @@ function showHistory(history) {
 
 // ---- typing ---------------------------------------------------------------------------
 
-function showTyping(ms) {
+function showTyping(ms, activity = 'typing') {
+  els.typingText.textContent = `${BOT_NAME} ${ACTIVITY_WORDS[activity] || ACTIVITY_WORDS.typing}`;
   els.typing.hidden = false;
   clearTimeout(typingTimer);
   typingTimer = setTimeout(hideTyping, ms);
@@ -242,9 +341,10 @@ async function loadHistory(current) {
 function onEvent(event) {
   if (event.type === 'typing') {
     // The streaming text already shows the bot at work.
-    if (view.streaming.size === 0) showTyping(TYPING_TIMEOUT_MS);
+    if (view.streaming.size === 0) showTyping(TYPING_TIMEOUT_MS, event.activity);
     return;
   }
+  // An `image` is a finished bot message with a picture; both are upserted by id.
   const message = event.message;
   if (message.role === 'assistant') {
     view.assistantEvents += 1;
@@ -261,11 +361,12 @@ function openEvents(current) {
   current.source = source;
   const receive = (type) => (e) => {
     if (view !== current) return;
-    const event = type === 'typing' ? { type } : { type, message: JSON.parse(e.data) };
+    const event = type === 'typing' ? { type, activity: JSON.parse(e.data || '{}').activity } : { type, message: JSON.parse(e.data) };
     if (current.ready) onEvent(event);
     else current.buffer.push(event);
   };
   source.addEventListener('message', receive('message'));
+  source.addEventListener('image', receive('image'));
   source.addEventListener('typing', receive('typing'));
   source.addEventListener('open', () => {
     if (view !== current) return;
@@ -288,10 +389,12 @@ function closeView() {
   if (!view) return;
   view.source?.close();
   clearTimeout(view.reopen);
+  for (const entry of view.messages.values()) if (entry.localUrl) URL.revokeObjectURL(entry.localUrl);
   view = null;
 }
 
 function openChannel(channel) {
+  stopRecording(true);
   closeView();
   hideTyping();
   showError('');
@@ -367,17 +470,14 @@ function newMessageId() {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-async function post(channel, payload) {
+/** A POST, retried on the network and on 503 (message ids and uploads make that safe). */
+async function request(url, init) {
   let failure = 'The bot is temporarily unavailable. Try again in a moment.';
   for (let attempt = 1; attempt <= SEND_ATTEMPTS; attempt += 1) {
     try {
-      const res = await fetch(`/api/channels/${channel}/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(payload),
-      });
-      if (res.ok) return { ok: true };
+      const res = await fetch(url, { method: 'POST', ...init });
       const body = await res.json().catch(() => ({}));
+      if (res.ok) return { ok: true, body };
       failure = body.error?.message ?? `The server answered ${res.status}.`;
       if (res.status !== 503) return { ok: false, failure };
     } catch {
@@ -388,34 +488,220 @@ async function post(channel, payload) {
   return { ok: false, failure };
 }
 
-async function send() {
-  const text = els.text.value.trim();
-  if (!text || !view) return;
+function post(channel, payload) {
+  return request(`/api/channels/${channel}/messages`, {
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(payload),
+  });
+}
+
+/** Uploads a file raw; answers { ok, body: { id, kind } } or { ok: false, failure }. */
+function upload(file) {
+  const query = new URLSearchParams({ name: file.name });
+  if (file.kind === 'voice') query.set('voice', '1');
+  return request(`/api/uploads?${query}`, {
+    headers: { 'content-type': file.blob.type || 'application/octet-stream' },
+    body: file.blob,
+  });
+}
+
+/** Sends what the composer holds, or `voice` (a recording, sent as soon as it stops). */
+async function send(voice) {
+  const text = voice ? '' : els.text.value.trim();
+  const file = voice || draft;
+  if ((!text && !file) || !view) return;
   const current = view;
   const author = els.author.value.trim() || DEFAULT_AUTHOR;
   const id = newMessageId();
   showError('');
-  els.text.value = '';
-  fitTextarea();
-  upsert({ id, role: 'user', author, text, final: true, at: Date.now() }, { pending: true });
+  if (!voice) {
+    els.text.value = '';
+    fitTextarea();
+    setDraft(null, { keepUrl: true });
+  }
+  const attachment = file && { kind: file.kind, mimeType: file.blob.type, sizeBytes: file.blob.size, fileName: file.name };
+  upsert(
+    { id, role: 'user', author, text, final: true, at: Date.now(), ...(attachment ? { attachment } : {}) },
+    { pending: true, uploading: Boolean(file), localUrl: file?.url },
+  );
   scrollToEnd();
   const seen = current.assistantEvents;
-  const result = await post(current.channel, { id, text, author });
-  if (view !== current) return;
+  let result = { ok: true };
+  let uploaded;
+  if (file) {
+    result = await upload(file);
+    if (result.ok) uploaded = { id: result.body.id, kind: result.body.kind };
+  }
   const entry = current.messages.get(id);
+  if (entry && entry.uploading) {
+    entry.uploading = false;
+    paint(entry);
+  }
+  if (result.ok) result = await post(current.channel, { id, text, author, ...(uploaded ? { attachment: uploaded } : {}) });
+  if (view !== current) return;
   if (entry) {
     Object.assign(entry, { pending: false, failed: result.ok ? '' : `Not sent: ${result.failure}` });
     paint(entry);
   }
   if (result.ok) {
-    // Unless the reply beat the POST's answer here, wait for it visibly.
-    if (current.assistantEvents === seen) showTyping(WAIT_TIMEOUT_MS);
+    // Unless the reply (or the bot's own activity) beat the POST's answer here, wait for it visibly.
+    if (current.assistantEvents === seen && els.typing.hidden) showTyping(WAIT_TIMEOUT_MS);
   } else {
     showError(result.failure);
-    // Give the text back so nothing typed is lost.
+    // Give the text and the file (a recording too) back, so nothing is lost and Send retries.
     if (!els.text.value) els.text.value = text;
+    if (file && !draft) setDraft({ ...file, url: URL.createObjectURL(file.blob) });
     fitTextarea();
   }
+}
+
+// ---- files: attach, record ---------------------------------------------------------------
+
+/** The kind of a chosen file, or undefined when the playground cannot take it. */
+function kindOf(type) {
+  const base = type.split(';')[0].trim().toLowerCase();
+  if (IMAGE_TYPES.has(base)) return 'image';
+  if (base.startsWith('audio/') || base === 'video/webm' || base === 'video/mp4') return 'audio';
+  return undefined;
+}
+
+/** Checks a file before it waits in the composer; shows why when it cannot go. */
+function attachFile(file) {
+  const kind = kindOf(file.type);
+  if (!kind) {
+    showError('The playground takes voice notes, audio files and PNG, JPEG, WebP or GIF images, not that kind of file.');
+    return;
+  }
+  if (file.size > MAX_UPLOAD_BYTES) {
+    showError(`The file is ${formatBytes(file.size)}, more than the ${formatBytes(MAX_UPLOAD_BYTES)} the playground takes.`);
+    return;
+  }
+  showError('');
+  setDraft({ blob: file, name: file.name || (kind === 'image' ? 'photo' : 'audio'), kind, url: URL.createObjectURL(file) });
+  els.text.focus();
+}
+
+/** Puts a file in the composer (or takes it out). */
+function setDraft(next, { keepUrl = false } = {}) {
+  if (draft && !keepUrl) URL.revokeObjectURL(draft.url);
+  draft = next;
+  els.attachment.hidden = !draft;
+  els.file.value = '';
+  if (!draft) {
+    els.attachmentPreview.replaceChildren();
+    els.attachmentName.textContent = '';
+    return;
+  }
+  const preview = document.createElement(draft.kind === 'image' ? 'img' : 'audio');
+  preview.src = draft.url;
+  if (draft.kind === 'image') {
+    preview.alt = '';
+  } else {
+    // Listen before sending.
+    preview.controls = true;
+    preview.preload = 'metadata';
+    preview.setAttribute('aria-label', 'Attached audio');
+  }
+  els.attachmentPreview.replaceChildren(preview);
+  els.attachmentName.textContent = `Attached: ${describeFile({ kind: draft.kind, fileName: draft.name, sizeBytes: draft.blob.size })}`;
+}
+
+function extensionOf(type) {
+  if (type.includes('ogg')) return 'ogg';
+  if (type.includes('mp4')) return 'm4a';
+  return 'webm';
+}
+
+function recorderError(error) {
+  if (error && (error.name === 'NotAllowedError' || error.name === 'SecurityError')) {
+    return 'Recording needs permission to use the microphone. Allow it in the browser and try again.';
+  }
+  if (error && error.name === 'NotFoundError') return 'No microphone was found. Connect one, or attach an audio file instead.';
+  return 'Could not start recording. Attach an audio file instead.';
+}
+
+async function startRecording() {
+  if (recording || startingRecording) return;
+  if (!navigator.mediaDevices?.getUserMedia || typeof MediaRecorder === 'undefined') {
+    // getUserMedia needs a secure context: https, or this machine's own address.
+    showError('This browser cannot record here (it needs https or 127.0.0.1). Attach an audio file instead.');
+    return;
+  }
+  let stream;
+  startingRecording = true;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch (error) {
+    showError(recorderError(error));
+    return;
+  } finally {
+    startingRecording = false;
+  }
+  const mimeType = RECORDING_TYPES.find((type) => MediaRecorder.isTypeSupported(type));
+  let recorder;
+  try {
+    recorder = new MediaRecorder(stream, mimeType ? { mimeType } : undefined);
+  } catch (error) {
+    for (const track of stream.getTracks()) track.stop();
+    showError(recorderError(error));
+    return;
+  }
+  const rec = { recorder, stream, chunks: [], started: Date.now(), timer: 0, cancelled: false };
+  recorder.addEventListener('dataavailable', (e) => {
+    if (e.data.size > 0) rec.chunks.push(e.data);
+  });
+  recorder.addEventListener('stop', () => finishRecording(rec));
+  recorder.start(1000);
+  recording = rec;
+  showError('');
+  rec.timer = setInterval(() => {
+    if (Date.now() - rec.started >= MAX_RECORDING_MS) stopRecording(false);
+    else showRecording(rec);
+  }, RECORDING_TICK_MS);
+  showRecording(rec);
+}
+
+function showRecording(rec) {
+  const seconds = Math.floor((Date.now() - rec.started) / 1000);
+  const clock = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+  els.recording.hidden = false;
+  els.recording.textContent = `Recording ${clock}. Press Stop to send it, Escape to cancel.`;
+  els.record.setAttribute('aria-pressed', 'true');
+  els.record.classList.add('on');
+  els.recordLabel.textContent = 'Stop';
+}
+
+/** Ends the recording; it is sent unless `cancel`. */
+function stopRecording(cancel) {
+  if (!recording) return;
+  recording.cancelled = cancel;
+  if (recording.recorder.state !== 'inactive') recording.recorder.stop();
+  else finishRecording(recording);
+}
+
+function finishRecording(rec) {
+  clearInterval(rec.timer);
+  for (const track of rec.stream.getTracks()) track.stop();
+  if (recording !== rec) return;
+  recording = null;
+  els.recording.hidden = true;
+  els.recording.textContent = '';
+  els.record.setAttribute('aria-pressed', 'false');
+  els.record.classList.remove('on');
+  els.recordLabel.textContent = 'Record';
+  if (rec.cancelled) return;
+  const type = rec.recorder.mimeType || rec.chunks[0]?.type || 'audio/webm';
+  const blob = new Blob(rec.chunks, { type });
+  if (blob.size === 0) {
+    showError('Nothing was recorded. Check the microphone and try again.');
+    return;
+  }
+  if (blob.size > MAX_UPLOAD_BYTES) {
+    showError(`The recording is ${formatBytes(blob.size)}, more than the ${formatBytes(MAX_UPLOAD_BYTES)} the playground takes.`);
+    return;
+  }
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  send({ blob, name: `voice-${stamp}.${extensionOf(type)}`, kind: 'voice', url: URL.createObjectURL(blob) });
 }
 
 function fitTextarea() {
@@ -454,6 +740,29 @@ function start() {
     }
   });
   els.text.addEventListener('input', fitTextarea);
+  els.text.addEventListener('paste', (e) => {
+    const file = [...(e.clipboardData?.files ?? [])].find((f) => kindOf(f.type) === 'image');
+    if (file) {
+      e.preventDefault();
+      attachFile(file);
+    }
+  });
+  els.attach.addEventListener('click', () => els.file.click());
+  els.file.addEventListener('change', () => {
+    const file = els.file.files?.[0];
+    if (file) attachFile(file);
+  });
+  els.attachmentRemove.addEventListener('click', () => {
+    setDraft(null);
+    els.text.focus();
+  });
+  els.record.addEventListener('click', () => (recording ? stopRecording(false) : startRecording()));
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && recording) {
+      e.preventDefault();
+      stopRecording(true);
+    }
+  });
   els.newChannel.addEventListener('submit', (e) => {
     e.preventDefault();
     const channel = normalizeChannel(els.newChannelName.value);
