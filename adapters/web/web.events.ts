@@ -46,7 +46,9 @@ export type WebActivity = ChatActivity;
 export type WebEvent =
   | { readonly type: 'message'; readonly message: WebMessage }
   | { readonly type: 'image'; readonly message: WebMessage }
-  | { readonly type: 'typing'; readonly activity?: WebActivity };
+  | { readonly type: 'typing'; readonly activity?: WebActivity }
+  /** A bot message taken back (a withheld answer's continuation, a retried job's stale notice). */
+  | { readonly type: 'delete'; readonly id: string };
 
 const TOPIC_PREFIX = 'web:channel:';
 const ACTIVITIES: ReadonlySet<string> = new Set<WebActivity>(['typing', 'record_voice', 'upload_photo']);
@@ -75,6 +77,9 @@ export function decodeWebEvent(raw: string): WebEvent | undefined {
     const activity = value['activity'];
     if (typeof activity === 'string' && ACTIVITIES.has(activity)) return { type: 'typing', activity: activity as WebActivity };
     return { type: 'typing' };
+  }
+  if (value['type'] === 'delete') {
+    return typeof value['id'] === 'string' && value['id'].startsWith('b-') ? { type: 'delete', id: value['id'] } : undefined;
   }
   if ((value['type'] !== 'message' && value['type'] !== 'image') || !isWebMessage(value['message'])) return undefined;
   return { type: value['type'], message: value['message'] };

@@ -64,6 +64,10 @@ export function createWebOutbox(deps: WebOutboxDeps): Outbox {
     async edit(target, sent, text, options): Promise<void> {
       await publish(target, { type: 'message', message: message(target, sent.id, text, options.final) });
     },
+    async deleteMessage(chat, messageId): Promise<void> {
+      // Only the bot's own messages live as events; a user's message is not ours to take back.
+      if (messageId.startsWith('b-')) await deps.pubsub.publish(webTopic(chat.id), encodeWebEvent({ type: 'delete', id: messageId }));
+    },
     async showTyping(target, activity): Promise<void> {
       await publish(target, activity === undefined || activity === 'typing' ? { type: 'typing' } : { type: 'typing', activity });
     },

@@ -37,6 +37,7 @@ export function formatSseEvent(event: WebEvent): string {
   if (event.type === 'typing') {
     return `event: typing\ndata: ${JSON.stringify(event.activity === undefined ? {} : { activity: event.activity })}\n\n`;
   }
+  if (event.type === 'delete') return `event: delete\ndata: ${JSON.stringify({ id: event.id })}\n\n`;
   return `event: ${event.type}\ndata: ${JSON.stringify(event.message)}\n\n`;
 }
 

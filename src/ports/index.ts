@@ -176,6 +176,19 @@ export interface ModerationSettings {
   once(key: string, periodSeconds: number): Promise<boolean>;
 }
 
+/** A message a job sent: where, and the platform's id for it. */
+export interface LedgerEntry {
+  readonly platform: Platform;
+  readonly chatId: string;
+  readonly messageId: string;
+}
+
+/** What each job has sent, by sequence number, so a retried job edits instead of sending again (issue #7). */
+export interface ReplyLedger {
+  load(jobId: string): Promise<Map<number, LedgerEntry>>;
+  record(jobId: string, sequence: number, entry: LedgerEntry): Promise<void>;
+}
+
 /** Channel settings (`/persona`, `/model`, `/scope`), by conversation, kept until changed. */
 export interface ChannelSettingsStore {
   /** The settings set in the conversation; empty when none. */

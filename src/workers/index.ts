@@ -2,3 +2,4 @@ export { createChatWorker, type ChatWorkerDeps } from './chat.worker.js';
 export { createTranscribeWorker, type TranscribeWorkerDeps } from './transcribe.worker.js';
 export { createImageWorker, type ImageWorkerDeps } from './image.worker.js';
 export { createModerateWorker, type ModerateWorkerDeps } from './moderate.worker.js';
+export { ledgeredOutbox, withReplyLedger } from './reply-ledger.js';

@@ -26,6 +26,7 @@ export async function followChannel(baseUrl: string, channel: string): Promise<C
   const events: WebMessage[] = [];
   const activities: string[] = [];
   const listeners = new Set<() => void>();
+  const deleted = new Set<string>();
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   void (async () => {
     let buffer = '';
@@ -47,6 +48,9 @@ export async function followChannel(baseUrl: string, channel: string): Promise<C
           if ((type === 'message' || type === 'image') && data) {
             events.push(JSON.parse(data) as WebMessage);
             for (const listener of listeners) listener();
+          } else if (type === 'delete' && data) {
+            deleted.add((JSON.parse(data) as { id: string }).id);
+            for (const listener of listeners) listener();
           } else if (type === 'typing') {
             activities.push((JSON.parse(data || '{}') as { activity?: string }).activity ?? 'typing');
           }
@@ -60,7 +64,7 @@ export async function followChannel(baseUrl: string, channel: string): Promise<C
   const messages = (): WebMessage[] => {
     const latest = new Map<string, WebMessage>();
     for (const event of events) latest.set(event.id, event);
-    return [...latest.values()];
+    return [...latest.values()].filter((message) => !deleted.has(message.id));
   };
   return {
     events,

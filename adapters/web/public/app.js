@@ -339,6 +339,15 @@ async function loadHistory(current) {
 }
 
 function onEvent(event) {
+  if (event.type === 'delete') {
+    const entry = view.messages.get(event.id);
+    if (entry) {
+      entry.el.remove();
+      view.messages.delete(event.id);
+      view.streaming.delete(event.id);
+    }
+    return;
+  }
   if (event.type === 'typing') {
     // The streaming text already shows the bot at work.
     if (view.streaming.size === 0) showTyping(TYPING_TIMEOUT_MS, event.activity);
@@ -361,13 +370,15 @@ function openEvents(current) {
   current.source = source;
   const receive = (type) => (e) => {
     if (view !== current) return;
-    const event = type === 'typing' ? { type, activity: JSON.parse(e.data || '{}').activity } : { type, message: JSON.parse(e.data) };
+    const data = JSON.parse(e.data || '{}');
+    const event = type === 'typing' ? { type, activity: data.activity } : type === 'delete' ? { type, id: data.id } : { type, message: data };
     if (current.ready) onEvent(event);
     else current.buffer.push(event);
   };
   source.addEventListener('message', receive('message'));
   source.addEventListener('image', receive('image'));
   source.addEventListener('typing', receive('typing'));
+  source.addEventListener('delete', receive('delete'));
   source.addEventListener('open', () => {
     if (view !== current) return;
     setConnection('');

@@ -17,6 +17,7 @@
  *   sb:quota:<name>:<day>:<key>        counter of uses on one UTC day (images per user)
  *   sb:modswitch:<channel>             `on` / `off`: /moderation in that channel
  *   sb:once:<key>                      set for a period: something reported once per period
+ *   sb:ledger:<jobId>                  hash: sequence -> message a job sent (no doubled answers on retry)
  * Rate-limit keys share one hash tag because one call may count against several limits
  * (a chat's and the bot's global one) in one atomic script.
  */
@@ -37,6 +38,7 @@ export interface RedisKeys {
   quota(name: string, day: string, key: string): string;
   moderationSwitch(channel: string): string;
   once(key: string): string;
+  ledger(jobId: string): string;
 }
 
 /** Creates the key builder for `prefix` (config QUEUE_PREFIX; default `sb`). */
@@ -58,5 +60,6 @@ export function createRedisKeys(prefix: string): RedisKeys {
     quota: (name, day, key) => `${prefix}:quota:${name}:${day}:${key}`,
     moderationSwitch: (channel) => `${prefix}:modswitch:${channel}`,
     once: (key) => `${prefix}:once:${key}`,
+    ledger: (jobId) => `${prefix}:ledger:${jobId}`,
   };
 }

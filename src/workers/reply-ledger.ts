@@ -1,0 +1,79 @@
+/**
+ * No doubled answers after a crash or a retry: every message a job sends is written down
+ * in a ledger (Redis, keyed by job id) as the job's n-th send. When the job runs again,
+ * its n-th send edits the message the earlier attempt sent instead of posting a new one,
+ * an image already delivered is not sent again, and messages the earlier attempt sent
+ * that this one did not need (a "Retrying…" notice) are removed at the end.
+ *
+ * The job's state travels in an AsyncLocalStorage, so Outboxes are wrapped once and
+ * workers stay plain functions of (payload, context). A crash between the platform's
+ * answer and the ledger write can still double one message; that is the only window.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { JobKind } from '../domain/jobs.js';
+import type { JobHandler, Outbox, Outboxes, ReplyLedger } from '../ports/index.js';
+
+/** What one running job has sent, by sequence number. */
+interface JobLedger {
+  readonly jobId: string;
+  /** Sends of earlier attempts: sequence → message id (loaded on first use). */
+  earlier: Map<number, { readonly platform: string; readonly chatId: string; readonly messageId: string }> | undefined;
+  next: number;
+}
+
+const current = new AsyncLocalStorage<JobLedger>();
+
+/** Runs each job of `handler` with a ledger of its sends; without a ledger, the handler as it is. */
+export function withReplyLedger<K extends JobKind>(ledger: ReplyLedger | undefined, outboxes: Outboxes, handler: JobHandler<K>): JobHandler<K> {
+  if (!ledger) return handler;
+  return async (payload, context) => {
+    const state: JobLedger = { jobId: context.jobId, earlier: undefined, next: 0 };
+    const result = await current.run(state, () => handler(payload, context));
+    // Messages an earlier attempt sent that this one did not reuse: a stale notice, or
+    // the tail of a longer answer. Best effort.
+    const earlier = state.earlier ?? (await ledger.load(context.jobId));
+    for (const [sequence, sent] of earlier) {
+      if (sequence < state.next) continue;
+      const outbox = outboxes[sent.platform as keyof Outboxes];
+      const chat = { platform: sent.platform as Outbox['platform'], id: sent.chatId, kind: 'group' as const };
+      await (outbox?.deleteMessage?.(chat, sent.messageId) ?? outbox?.edit({ chat }, { id: sent.messageId }, '…', { final: true }))?.catch(() => undefined);
+    }
+    return result;
+  };
+}
+
+/** Wraps an Outbox so that, inside a job run by withReplyLedger, sends go through the job's ledger. */
+export function ledgeredOutbox(outbox: Outbox, ledger: ReplyLedger | undefined): Outbox {
+  if (!ledger) return outbox;
+  const slot = async (): Promise<{ state: JobLedger; sequence: number; earlier?: { messageId: string } } | undefined> => {
+    const state = current.getStore();
+    if (!state) return undefined;
+    state.earlier ??= await ledger.load(state.jobId);
+    const sequence = state.next++;
+    const earlier = state.earlier.get(sequence);
+    return earlier ? { state, sequence, earlier } : { state, sequence };
+  };
+  const record = (state: JobLedger, sequence: number, chatId: string, messageId: string): Promise<void> =>
+    ledger.record(state.jobId, sequence, { platform: outbox.platform, chatId, messageId });
+
+  return Object.assign(Object.create(outbox) as Outbox, {
+    async send(target, text, options) {
+      const at = await slot();
+      if (at?.earlier) {
+        const message = { id: at.earlier.messageId };
+        await outbox.edit(target, message, text, options);
+        return message;
+      }
+      const sent = await outbox.send(target, text, options);
+      if (at) await record(at.state, at.sequence, target.chat.id, sent.id);
+      return sent;
+    },
+    async sendImage(target, image, caption) {
+      const at = await slot();
+      if (at?.earlier) return { id: at.earlier.messageId };
+      const sent = await outbox.sendImage(target, image, caption);
+      if (at) await record(at.state, at.sequence, target.chat.id, sent.id);
+      return sent;
+    },
+  } satisfies Partial<Outbox>);
+}
