@@ -79,6 +79,15 @@ const hostList = (fallback: readonly string[]) =>
     .transform((value) => (value === undefined || value === '' ? [...fallback] : value.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '')))
     .pipe(z.array(z.string().regex(/^(\*\.)?[a-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9a-f:.]+\](:[0-9]{1,5})?$/, 'expected comma-separated host names, e.g. cdn.example.com or 127.0.0.1:8080')));
 
+/** A comma-separated list of ids, each matching `pattern`. */
+const idList = (pattern: RegExp, message: string) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value ?? '').split(',').map((id) => id.trim()).filter((id) => id !== ''))
+    .pipe(z.array(z.string().regex(pattern, message)));
+
 /** A comma-separated list of `platform:id` channel addresses. */
 const channelList = z
   .string()
@@ -169,6 +178,13 @@ const envSchema = z.object({
     .pipe(z.string().regex(/^(discord|telegram|web):-?[A-Za-z0-9_-]{1,64}$/, 'expected discord:<channelId> or telegram:<chatId>').optional())
     .transform((value) => (value === undefined ? undefined : parseChannelAddress(value))),
   MODERATE_CONCURRENCY: integer(8, 1, 1000),
+  USER_RATE_LIMIT: integer(20, 0, 100_000),
+  CHANNEL_RATE_LIMIT: integer(60, 0, 100_000),
+  USER_DAILY_TOKENS: integer(0, 0, 1_000_000_000),
+  CHANNEL_DAILY_TOKENS: integer(0, 0, 1_000_000_000),
+  ALLOWED_DISCORD_GUILDS: idList(/^[0-9]{17,20}$/, 'expected comma-separated Discord guild ids'),
+  ALLOWED_TELEGRAM_CHATS: idList(/^-?[0-9]{1,20}$/, 'expected comma-separated Telegram chat ids'),
+  ALLOWED_USERS: idList(/^(discord|telegram|web):[A-Za-z0-9_-]{1,64}$/, 'expected comma-separated discord:<userId> / telegram:<userId>'),
   JOB_ATTEMPTS: integer(3, 1, 20),
   QUEUE_PREFIX: z.string().trim().regex(/^[A-Za-z0-9_.{}-]{1,64}$/, 'letters, digits, _ . - { } only').default('sb'),
   TELEGRAM_BOT_TOKEN: optionalText,
@@ -252,6 +268,20 @@ export interface Config {
     /** Where each action is reported. */
     readonly logChannel: ChannelAddress | undefined;
     readonly concurrency: number;
+  };
+  /** Abuse limits (issue #7); 0 turns one off, an empty allowlist allows everyone. */
+  readonly limits: {
+    /** Requests a user may make per minute (chat, voice, images together). */
+    readonly userPerMinute: number;
+    /** Requests a channel may make per minute. */
+    readonly channelPerMinute: number;
+    /** Chat tokens (prompt + answer) a user may use per UTC day. */
+    readonly userDailyTokens: number;
+    readonly channelDailyTokens: number;
+    readonly allowedDiscordGuilds: readonly string[];
+    readonly allowedTelegramChats: readonly string[];
+    /** `platform:userId` */
+    readonly allowedUsers: readonly string[];
   };
   readonly queue: { readonly prefix: string; readonly attempts: number };
   readonly telegram:
@@ -341,6 +371,15 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       thresholds: e.MODERATION_THRESHOLDS,
       logChannel: e.MOD_LOG_CHANNEL,
       concurrency: e.MODERATE_CONCURRENCY,
+    },
+    limits: {
+      userPerMinute: e.USER_RATE_LIMIT,
+      channelPerMinute: e.CHANNEL_RATE_LIMIT,
+      userDailyTokens: e.USER_DAILY_TOKENS,
+      channelDailyTokens: e.CHANNEL_DAILY_TOKENS,
+      allowedDiscordGuilds: e.ALLOWED_DISCORD_GUILDS,
+      allowedTelegramChats: e.ALLOWED_TELEGRAM_CHATS,
+      allowedUsers: e.ALLOWED_USERS,
     },
     queue: { prefix: e.QUEUE_PREFIX, attempts: e.JOB_ATTEMPTS },
     telegram:

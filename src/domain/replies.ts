@@ -52,6 +52,15 @@ export const REPLIES = {
   moderationUsage: 'Use /moderation on, /moderation off, or /moderation status.',
   moderationNotAllowed: 'Only people who can manage messages in this channel can change moderation.',
   moderationNotInDm: 'Moderation works in group chats and server channels, not in private chats.',
+  notAllowed: 'Sorry, this bot is private: it only answers the people and chats its owner allowed.',
+  tooFast: (perMinute: number, waitMs: number) =>
+    `You're sending me messages faster than I can take (${perMinute} a minute). You can ask again in ${formatWait(waitMs)}.`,
+  channelTooFast: (perMinute: number, waitMs: number) =>
+    `This channel is sending me more than ${perMinute} requests a minute. Please try again in ${formatWait(waitMs)}.`,
+  outOfTokens: (budget: number, resetsAt: number, now: number) =>
+    `You've used today's budget of ${budget.toLocaleString('en')} tokens. You can ask again in ${formatWait(resetsAt - now)} (at midnight UTC).`,
+  channelOutOfTokens: (budget: number, resetsAt: number, now: number) =>
+    `This channel has used today's budget of ${budget.toLocaleString('en')} tokens. It resets in ${formatWait(resetsAt - now)} (at midnight UTC).`,
   settingsNotAllowed: 'Only people who can manage this channel can change its settings.',
   personaSet: 'Done: I will follow this persona in this channel from now on. /persona reset goes back to the default.',
   personaReset: 'Done: this channel uses the default persona again.',
@@ -109,8 +118,8 @@ const TRANSCRIPT_QUOTE_CHARS = 600;
 
 /** "3 h 20 min", "12 min", "under a minute". */
 export function formatWait(ms: number): string {
+  if (ms < 60_000) return `${Math.max(1, Math.ceil(ms / 1000))} s`;
   const minutes = Math.ceil(ms / 60_000);
-  if (minutes <= 1) return 'under a minute';
   if (minutes < 60) return `${minutes} min`;
   const hours = Math.floor(minutes / 60);
   const rest = minutes % 60;

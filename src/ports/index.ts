@@ -203,6 +203,13 @@ export interface ModelCatalog {
   list(signal: AbortSignal): Promise<readonly string[]>;
 }
 
+/** Adds up amounts per key per UTC day, across processes (e.g. tokens per user). */
+export interface DailyCounter {
+  /** Today's total for the key, and when today ends (ms since the epoch). */
+  get(key: string): Promise<{ readonly total: number; readonly resetsAt: number }>;
+  add(key: string, amount: number): Promise<void>;
+}
+
 /** Counts uses per key per UTC day, across processes (e.g. images per user). */
 export interface DailyQuota {
   readonly limit: number;

@@ -5,7 +5,7 @@
  * fails.
  */
 import { ERROR_CODES, errorCodeOf, isRetryable, type ErrorCode } from '../domain/errors.js';
-import type { ChatContentPart, ChatPromptMessage, HistoryEntry } from '../domain/chat.js';
+import type { ChatContentPart, ChatPromptMessage, ChatUsage, HistoryEntry } from '../domain/chat.js';
 import type { InboundMessage } from '../domain/inbound-message.js';
 import type { ChatResult } from '../domain/jobs.js';
 import { FAILURE_NOTICES, REPLIES } from '../domain/replies.js';
@@ -29,6 +29,8 @@ export interface AnswerDeps {
   readonly safety?: Safety;
   /** Per-channel persona, model and history scope; the config's when absent. */
   readonly channelSettings?: ChannelSettingsStore;
+  /** Told the tokens of every answer (daily token budgets). */
+  readonly onUsage?: (message: InboundMessage, usage: ChatUsage) => Promise<void>;
 }
 
 /** The safe-answers checks. */
@@ -132,8 +134,9 @@ export async function answer(deps: AnswerDeps, question: Question, context: JobC
       if (event.type === 'delta') {
         text += event.text;
         await deliver(stream.push(event.text));
-      } else if (event.reason === 'length' && text.trim() !== '') {
-        await deliver(stream.push(REPLIES.cutAtLength));
+      } else {
+        if (event.usage) await deps.onUsage?.(message, event.usage).catch((error: unknown) => context.log.warn({ err: error }, 'could not count tokens'));
+        if (event.reason === 'length' && text.trim() !== '') await deliver(stream.push(REPLIES.cutAtLength));
       }
     }
     if (text.trim() === '') {

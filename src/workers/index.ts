@@ -3,3 +3,4 @@ export { createTranscribeWorker, type TranscribeWorkerDeps } from './transcribe.
 export { createImageWorker, type ImageWorkerDeps } from './image.worker.js';
 export { createModerateWorker, type ModerateWorkerDeps } from './moderate.worker.js';
 export { ledgeredOutbox, withReplyLedger } from './reply-ledger.js';
+export { tokenRecorder, withLimits, withModerationAdmission } from './limits.js';

@@ -58,7 +58,7 @@ describe('words for users', () => {
     expect(formatBytes(20 * 1024 * 1024)).toBe('20 MB');
     expect(formatBytes(3.45 * 1024 * 1024)).toBe('3.5 MB');
     expect(formatBytes(2048)).toBe('2 KB');
-    expect(formatWait(30_000)).toBe('under a minute');
+    expect(formatWait(30_000)).toBe('30 s');
     expect(formatWait(12 * 60_000)).toBe('12 min');
     expect(formatWait(200 * 60_000)).toBe('3 h 20 min');
     expect(REPLIES.fileTooLarge('voice note', 23 * 1024 * 1024, 20 * 1024 * 1024)).toBe('That voice note is 23 MB, more than the 20 MB I can take.');

@@ -4,7 +4,7 @@
  * the day ends.
  */
 import type { Redis } from 'ioredis';
-import type { DailyQuota } from '../../ports/index.js';
+import type { DailyCounter, DailyQuota } from '../../ports/index.js';
 import type { RedisKeys } from '../redis/keys.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -50,6 +50,27 @@ export function createRedisDailyQuota(options: RedisDailyQuotaOptions): DailyQuo
     },
     async giveBack(key) {
       await redis.eval(GIVE_BACK_LUA, 1, keyOf(key).key);
+    },
+  };
+}
+
+/** Today's totals per key (tokens per user), in one counter per key per UTC day. */
+export function createRedisDailyCounter(options: Omit<RedisDailyQuotaOptions, 'limit'>): DailyCounter {
+  const { redis, keys, name } = options;
+  const now = options.now ?? Date.now;
+  const keyOf = (key: string): { key: string; resetsAt: number } => {
+    const today = Math.floor(now() / DAY_MS);
+    return { key: keys.quota(name, new Date(today * DAY_MS).toISOString().slice(0, 10), key), resetsAt: (today + 1) * DAY_MS };
+  };
+  return {
+    async get(key) {
+      const { key: counter, resetsAt } = keyOf(key);
+      return { total: Number((await redis.get(counter)) ?? 0), resetsAt };
+    },
+    async add(key, amount) {
+      if (!(amount > 0)) return;
+      const { key: counter } = keyOf(key);
+      await redis.multi().incrby(counter, Math.round(amount)).expire(counter, 2 * 24 * 3600).exec();
     },
   };
 }
