@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
-# One image for every role: `docker run IMAGE --role gateway|worker|all`.
-# Node 24 is an LTS line (supported to April 2028); slim keeps the image small.
-ARG NODE_IMAGE=node:24-slim
+# One image for every role: `docker run IMAGE --role gateway|worker|all` (compose.yaml runs
+# a gateway and scalable workers from it). The image has no redis-server: set REDIS_URL.
+# Node 26 is the Active LTS line since October 2026 (supported to April 2029); slim keeps
+# the image small. `--build-arg NODE_IMAGE=node:24-slim` builds on the previous LTS line.
+ARG NODE_IMAGE=node:26-slim
 
 # `npm install` rather than `npm ci`: both follow package-lock.json, but `npm ci` refuses
 # a lock file that lacks optional platform builds some registries do not serve.
@@ -16,7 +18,7 @@ COPY src ./src
 COPY adapters ./adapters
 RUN npm run build
 
-# Production dependencies only.
+# Production dependencies only: no TypeScript, vitest or browsers in the final image.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -25,13 +27,18 @@ RUN npm install --omit=dev --no-audit --no-fund --loglevel=error
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080
 WORKDIR /app
-COPY --from=deps --chown=node:node /app/node_modules ./node_modules
-COPY --from=build --chown=node:node /app/dist ./dist
-COPY --chown=node:node package.json ./
-# The image has no redis-server: point REDIS_URL at a Redis (compose.yaml does).
+# Owned by root and only readable by the service: it cannot rewrite its own code.
+# package.json comes along for "type": "module", which makes dist/**/*.js ES modules.
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+# The official image's unprivileged user.
 USER node
 EXPOSE 8080
+# slim has no curl; Node's fetch asks the process's own /healthz.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# node is PID 1 and handles SIGTERM itself: intake stops, jobs in progress finish
+# (SHUTDOWN_TIMEOUT_MS), then it exits.
 ENTRYPOINT ["node", "dist/src/main.js"]
 CMD ["--role", "all"]

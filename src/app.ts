@@ -8,11 +8,13 @@ import type { Config, Role } from './config.js';
 import {
   createDemoChatModel,
   createDemoImageGenerator,
+  createDemoModelCatalog,
   createDemoModerator,
   createDemoTranscriber,
   createOpenAIChatModel,
   createOpenAIClient,
   createOpenAIImageGenerator,
+  createOpenAIModelCatalog,
   createOpenAIModerator,
   createOpenAITranscriber,
   DEMO_MODEL_NAME,
@@ -20,6 +22,7 @@ import {
 import { createRedisHistoryStore } from './infra/history/index.js';
 import { startHttpServer, type RouteHandler, type RunningHttpServer } from './infra/http/server.js';
 import { createLogger } from './infra/log/logger.js';
+import { createActiveConversations, createMetrics, type AiMetrics } from './infra/metrics/index.js';
 import { createJobQueue, createJobWorkers, type JobWorkers, type ManagedJobQueue } from './infra/queue/index.js';
 import { closeRedis, createRedisConnection, waitForReady } from './infra/redis/connection.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from './infra/redis/embedded-redis.js';
@@ -27,13 +30,37 @@ import { createRedisKeys } from './infra/redis/keys.js';
 import { createRedisPubSub } from './infra/redis/pubsub.js';
 import { createRedisRateLimiter } from './infra/ratelimit/index.js';
 import { createRedisUploadStore } from './infra/files/redis-upload-store.js';
-import { createRedisDailyQuota } from './infra/quota/redis-daily-quota.js';
+import { createRedisChannelSettings } from './infra/settings/redis-channel-settings.js';
+import { createRedisReplyLedger } from './infra/ledger/redis-reply-ledger.js';
+import type { JobKind } from './domain/jobs.js';
+import { createRedisDailyCounter, createRedisDailyQuota } from './infra/quota/redis-daily-quota.js';
 import { createModeratedChannels, createRedisModerationSettings } from './infra/moderation/redis-moderation-settings.js';
 import { channelAddressOf } from './domain/moderation.js';
 import { createGuardedDownloader, type GuardedDownloader } from './infra/net/guarded-download.js';
 import { PLATFORMS, type PlatformContext, type PlatformGateway } from './platforms/index.js';
-import type { ChatModel, Downloader, ImageGenerator, Logger, Moderator, Outboxes, ReadinessCheck, Transcriber } from './ports/index.js';
-import { createChatWorker, createImageWorker, createModerateWorker, createTranscribeWorker } from './workers/index.js';
+import type {
+  ChatModel,
+  Downloader,
+  ImageGenerator,
+  JobHandler,
+  Logger,
+  ModelCatalog,
+  Moderator,
+  Outboxes,
+  ReadinessCheck,
+  Transcriber,
+} from './ports/index.js';
+import {
+  createChatWorker,
+  createImageWorker,
+  createModerateWorker,
+  createTranscribeWorker,
+  ledgeredOutbox,
+  tokenRecorder,
+  withLimits,
+  withModerationAdmission,
+  withReplyLedger,
+} from './workers/index.js';
 
 /** The name the bot uses for itself in history and help. */
 const BOT_NAME = 'Switchboard';
@@ -48,7 +75,7 @@ export interface AppOptions {
 }
 
 export interface RunningApp {
-  /** The HTTP server's base URL (playground, /healthz, /readyz). */
+  /** The HTTP server's base URL (playground, /healthz, /readyz, /metrics). */
   readonly url: string;
   readonly redisUrl: string;
   readonly role: Role;
@@ -91,6 +118,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   }
 
   const keys = createRedisKeys(config.queue.prefix);
+  const metrics = createMetrics();
+  metrics.watchConversations(createActiveConversations({ redis: command, key: keys.activeConversations() }));
   const history = createRedisHistoryStore({
     redis: command,
     keys,
@@ -114,7 +143,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
   let models: AiModels | undefined;
   if (worker) {
-    models = aiModelsFromConfig(config, log, downloader);
+    models = aiModelsFromConfig(config, log, downloader, metrics);
     if (options.chatModel) models = { ...models, chat: options.chatModel };
   }
   const chatModel = models?.chat;
@@ -144,9 +173,20 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   let http: RunningHttpServer;
   try {
     if (worker && models) {
+      // Every send of a job is written in its reply ledger, so a retried job edits what it sent before.
+      const ledger = createRedisReplyLedger({ redis: command, keys });
       const outboxes: Outboxes = Object.fromEntries(
-        await Promise.all(platforms.map(async (p) => [p.platform, await p.createOutbox(context)] as const)),
+        await Promise.all(platforms.map(async (p) => [p.platform, ledgeredOutbox(await p.createOutbox(context), ledger)] as const)),
       );
+      const ledgered = <K extends JobKind>(handler: JobHandler<K>): JobHandler<K> => withReplyLedger(ledger, outboxes, handler);
+      const tokens = createRedisDailyCounter({ redis: command, keys, name: 'tokens' });
+      const limited = {
+        limits: config.limits,
+        outboxes,
+        rateLimiter,
+        tokens,
+        once: (key: string, seconds: number) => moderationSettings.once(key, seconds),
+      };
       const { moderation } = config;
       const answering = {
         model: models.chat,
@@ -155,25 +195,28 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         botName: BOT_NAME,
         maxCompletionTokens: config.chat.maxCompletionTokens,
         safety: { moderator: models.moderator, input: moderation.input, output: moderation.output },
+        channelSettings: createRedisChannelSettings({ redis: command, keys }),
+        onUsage: tokenRecorder({ tokens, limits: config.limits }),
       };
       workers = createJobWorkers({
         connection: worker,
         keys,
         handlers: {
-          chat: createChatWorker({
+          chat: ledgered(withLimits(limited, 'chat', createChatWorker({
             ...answering,
             outboxes,
             vision: config.chat.vision,
+            models: models.catalog,
             moderation: { settings: moderationSettings, configured: configuredModeration, action: moderation.action },
-          }),
-          transcribe: createTranscribeWorker({ ...answering, outboxes, transcriber: models.transcriber }),
-          image: createImageWorker({
+          }))),
+          transcribe: ledgered(withLimits(limited, 'transcribe', createTranscribeWorker({ ...answering, outboxes, transcriber: models.transcriber }))),
+          image: ledgered(withLimits(limited, 'image', createImageWorker({
             outboxes,
             images: models.images,
             quota: createRedisDailyQuota({ redis: command, keys, name: 'image', limit: config.image.dailyLimit }),
             ...(moderation.input ? { moderator: models.moderator } : {}),
-          }),
-          moderate: createModerateWorker({
+          }))),
+          moderate: ledgered(withModerationAdmission(config.limits, createModerateWorker({
             outboxes,
             moderator: models.moderator,
             settings: moderationSettings,
@@ -181,7 +224,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
             action: moderation.action,
             timeoutSeconds: moderation.timeoutSeconds,
             logChannel: moderation.logChannel,
-          }),
+          }))),
         },
         concurrency: {
           chat: config.chat.concurrency,
@@ -190,20 +233,24 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
           moderate: moderation.concurrency,
         },
         log,
+        metrics,
       });
       const running = workers;
       checks.push({ name: 'workers', check: async () => running.running() });
     }
     if (producer) {
-      const jobs = createJobQueue({ connection: producer, keys, attempts: config.queue.attempts });
+      const jobs = createJobQueue({ connection: producer, keys, attempts: config.queue.attempts, metrics });
       queue = jobs;
       for (const platform of platforms) {
         gateways.push(await platform.startGateway({ ...context, queue: jobs }));
         log.info({ platform: platform.platform }, 'platform started');
       }
     }
+    // The producer's fail-fast connection, where there is one: a scrape must not wait out a Redis outage.
+    const depthSource = queue ?? workers;
+    if (depthSource) metrics.watchQueues(() => depthSource.depth());
     const routes: RouteHandler[] = gateways.flatMap((gateway) => gateway.routes);
-    http = await startHttpServer({ host: config.http.host, port: config.http.port, checks, routes, log });
+    http = await startHttpServer({ host: config.http.host, port: config.http.port, checks, routes, log, metrics });
   } catch (error) {
     // Whatever started before the failure is stopped, so a failed start leaves nothing running.
     await closeAdapters();
@@ -241,10 +288,16 @@ interface AiModels {
   readonly transcriber: Transcriber;
   readonly images: ImageGenerator;
   readonly moderator: Moderator;
+  readonly catalog: ModelCatalog;
   close(): Promise<void>;
 }
 
-function aiModelsFromConfig(config: Config, log: Logger, downloader: (hosts: { allowed: readonly string[]; trusted?: readonly string[] }) => Downloader): AiModels {
+function aiModelsFromConfig(
+  config: Config,
+  log: Logger,
+  downloader: (hosts: { allowed: readonly string[]; trusted?: readonly string[] }) => Downloader,
+  metrics: AiMetrics,
+): AiModels {
   if (config.openai.demo) {
     log.warn({}, 'OFFLINE DEMO MODEL: neither OPENAI_API_KEY nor OPENAI_BASE_URL is set, so answers are canned. Set them for real answers.');
     return {
@@ -252,6 +305,7 @@ function aiModelsFromConfig(config: Config, log: Logger, downloader: (hosts: { a
       transcriber: createDemoTranscriber(),
       images: createDemoImageGenerator(),
       moderator: createDemoModerator(),
+      catalog: createDemoModelCatalog(DEMO_MODEL_NAME),
       close: async () => undefined,
     };
   }
@@ -261,12 +315,13 @@ function aiModelsFromConfig(config: Config, log: Logger, downloader: (hosts: { a
     organization: config.openai.organization,
     timeoutMs: config.openai.timeoutMs,
     maxRetries: config.openai.maxRetries,
+    observe: (observation) => metrics.aiRequest(observation),
   });
   log.info({ baseUrl: config.openai.baseUrl, model: config.chat.model, transcribe: config.transcribe.model, image: config.image.model }, 'AI models');
   // A `url` image answer is fetched only from the provider's own host or the hosts listed in IMAGE_URL_HOSTS.
   const provider = new URL(config.openai.baseUrl).host;
   return {
-    chat: createOpenAIChatModel({ client, model: config.chat.model }),
+    chat: createOpenAIChatModel({ client, model: config.chat.model, onUsage: (model, usage) => metrics.tokensUsed(model, usage) }),
     transcriber: createOpenAITranscriber({ client, model: config.transcribe.model }),
     images: createOpenAIImageGenerator({
       client,
@@ -275,6 +330,7 @@ function aiModelsFromConfig(config: Config, log: Logger, downloader: (hosts: { a
       downloader: downloader({ allowed: config.image.urlHosts, trusted: [provider] }),
     }),
     moderator: createOpenAIModerator({ client, model: config.moderation.model }),
+    catalog: createOpenAIModelCatalog({ client }),
     close: () => client.close(),
   };
 }

@@ -131,6 +131,8 @@ export interface UploadStore {
   put(file: FileContent): Promise<string>;
   /** The file, or undefined when the id is unknown or expired. */
   get(id: string): Promise<FileContent | undefined>;
+  /** The file's type, name and size without its bytes; undefined when unknown or expired. */
+  stat(id: string): Promise<{ readonly mimeType?: string; readonly fileName?: string; readonly sizeBytes: number } | undefined>;
 }
 
 /** Speech to text (`POST /audio/transcriptions`). */

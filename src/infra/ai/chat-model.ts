@@ -24,6 +24,8 @@ export interface OpenAIChatModelOptions {
   readonly client: Pick<OpenAIClient, 'streamChatCompletion'>;
   /** The model to ask, e.g. `gpt-4o-mini`; a request's own `model` overrides it. */
   readonly model: string;
+  /** Told the usage of every completion that reported one, with the model asked: the metrics hook. */
+  readonly onUsage?: (model: string, usage: ChatUsage) => void;
 }
 
 /**
@@ -32,11 +34,12 @@ export interface OpenAIChatModelOptions {
  */
 export function createOpenAIChatModel(options: OpenAIChatModelOptions): ChatModel {
   if (!options.model) throw new TypeError('createOpenAIChatModel: model is required');
-  const { client, model } = options;
+  const { client, model, onUsage } = options;
   return {
     info: { model, demo: false },
     async *streamChat(request, signal) {
-      const chunks = client.streamChatCompletion(toCompletionParams(request, model), { signal });
+      const params = toCompletionParams(request, model);
+      const chunks = client.streamChatCompletion(params, { signal });
       let reason: string | null = null;
       let usage: ChatUsage | undefined;
       for await (const chunk of chunks) {
@@ -49,6 +52,7 @@ export function createOpenAIChatModel(options: OpenAIChatModelOptions): ChatMode
           if (choice.finish_reason) reason = choice.finish_reason;
         }
       }
+      if (usage) reportUsage(onUsage, params.model, usage);
       yield usage ? { type: 'finish', reason, usage } : { type: 'finish', reason };
     },
   };
@@ -98,6 +102,14 @@ function toMessageParam(message: ChatPromptMessage): ChatCompletionMessageParam 
   return name === undefined
     ? { role: message.role, content: message.content }
     : { role: message.role, content: message.content, name };
+}
+
+function reportUsage(onUsage: OpenAIChatModelOptions['onUsage'], model: string, usage: ChatUsage): void {
+  try {
+    onUsage?.(model, usage);
+  } catch {
+    // Metrics never fail an answer.
+  }
 }
 
 function toUsage(usage: CompletionUsage): ChatUsage {

@@ -17,7 +17,7 @@ import type {
 import { streamChatChunks } from './chat-stream.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionParams } from './chat-types.js';
 import { createRedactor, malformedBodyError } from './http-errors.js';
-import { abortableSleep, readText, send, type HttpCall, type HttpSettings } from './http.js';
+import { abortableSleep, readText, send, type HttpCall, type HttpSettings, type RequestObserver } from './http.js';
 import { DEFAULT_MAX_RETRIES } from './retry.js';
 
 /** Total time for a JSON call; the longest silence between two chunks of a stream. */
@@ -48,6 +48,8 @@ export interface OpenAIClientOptions {
   readonly userAgent?: string;
   /** Waits between retries; injectable so tests record delays instead of sleeping. */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Told of every attempt of every request (endpoint, status, seconds to headers): the metrics hook. */
+  readonly observe?: RequestObserver;
 }
 
 /**
@@ -195,5 +197,6 @@ function settingsFrom(options: OpenAIClientOptions): HttpSettings {
     dispatcher: options.dispatcher ?? new Agent(),
     sleep: options.sleep ?? abortableSleep,
     redact: createRedactor(options.apiKey),
+    observe: options.observe,
   };
 }

@@ -4,6 +4,7 @@
  * domain's error classes. Endpoint methods live in client.ts.
  * See https://platform.openai.com/docs/api-reference/introduction
  */
+import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { request, type Dispatcher, type FormData } from 'undici';
 import { AiTimeoutError } from '../../domain/errors.js';
@@ -39,6 +40,21 @@ export interface HttpCall {
 }
 
 /**
+ * One attempt of one request, as an observer (metrics) sees it: the endpoint (path without
+ * the leading `/`), the HTTP status or `timeout` / `network` / `aborted` when none arrived,
+ * and the seconds until the response headers arrived or the attempt failed.
+ * See https://platform.openai.com/docs/guides/error-codes/api-errors
+ */
+export interface RequestObservation {
+  readonly endpoint: string;
+  readonly status: string;
+  readonly seconds: number;
+}
+
+/** Told of every attempt; what it throws is ignored. */
+export type RequestObserver = (observation: RequestObservation) => void;
+
+/**
  * What the core needs, already validated by createOpenAIClient.
  * See https://platform.openai.com/docs/api-reference/authentication
  */
@@ -52,6 +68,7 @@ export interface HttpSettings {
   readonly dispatcher: Dispatcher;
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly redact: Redact;
+  readonly observe: RequestObserver | undefined;
 }
 
 /**
@@ -78,6 +95,7 @@ export async function send<T>(
     if (call.signal?.aborted) throw call.signal.reason;
     let failure: { error: Error; retry: boolean; headers?: ResponseHeaders };
     const exchange = new Exchange(call.signal, settings.timeoutMs, what);
+    const attempt = observeAttempt(settings.observe, call.path);
     try {
       const response = await request(`${settings.baseUrl}${call.path}`, {
         method: call.method,
@@ -90,6 +108,7 @@ export async function send<T>(
         bodyTimeout: 0,
       });
       const { statusCode, headers } = response;
+      attempt(String(statusCode));
       if (statusCode >= 200 && statusCode < 300) {
         return await read({ statusCode, headers, body: response.body, exchange });
       }
@@ -99,6 +118,7 @@ export async function send<T>(
       failure = { error, retry: shouldRetryResponse(statusCode, headers), headers };
     } catch (caught) {
       exchange.close(false);
+      attempt(exchange.callerAborted ? 'aborted' : exchange.timedOut ? 'timeout' : 'network');
       if (exchange.callerAborted) throw exchange.callerReason;
       const error = failureOf(caught, exchange, what, settings.redact);
       failure = { error, retry: shouldRetryError(error) };
@@ -111,6 +131,25 @@ export async function send<T>(
       throw call.signal?.aborted ? call.signal.reason : error;
     }
   }
+}
+
+/**
+ * Starts timing one attempt; the returned function reports it once, with the first
+ * status it is given (a failure while reading a 2xx body does not count twice).
+ */
+function observeAttempt(observe: RequestObserver | undefined, path: string): (status: string) => void {
+  if (!observe) return () => undefined;
+  const started = performance.now();
+  let reported = false;
+  return (status) => {
+    if (reported) return;
+    reported = true;
+    try {
+      observe({ endpoint: path.replace(/^\//, ''), status, seconds: (performance.now() - started) / 1000 });
+    } catch {
+      // An observer's failure must not fail the request it observes.
+    }
+  };
 }
 
 /**

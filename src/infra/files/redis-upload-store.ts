@@ -27,6 +27,17 @@ export function createRedisUploadStore(options: { readonly redis: Redis; readonl
         .exec();
       return id;
     },
+    async stat(id) {
+      if (!ID_PATTERN.test(id)) return undefined;
+      const key = keys.upload(id);
+      const [[, meta], [, size]] = (await redis.multi().hmget(key, 'mimeType', 'fileName').hstrlen(key, 'bytes').exec()) as [
+        [unknown, (string | null)[]],
+        [unknown, number],
+      ];
+      if (!size) return undefined;
+      const [mimeType, fileName] = meta;
+      return { sizeBytes: size, ...(mimeType ? { mimeType } : {}), ...(fileName ? { fileName } : {}) };
+    },
     async get(id) {
       if (!ID_PATTERN.test(id)) return undefined;
       const fields = await redis.hgetallBuffer(keys.upload(id));

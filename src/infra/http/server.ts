@@ -1,7 +1,7 @@
 /**
  * The one HTTP server of a process, on PORT: `/healthz` (the process is alive),
  * `/readyz` (Redis reachable and, where this process runs workers, workers running),
- * then whatever the adapters serve (the playground). Plain node:http: a handful of
+ * `/metrics` (Prometheus text format), then whatever the adapters serve (the playground). Plain node:http: a handful of
  * routes does not need a framework.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -23,6 +23,14 @@ export interface HttpServerOptions {
   readonly checks: readonly ReadinessCheck[];
   readonly routes: readonly RouteHandler[];
   readonly log: Logger;
+  /** Served at `GET /metrics`; without it the route is not found. */
+  readonly metrics?: MetricsSource;
+}
+
+/** What `/metrics` serves. https://prometheus.io/docs/instrumenting/exposition_formats/ */
+export interface MetricsSource {
+  readonly contentType: string;
+  render(): Promise<string>;
 }
 
 export interface RunningHttpServer {
@@ -49,6 +57,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       const results = await Promise.all(options.checks.map(async (check) => [check.name, await runCheck(check)] as const));
       const ready = results.every(([, ok]) => ok);
       return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) });
+    }
+    if (req.method === 'GET' && path === '/metrics' && options.metrics) {
+      const text = await options.metrics.render();
+      res.writeHead(200, { 'content-type': options.metrics.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+      res.end(text);
+      return;
     }
     for (const handler of options.routes) {
       if (await handler(req, res)) return;

@@ -7,7 +7,9 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { JOB_KINDS, type JobKind, type JobPayload } from '../../domain/jobs.js';
 import type { JobQueue } from '../../ports/index.js';
+import type { IntakeMetrics } from '../metrics/index.js';
 import type { RedisKeys } from '../redis/keys.js';
+import { readDepth, type JobDepth } from './depth.js';
 import { createOrdering } from './ordering.js';
 
 /** First retry after this long, doubling each attempt. */
@@ -32,12 +34,15 @@ export interface JobQueueOptions {
   readonly connection: Redis;
   readonly keys: RedisKeys;
   readonly attempts: number;
+  readonly metrics?: IntakeMetrics;
 }
 
 /** A JobQueue plus what the composition root needs to manage it. */
 export interface ManagedJobQueue extends JobQueue {
   /** Waiting + delayed + active jobs per kind. */
   counts(): Promise<Record<JobKind, number>>;
+  /** Jobs per kind and state (waiting, delayed, active, failed), for metrics. */
+  depth(): Promise<JobDepth>;
   close(): Promise<void>;
 }
 
@@ -57,7 +62,10 @@ export function createJobQueue(options: JobQueueOptions): ManagedJobQueue {
   return {
     async enqueue(kind, payload, { jobId }) {
       const { ticket, alreadyAdded } = await ordering.accept(payload.conversation, jobId);
-      if (alreadyAdded) return { jobId, duplicate: true };
+      if (alreadyAdded) {
+        options.metrics?.jobEnqueued(kind, true);
+        return { jobId, duplicate: true };
+      }
       const envelope: JobEnvelope = { payload, ticket };
       const job = await queueFor(kind).add(kind, envelope, {
         jobId,
@@ -67,6 +75,7 @@ export function createJobQueue(options: JobQueueOptions): ManagedJobQueue {
         removeOnFail: KEEP_FAILED,
       });
       await ordering.markAdded(payload.conversation, jobId, ticket);
+      options.metrics?.jobEnqueued(kind, false);
       return { jobId: job.id ?? jobId, duplicate: false };
     },
     async counts() {
@@ -77,6 +86,7 @@ export function createJobQueue(options: JobQueueOptions): ManagedJobQueue {
       }
       return result;
     },
+    depth: () => readDepth(queueFor),
     async close() {
       await Promise.all([...queues.values()].map((queue) => queue.close()));
     },

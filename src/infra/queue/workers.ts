@@ -3,11 +3,14 @@
  * conversation order (ordering.ts), with retries and a bounded, graceful stop.
  * https://docs.bullmq.io/guide/workers  https://docs.bullmq.io/guide/retrying-failing-jobs
  */
+import { performance } from 'node:perf_hooks';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { JOB_KINDS, type JobKind, type JobResult } from '../../domain/jobs.js';
 import type { JobContext, JobHandler, Logger } from '../../ports/index.js';
+import type { JobMetrics } from '../metrics/index.js';
 import type { RedisKeys } from '../redis/keys.js';
+import { readDepth, type JobDepth } from './depth.js';
 import { queueNameOf, type JobEnvelope } from './job-queue.js';
 import { createOrdering } from './ordering.js';
 import { settleWithin } from '../settle-within.js';
@@ -41,12 +44,15 @@ export interface JobWorkersOptions {
   readonly log: Logger;
   /** How long to wait for a lost predecessor before skipping it (tests shorten it). */
   readonly gapGraceMs?: number;
+  readonly metrics?: JobMetrics;
 }
 
 /** The running workers. */
 export interface JobWorkers {
   /** True while every worker is connected and processing. */
   running(): boolean;
+  /** Jobs per kind and state (waiting, delayed, active, failed), for metrics. */
+  depth(): Promise<JobDepth>;
   /**
    * Stops taking jobs and waits for running ones up to `graceMs`; after that their
    * handlers are aborted (their jobs return to the queue as stalled and run elsewhere).
@@ -63,11 +69,11 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
 
   // A conversation's jobs may be of different kinds (a voice note after a text message),
   // so a waiting job looks for its predecessor in every queue.
-  const queueOf = new Map<JobKind, Queue>();
+  const queueOf = {} as Record<JobKind, Queue>;
   for (const kind of JOB_KINDS) {
     const queue = new Queue(queueNameOf(kind), { connection: options.connection, prefix: options.keys.prefix });
     queues.push(queue);
-    queueOf.set(kind, queue);
+    queueOf[kind] = queue;
   }
   const stateOf = async (jobId: string): Promise<string> => {
     for (const queue of queues) {
@@ -100,6 +106,8 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
 
       const maxAttempts = job.opts.attempts ?? 1;
       const attempt = job.attemptsMade + 1;
+      if (job.attemptsMade === 0) options.metrics?.jobWaited(kind, (job.processedOn ?? Date.now()) - job.timestamp);
+      options.metrics?.conversationActive(conversation);
       const abort = new AbortController();
       aborts.add(abort);
       const context: JobContext = {
@@ -107,8 +115,9 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
         attempt,
         maxAttempts,
         signal: abort.signal,
-        log: options.log.child({ jobId: job.id, kind, conversation, attempt }),
+        log: options.log.child({ jobId: job.id, kind, ...whereFrom(job), conversation, attempt }),
       };
+      const started = performance.now();
       try {
         const result = await handler(payload, context);
         await finishTurn(conversation, ticket);
@@ -117,6 +126,7 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
         if (error instanceof UnrecoverableError || attempt >= maxAttempts) await finishTurn(conversation, ticket);
         throw error;
       } finally {
+        options.metrics?.jobRan(kind, performance.now() - started);
         aborts.delete(abort);
       }
     };
@@ -137,15 +147,22 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
       maxStalledCount: MAX_STALLED_COUNT,
       runRetryDelay: RUN_RETRY_DELAY_MS,
     });
+    worker.on('completed', (_job, result) => options.metrics?.jobSettled(kind, 'completed', result));
     worker.on('failed', (job, error) => {
-      options.log.warn({ jobId: job?.id, kind, attemptsMade: job?.attemptsMade, err: error }, 'job attempt failed');
+      // BullMQ sets finishedOn only when the job will not run again.
+      const retried = job !== undefined && !job.finishedOn;
+      options.metrics?.jobSettled(kind, retried ? 'retried' : 'failed');
+      const where = job ? whereFrom(job) : {};
+      options.log.warn({ jobId: job?.id, kind, ...where, attemptsMade: job?.attemptsMade, willRetry: retried, err: error }, 'job attempt failed');
     });
+    worker.on('stalled', () => options.metrics?.jobSettled(kind, 'stalled'));
     worker.on('error', (error) => options.log.error({ kind, err: error }, 'worker error'));
     workers.push(worker);
   }
 
   return {
     running: () => workers.length > 0 && workers.every((worker) => worker.isRunning()),
+    depth: () => readDepth((kind) => queueOf[kind]),
     async close(graceMs) {
       const timer = setTimeout(() => {
         for (const abort of aborts) abort.abort(new Error('shutting down'));
@@ -163,4 +180,10 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
       await Promise.all(queues.map((queue) => queue.close()));
     },
   };
+}
+
+/** The platform and channel a job's message came from, for its log lines. */
+function whereFrom(job: Job<JobEnvelope>): { platform?: string; channel?: string } {
+  const chat = job.data?.payload?.message?.chat;
+  return chat ? { platform: chat.platform, channel: chat.id } : {};
 }

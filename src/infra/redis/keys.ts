@@ -18,6 +18,7 @@
  *   sb:modswitch:<channel>             `on` / `off`: /moderation in that channel
  *   sb:once:<key>                      set for a period: something reported once per period
  *   sb:ledger:<jobId>                  hash: sequence -> message a job sent (no doubled answers on retry)
+ *   sb:active-conversations            sorted set: conversation -> when a job of it last started (1 h)
  * Rate-limit keys share one hash tag because one call may count against several limits
  * (a chat's and the bot's global one) in one atomic script.
  */
@@ -39,6 +40,8 @@ export interface RedisKeys {
   moderationSwitch(channel: string): string;
   once(key: string): string;
   ledger(jobId: string): string;
+  /** Sorted set: conversation -> ms a job of it last started (switchboard_active_conversations). */
+  activeConversations(): string;
 }
 
 /** Creates the key builder for `prefix` (config QUEUE_PREFIX; default `sb`). */
@@ -61,5 +64,6 @@ export function createRedisKeys(prefix: string): RedisKeys {
     moderationSwitch: (channel) => `${prefix}:modswitch:${channel}`,
     once: (key) => `${prefix}:once:${key}`,
     ledger: (jobId) => `${prefix}:ledger:${jobId}`,
+    activeConversations: () => `${prefix}:active-conversations`,
   };
 }
