@@ -3,13 +3,16 @@
  * command into one InboundMessage, asks routeInbound which job it needs (chat,
  * transcribe for a voice message or audio file, image for /imagine, or none) and
  * enqueues it with a deterministic id, so a MESSAGE_CREATE seen twice (a resume replays
- * it, or a second gateway process sees it) makes one job. It does no AI work; the workers
- * answer through the Discord Outbox.
+ * it, or a second gateway process sees it) makes one job. In a moderated channel every
+ * message with text, addressed or not, and every edit of one (MESSAGE_UPDATE) also gets a
+ * `moderate` job. It does no AI work; the workers answer through the Discord Outbox.
  * https://discord.com/developers/docs/events/gateway
+ * https://discord.com/developers/docs/events/gateway-events#message-update
  */
 import { once } from 'node:events';
-import { Client, Events, GatewayIntentBits, Options, Partials, Routes, type Interaction, type Message } from 'discord.js';
-import { routeInbound, type Route } from '../../src/domain/routing.js';
+import { Client, Events, GatewayIntentBits, Options, Partials, Routes, type Interaction, type Message, type PartialMessage } from 'discord.js';
+import type { ChatRef, InboundMessage } from '../../src/domain/inbound-message.js';
+import { moderationRoute, routeInbound, type Route } from '../../src/domain/routing.js';
 import type { JobQueue, Logger, RateLimiter } from '../../src/ports/index.js';
 import { SLASH_COMMANDS } from './discord.commands.js';
 import { toDiscordError } from './discord.errors.js';
@@ -34,6 +37,8 @@ export interface DiscordGatewayDeps {
   readonly rateLimiter: RateLimiter;
   /** TRANSCRIBE_ALL_VOICE: transcribe every voice message in servers, not only those addressed to the bot. */
   readonly transcribeAllVoice: boolean;
+  /** Whether a channel is under community moderation (its `/moderation` switch, else MODERATED_CHANNELS); cached by the caller. */
+  readonly isModerated: (chat: Pick<ChatRef, 'platform' | 'id'>) => Promise<boolean>;
   readonly log: Logger;
 }
 
@@ -50,8 +55,9 @@ export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<Dis
   const global = globalLimit(deps.token);
   const client = new Client({
     intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages, GatewayIntentBits.MessageContent],
-    // DM channels are not cached before their first message; partials let those messages through.
-    partials: [Partials.Channel],
+    // DM channels are not cached before their first message; partials let those messages
+    // through. Messages are never cached (below), so an edit arrives only as a partial one.
+    partials: [Partials.Channel, Partials.Message],
     rest: { api: deps.apiUrl },
     // We never read old messages back; without a message cache a replayed MESSAGE_CREATE
     // reaches us again and the queue's dedupe, shared by every process, decides.
@@ -65,11 +71,30 @@ export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<Dis
     log.debug({ jobId: result.jobId, kind: route.kind, duplicate: result.duplicate }, result.duplicate ? 'message already queued' : 'message queued');
   };
 
+  /** The moderate job of a message in a moderated channel; a Redis hiccup costs that check, never the chat. */
+  const moderation = async (inbound: InboundMessage): Promise<Route | undefined> => {
+    const route = moderationRoute(inbound);
+    if (!route) return undefined;
+    try {
+      return (await deps.isModerated(inbound.chat)) ? route : undefined;
+    } catch (error) {
+      log.warn({ err: error, channelId: inbound.chat.id }, 'could not tell whether a channel is moderated; this message is not checked');
+      return undefined;
+    }
+  };
+  const enqueueModeration = (route: Route | undefined): void => {
+    if (!route) return;
+    enqueue(route).catch((error: unknown) => log.error({ err: error, jobId: route.jobId }, 'could not queue a moderation check'));
+  };
+
   client.on(Events.MessageCreate, (message: Message) => {
     const botId = client.user?.id;
     if (botId === undefined) return;
     const inbound = inboundFromMessage(message, botId);
-    const route = inbound && routeInbound(inbound, routing);
+    if (!inbound) return;
+    // Side by side: the moderation check never delays the answer.
+    void moderation(inbound).then(enqueueModeration);
+    const route = routeInbound(inbound, routing);
     if (!route) return;
     enqueue(route).catch(async (error: unknown) => {
       log.error({ err: error, messageId: message.id }, 'could not queue a discord message');
@@ -79,6 +104,18 @@ export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<Dis
         .post(Routes.channelMessages(message.channelId), { body })
         .catch((refused: unknown) => log.warn({ err: toDiscordError(refused, 'POST /channels/:id/messages') }, 'could not tell the user the bot is unavailable'));
     });
+  });
+
+  // An edit is only checked, never answered: the chat saw the message once. Discord also
+  // sends MESSAGE_UPDATE when it adds link embeds; only a content edit sets edited_timestamp,
+  // and each edit gets its own job id from it, so a replayed edit is checked once. (`-e`, not
+  // `:e`: BullMQ refuses a custom id with other than two colons.)
+  client.on(Events.MessageUpdate, (_old: Message | PartialMessage, message: Message | PartialMessage) => {
+    const botId = client.user?.id;
+    if (botId === undefined || message.partial || message.editedTimestamp === null || !message.inGuild()) return;
+    const inbound = inboundFromMessage(message, botId);
+    if (!inbound) return;
+    void moderation(inbound).then((route) => enqueueModeration(route && { ...route, jobId: `${route.jobId}-e${message.editedTimestamp}` }));
   });
 
   client.on(Events.InteractionCreate, (interaction: Interaction) => {

@@ -5,27 +5,61 @@
  * https://discord.com/developers/docs/resources/message#message-object
  * https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object
  */
-import { MessageFlags, MessageType, type Attachment as DiscordAttachment, type ChatInputCommandInteraction, type Message } from 'discord.js';
-import { parseCommand, type Attachment, type ChatRef, type InboundMessage, type ParsedCommand } from '../../src/domain/inbound-message.js';
+import {
+  MessageFlags,
+  MessageType,
+  PermissionFlagsBits,
+  type Attachment as DiscordAttachment,
+  type ChatInputCommandInteraction,
+  type Message,
+  type PermissionsBitField,
+} from 'discord.js';
+import {
+  parseCommand,
+  type Attachment,
+  type ChatRef,
+  type InboundMessage,
+  type MemberPermissions,
+  type ParsedCommand,
+} from '../../src/domain/inbound-message.js';
 import { encodeReplyHandle } from './discord.reply-handle.js';
 
 /** Message types a person writes; joins, pins, boosts and the like are not talk. */
 const CONVERSATION_TYPES: ReadonlySet<MessageType> = new Set([MessageType.Default, MessageType.Reply]);
 
-/** Slash command names and the option that holds their text. */
-export const SLASH = { ask: 'ask', reset: 'reset', imagine: 'imagine', promptOption: 'prompt' } as const;
+/** Slash command, subcommand and option names. */
+export const SLASH = {
+  ask: 'ask',
+  reset: 'reset',
+  imagine: 'imagine',
+  promptOption: 'prompt',
+  moderation: 'moderation',
+  persona: 'persona',
+  personaSet: 'set',
+  personaReset: 'reset',
+  model: 'model',
+  scope: 'scope',
+  settings: 'settings',
+  modeOption: 'mode',
+  textOption: 'text',
+  idOption: 'id',
+} as const;
+
+/** In a DM the author is the only other member: they may do everything the commands ask. */
+const DM_PERMISSIONS: MemberPermissions = { manageMessages: true, manageChannel: true };
 
 /**
- * The InboundMessage of a MESSAGE_CREATE, or undefined when it is none of the bot's
- * business: the author is a bot (this one or another) or it is not talk (joins, pins).
- * Everything else comes back with `addressed` saying whether it is for the bot (a DM, a
- * mention, a reply to the bot, or a message in a thread the bot started); routeInbound
- * decides what an unaddressed message gets (nothing, or a transcript of a voice message
- * under TRANSCRIBE_ALL_VOICE).
+ * The InboundMessage of a MESSAGE_CREATE (or of the new version of an edited message), or
+ * undefined when it is none of the bot's business: the author is a bot (this one or
+ * another) or it is not talk (joins, pins). Everything else comes back with `addressed`
+ * saying whether it is for the bot (a DM, a mention, a reply to the bot, or a message in a
+ * thread the bot started); routeInbound decides what an unaddressed message gets
+ * (nothing, or a transcript of a voice message under TRANSCRIBE_ALL_VOICE). A server
+ * message carries its guild and what its author may do in the channel.
  */
 export function inboundFromMessage(message: Message, botId: string): InboundMessage | undefined {
   if (message.author.bot || message.system || !CONVERSATION_TYPES.has(message.type)) return undefined;
-  const chat = chatOf(message.channel, message.inGuild());
+  const chat = chatOf(message.channel, message.inGuild() ? message.guildId : undefined);
   const repliedToBot = message.reference?.messageId !== undefined && message.mentions.repliedUser?.id === botId;
   const mentioned = message.mentions.users.has(botId);
   const inBotThread = message.channel.isThread() && message.channel.ownerId === botId;
@@ -34,12 +68,14 @@ export function inboundFromMessage(message: Message, botId: string): InboundMess
   const command = parseCommand(text);
   const referenced = message.reference?.messageId;
   const voiceMessage = message.flags.has(MessageFlags.IsVoiceMessage);
+  const permissions = chat.kind === 'dm' ? DM_PERMISSIONS : memberPermissionsIn(message);
   return {
     chat,
     author: {
       id: message.author.id,
       displayName: message.member?.displayName ?? message.author.globalName ?? message.author.username,
       isBot: false,
+      ...(permissions ? { permissions } : {}),
     },
     messageId: message.id,
     text,
@@ -52,57 +88,99 @@ export function inboundFromMessage(message: Message, botId: string): InboundMess
 }
 
 /**
- * The InboundMessage of a slash command: `/ask prompt` is plain text, `/reset` and
- * `/imagine prompt` are the chat worker's `reset` and `image` commands. Its reply handle
- * lets the Outbox answer through the (deferred) interaction.
+ * The InboundMessage of a slash command: `/ask prompt` is plain text; the others are the
+ * chat worker's commands (`/reset`, `/imagine prompt` as `image`, `/moderation mode`,
+ * `/persona set text` and `/persona reset`, `/model id`, `/scope mode`, `/settings`).
+ * The author's permissions are the ones Discord computed for this channel. Its reply
+ * handle lets the Outbox answer through the (deferred) interaction.
  */
 export function inboundFromCommand(interaction: ChatInputCommandInteraction): InboundMessage | undefined {
-  const prompt = interaction.options.getString(SLASH.promptOption) ?? '';
-  let command: ParsedCommand | undefined;
-  let text = '';
-  switch (interaction.commandName) {
-    case SLASH.ask:
-      text = prompt;
-      break;
-    case SLASH.reset:
-      command = { name: 'reset', args: '' };
-      text = '/reset';
-      break;
-    case SLASH.imagine:
-      command = { name: 'image', args: prompt };
-      text = `/image ${prompt}`.trim();
-      break;
-    default:
-      return undefined;
-  }
+  const command = commandOf(interaction);
+  if (command === undefined) return undefined;
   const channel = interaction.channel;
+  const guildId = interaction.inGuild() ? interaction.guildId : undefined;
   const chat: ChatRef =
     channel === null
-      ? { platform: 'discord', id: interaction.channelId, kind: interaction.inGuild() ? 'group' : 'dm' }
-      : chatOf(channel, interaction.inGuild());
+      ? { platform: 'discord', id: interaction.channelId, kind: guildId === undefined ? 'dm' : 'group', ...(guildId === undefined ? {} : { guildId }) }
+      : chatOf(channel, guildId);
+  const permissions = chat.kind === 'dm' ? DM_PERMISSIONS : permissionsOf(interaction.memberPermissions);
   return {
     chat,
     author: {
       id: interaction.user.id,
       displayName: interaction.inCachedGuild() ? interaction.member.displayName : (interaction.user.globalName ?? interaction.user.username),
       isBot: false,
+      ...(permissions ? { permissions } : {}),
     },
     messageId: interaction.id,
-    text,
+    text: command.text,
     attachments: [],
     addressed: true,
-    ...(command ? { command } : {}),
+    ...(command.parsed ? { command: command.parsed } : {}),
     receivedAt: interaction.createdTimestamp,
     replyHandle: encodeReplyHandle({ applicationId: interaction.applicationId, interactionToken: interaction.token }),
   };
 }
 
-/** A channel as a ChatRef: a thread keeps its parent as the chat and itself as the thread, so it has its own history. */
-function chatOf(channel: Message['channel'] | NonNullable<ChatInputCommandInteraction['channel']>, inGuild: boolean): ChatRef {
-  if (channel.isThread()) {
-    return { platform: 'discord', id: channel.parentId ?? channel.id, threadId: channel.id, kind: 'group' };
+/** A slash command as the text a user would have typed and the ParsedCommand the chat worker reads. */
+function commandOf(interaction: ChatInputCommandInteraction): { text: string; parsed?: ParsedCommand } | undefined {
+  const option = (name: string): string => interaction.options.getString(name)?.trim() ?? '';
+  const as = (name: string, args: string): { text: string; parsed: ParsedCommand } => ({ text: `/${name} ${args}`.trim(), parsed: { name, args } });
+  switch (interaction.commandName) {
+    case SLASH.ask:
+      return { text: option(SLASH.promptOption) };
+    case SLASH.reset:
+      return as('reset', '');
+    case SLASH.imagine:
+      return as('image', option(SLASH.promptOption));
+    case SLASH.moderation:
+      return as('moderation', option(SLASH.modeOption));
+    case SLASH.persona:
+      return interaction.options.getSubcommand(false) === SLASH.personaSet
+        ? as('persona', `set ${option(SLASH.textOption)}`.trim())
+        : as('persona', 'reset');
+    case SLASH.model:
+      return as('model', option(SLASH.idOption));
+    case SLASH.scope:
+      return as('scope', option(SLASH.modeOption));
+    case SLASH.settings:
+      return as('settings', '');
+    default:
+      return undefined;
   }
-  return { platform: 'discord', id: channel.id, kind: inGuild ? 'group' : 'dm' };
+}
+
+/**
+ * What a message's author may do in its channel, from the roles and channel overwrites
+ * discord.js keeps from GUILD_CREATE and the message's `member`. Undefined when discord.js
+ * cannot tell (no member on the message, or the channel is not cached); the worker then
+ * asks the Outbox, which does not know either, so nothing is allowed.
+ * https://discord.com/developers/docs/topics/permissions#permission-overwrites
+ */
+function memberPermissionsIn(message: Message): MemberPermissions | undefined {
+  if (!message.inGuild()) return undefined;
+  try {
+    return permissionsOf(message.member?.permissionsIn(message.channel));
+  } catch {
+    return undefined;
+  }
+}
+
+function permissionsOf(bits: Readonly<PermissionsBitField> | null | undefined): MemberPermissions | undefined {
+  if (!bits) return undefined;
+  return { manageMessages: bits.has(PermissionFlagsBits.ManageMessages), manageChannel: bits.has(PermissionFlagsBits.ManageChannels) };
+}
+
+/**
+ * A channel as a ChatRef: a thread keeps its parent as the chat and itself as the thread,
+ * so it has its own history. A server channel carries its guild (timeouts and links need it).
+ */
+function chatOf(channel: Message['channel'] | NonNullable<ChatInputCommandInteraction['channel']>, guildId: string | undefined): ChatRef {
+  const guild = guildId === undefined ? {} : { guildId };
+  if (channel.isThread()) {
+    return { platform: 'discord', id: channel.parentId ?? channel.id, threadId: channel.id, kind: 'group', ...guild };
+  }
+  return { platform: 'discord', id: channel.id, kind: guildId === undefined ? 'dm' : 'group', ...guild };
 }
 
 /** Removes `<@bot>` / `<@!bot>` so the model reads what the user asked. */

@@ -1,7 +1,8 @@
 /**
  * Discord as a platform module: enabled by DISCORD_BOT_TOKEN. Workers get the REST-only
  * Outbox, which downloads attachments from DISCORD_CDN_HOSTS only; the gateway role
- * connects discord.js and registers the slash commands.
+ * connects discord.js, registers the slash commands, and asks the shared moderation
+ * switches which channels' messages also get a `moderate` job.
  */
 import type { PlatformModule } from './platform.js';
 
@@ -21,7 +22,7 @@ export const discordPlatform: PlatformModule = {
       log: log.child({ platform: 'discord' }),
     });
   },
-  async startGateway({ config, queue, rateLimiter, log }) {
+  async startGateway({ config, queue, rateLimiter, log, isModerated }) {
     const { startDiscordGateway } = await import('../../adapters/discord/index.js');
     const discord = config.discord;
     if (!discord) throw new Error('Discord is not configured: DISCORD_BOT_TOKEN is unset');
@@ -32,6 +33,7 @@ export const discordPlatform: PlatformModule = {
       queue,
       rateLimiter,
       transcribeAllVoice: config.transcribe.allVoice,
+      isModerated,
       log,
     });
     return { routes: [], close: () => gateway.close() };

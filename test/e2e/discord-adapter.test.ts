@@ -88,7 +88,7 @@ describe('discord adapter', () => {
     expect(intents & (1 | 512 | 4096 | 32768)).toBe(1 | 512 | 4096 | 32768);
     const registered = discord.requestsTo('PUT', '/applications/{application_id}/guilds/{guild_id}/commands');
     expect(registered).toHaveLength(1);
-    expect((registered[0]!.body as Array<{ name: string }>).map((c) => c.name)).toEqual(['ask', 'reset', 'imagine']);
+    expect((registered[0]!.body as Array<{ name: string }>).map((c) => c.name)).toEqual(['ask', 'reset', 'imagine', 'moderation', 'persona', 'model', 'scope', 'settings']);
 
     const question = discord.userMessage({ content: 'what is 2+2?', mentionBot: true });
     const [answer] = await answerIn(discord.channelId, shows('Echo: what is 2+2?'));

@@ -17,8 +17,22 @@
  * `attachments` entry that names no file part.
  * https://discord.com/developers/docs/reference#uploading-files
  *
- * One guild with a text channel, a thread the bot started and a thread a user started;
- * DMs on any other channel id. Users are created on the fly by id.
+ * Moderation: the bot deletes messages (DELETE, recorded in `deleted`, dispatched as
+ * MESSAGE_DELETE) and times members out (PATCH guild member with
+ * `communication_disabled_until`, recorded in `timeouts`); `denyBot` takes Manage Messages
+ * in a channel or Moderate Members in the guild from the bot, and those calls then get
+ * Discord's 403 `{ code: 50013, message: 'Missing Permissions' }`. Users' edits arrive as
+ * MESSAGE_UPDATE (`editUserMessage`).
+ *
+ * Permissions: the guild has a Moderators role (Manage Messages and Manage Channels) beside
+ * @everyone (neither). A user's message or command with `roles: [fake.moderatorRoleId]`
+ * carries that member; discord.js computes a message author's permissions in the channel
+ * from the roles in GUILD_CREATE, and an interaction carries them in `member.permissions`.
+ * https://discord.com/developers/docs/topics/permissions
+ *
+ * One guild with three text channels (general, a second one, and one for a mod log), a
+ * thread the bot started and a thread a user started; DMs on any other channel id. Users
+ * are created on the fly by id.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -39,6 +53,13 @@ export const DISCORD_MAX_UPLOAD_BYTES = 25 * 1024 * 1024;
 export const VOICE_MESSAGE_FLAG = 1 << 13;
 /** How long the fake's signed CDN URLs say they live (Discord: 24 hours). */
 const CDN_URL_LIFETIME_S = 24 * 3600;
+/** Permission bits: https://discord.com/developers/docs/topics/permissions#permissions-bitwise-permission-flags */
+const MANAGE_CHANNELS = 1n << 4n;
+const MANAGE_MESSAGES = 1n << 13n;
+/** What @everyone may do in the fake guild: view, send, read history and the like; no managing. */
+const EVERYONE_PERMISSIONS = 1071698660929n;
+/** Discord's longest member timeout. */
+const MAX_TIMEOUT_MS = 28 * 24 * 3600 * 1000;
 /** Discord's epoch (2015-01-01) for snowflakes. */
 const DISCORD_EPOCH = 1_420_070_400_000n;
 
@@ -78,7 +99,25 @@ export interface FakeMessage {
   /** Message flags, e.g. VOICE_MESSAGE_FLAG. */
   flags?: number;
   createdAt: number;
+  /** When the content was last edited. */
+  editedAt?: number;
+  /** A user's message: the author's guild roles, and whom it mentions, as dispatched. */
+  memberRoles?: readonly string[];
+  mentions?: DiscordUser[];
 }
+
+/** A member timeout the bot set. */
+export interface FakeTimeout {
+  readonly guildId: string;
+  readonly userId: string;
+  /** `communication_disabled_until` as sent (ISO 8601), or null to lift it. */
+  readonly until: string | null;
+  /** The `X-Audit-Log-Reason` header, decoded. */
+  readonly reason?: string;
+}
+
+/** A permission the fake can take from the bot. */
+export type BotPermission = 'manageMessages' | 'moderateMembers';
 
 /** An attachment object as Discord sends it in a message. https://discord.com/developers/docs/resources/message#attachment-object */
 export interface DiscordAttachmentObject {
@@ -149,7 +188,23 @@ export interface FakeDiscord {
   readonly botThreadId: string;
   /** A public thread in `channelId` a user started. */
   readonly userThreadId: string;
+  /** A second text channel in the guild. */
+  readonly otherChannelId: string;
+  /** A text channel for a mod log. */
+  readonly modLogChannelId: string;
+  /** A role with Manage Messages and Manage Channels; @everyone has neither. */
+  readonly moderatorRoleId: string;
+  /** The guild owner's user id (Discord refuses to time the owner out). */
+  readonly ownerId: string;
   readonly requests: RecordedRequest[];
+  /** Messages the bot deleted, in order. */
+  readonly deleted: FakeMessage[];
+  /** Member timeouts the bot set, in order. */
+  readonly timeouts: FakeTimeout[];
+  /** Takes a permission from the bot: Manage Messages in `channelId` (deleting others' messages there gets 403 50013), or Moderate Members in the guild. Until reset. */
+  denyBot(permission: BotPermission, channelId?: string): void;
+  /** A user edits their message: new content, `edited_timestamp`, dispatched as MESSAGE_UPDATE. Returns the payload. */
+  editUserMessage(messageId: string, content: string): Record<string, unknown>;
   /** Spec violations and oversized content, one line each; tests assert there are none. */
   readonly violations: string[];
   readonly messages: FakeMessage[];
@@ -199,13 +254,19 @@ export interface UserMessageOptions {
   readonly id?: string;
   /** Attachment objects, e.g. from `registerAttachment`. */
   readonly attachments?: readonly DiscordAttachmentObject[];
+  /** The author's guild roles, e.g. `[fake.moderatorRoleId]`. */
+  readonly roles?: readonly string[];
   /** A voice message: sets the IS_VOICE_MESSAGE flag (its one attachment should be `voice`-registered audio). */
   readonly voice?: boolean;
 }
 
 export interface SlashCommandOptions {
   readonly name: string;
+  /** A subcommand (`/persona set`); `options` are then its options. */
+  readonly subcommand?: string;
   readonly options?: Record<string, string>;
+  /** The author's guild roles; their permissions go into `member.permissions`. */
+  readonly roles?: readonly string[];
   readonly channelId?: string;
   readonly author?: Partial<DiscordUser>;
 }
@@ -218,6 +279,7 @@ const ROUTES: readonly { method: string; template: string }[] = [
   { method: 'PATCH', template: '/channels/{channel_id}/messages/{message_id}' },
   { method: 'DELETE', template: '/channels/{channel_id}/messages/{message_id}' },
   { method: 'POST', template: '/channels/{channel_id}/typing' },
+  { method: 'PATCH', template: '/guilds/{guild_id}/members/{user_id}' },
   { method: 'PUT', template: '/applications/{application_id}/commands' },
   { method: 'PUT', template: '/applications/{application_id}/guilds/{guild_id}/commands' },
   { method: 'POST', template: '/interactions/{interaction_id}/{interaction_token}/callback' },
@@ -266,6 +328,25 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
   const channelId = '300000000000000002';
   const botThreadId = '300000000000000003';
   const userThreadId = '300000000000000004';
+  const modLogChannelId = '300000000000000005';
+  const otherChannelId = '300000000000000006';
+  const moderatorRoleId = '300000000000000010';
+  const ownerId = '200000000000000099';
+  const textChannels = [channelId, otherChannelId, modLogChannelId];
+  const rolePermissions = new Map<string, bigint>([
+    [guildId, EVERYONE_PERMISSIONS],
+    [moderatorRoleId, MANAGE_MESSAGES | MANAGE_CHANNELS],
+  ]);
+  /** A member's permissions from its roles (no channel overwrites in the fake; the owner has all). */
+  const permissionsOf = (userId: string, roles: readonly string[] = []): bigint =>
+    userId === ownerId ? (1n << 50n) - 1n : [guildId, ...roles].reduce((bits, role) => bits | (rolePermissions.get(role) ?? 0n), 0n);
+  const deleted: FakeMessage[] = [];
+  const timeouts: FakeTimeout[] = [];
+  /** The message each user message replies to, as it was when the reply was sent. */
+  const referenced = new Map<string, FakeMessage>();
+  /** Channels where the bot lacks Manage Messages; whether it lacks Moderate Members. */
+  const deniedChannels = new Set<string>();
+  let denyModerateMembers = false;
 
   const requests: RecordedRequest[] = [];
   const violations: string[] = [];
@@ -307,8 +388,11 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
     id: guildId,
     name: 'Test Guild',
     icon: null,
-    owner_id: '200000000000000099',
-    roles: [{ id: guildId, name: '@everyone', permissions: '1071698660929', position: 0, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 }],
+    owner_id: ownerId,
+    roles: [
+      { id: guildId, name: '@everyone', permissions: String(EVERYONE_PERMISSIONS), position: 0, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 },
+      { id: moderatorRoleId, name: 'Moderators', permissions: String(MANAGE_MESSAGES | MANAGE_CHANNELS), position: 1, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 },
+    ],
     emojis: [],
     stickers: [],
     features: [],
@@ -317,7 +401,18 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
     unavailable: false,
     joined_at: new Date().toISOString(),
     members: [{ user: bot, roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 }],
-    channels: [{ id: channelId, type: 0, guild_id: guildId, name: 'general', position: 0, permission_overwrites: [], parent_id: null, nsfw: false, rate_limit_per_user: 0, last_message_id: null }],
+    channels: textChannels.map((id, position) => ({
+      id,
+      type: 0,
+      guild_id: guildId,
+      name: ['general', 'random', 'mod-log'][position],
+      position,
+      permission_overwrites: [],
+      parent_id: null,
+      nsfw: false,
+      rate_limit_per_user: 0,
+      last_message_id: null,
+    })),
     threads: [thread(botThreadId, bot.id, 'Switchboard: a conversation'), thread(userThreadId, '200000000000000001', 'user thread')],
     voice_states: [],
     presences: [],
@@ -441,7 +536,7 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
       author: message.author,
       content: message.content,
       timestamp: new Date(message.createdAt).toISOString(),
-      edited_timestamp: message.versions.length > 1 ? new Date().toISOString() : null,
+      edited_timestamp: message.editedAt === undefined ? null : new Date(message.editedAt).toISOString(),
       tts: false,
       mention_everyone: false,
       mentions: [],
@@ -456,9 +551,25 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
   }
 
   const guildOf = (channel: string): string | undefined =>
-    [channelId, botThreadId, userThreadId].includes(channel) ? guildId : undefined;
+    [...textChannels, botThreadId, userThreadId].includes(channel) ? guildId : undefined;
   /** GUILD_TEXT 0, DM 1, PUBLIC_THREAD 11. */
-  const channelTypeOf = (channel: string): number => (channel === channelId ? 0 : guildOf(channel) ? 11 : 1);
+  const channelTypeOf = (channel: string): number => (textChannels.includes(channel) ? 0 : guildOf(channel) ? 11 : 1);
+  /** The parent channel whose permissions a thread has. */
+  const permissionChannelOf = (channel: string): string => ([botThreadId, userThreadId].includes(channel) ? channelId : channel);
+
+  /** A user's message as the gateway dispatches it (MESSAGE_CREATE, MESSAGE_UPDATE): with `member`, `mentions` and the referenced message. */
+  function userPayload(message: FakeMessage): Record<string, unknown> {
+    const replyTo = referenced.get(message.id);
+    return {
+      ...toWire(message),
+      mentions: message.mentions ?? [],
+      channel_type: channelTypeOf(message.channel_id),
+      ...(message.guild_id
+        ? { member: { roles: [...(message.memberRoles ?? [])], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 } }
+        : {}),
+      ...(replyTo ? { referenced_message: toWire(replyTo) } : {}),
+    };
+  }
 
   /** Stores bytes on the CDN under a signed URL, as Discord does for every attachment. */
   function putOnCdn(channel: string, bytes: Buffer, name: string, contentType: string | undefined): { id: string; url: string } {
@@ -513,6 +624,7 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
     if (typeof body['content'] === 'string') {
       message.content = body['content'];
       message.versions.push(body['content']);
+      message.editedAt = Date.now();
     }
     // An edit's `attachments` lists what stays (existing ids) and what is new (uploads);
     // without it, uploads are added.
@@ -656,8 +768,46 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
       case 'DELETE /channels/{channel_id}/messages/{message_id}': {
         const index = messages.findIndex((m) => m.id === p['message_id'] && m.channel_id === p['channel_id']);
         if (index === -1) return answer(404, { message: 'Unknown Message', code: 10008 });
+        const message = messages[index]!;
+        // Anyone may delete their own message; others' need Manage Messages.
+        if (message.author.id !== bot.id && deniedChannels.has(permissionChannelOf(message.channel_id))) {
+          return answer(403, { message: 'Missing Permissions', code: 50013 });
+        }
         messages.splice(index, 1);
+        deleted.push(message);
         answer(204);
+        dispatchTo(undefined, 'MESSAGE_DELETE', { id: message.id, channel_id: message.channel_id, ...(message.guild_id ? { guild_id: message.guild_id } : {}) });
+        return;
+      }
+      case 'PATCH /guilds/{guild_id}/members/{user_id}': {
+        if (p['guild_id'] !== guildId) return answer(404, { message: 'Unknown Guild', code: 10004 });
+        const userId = p['user_id']!;
+        const until = json['communication_disabled_until'];
+        if (typeof until === 'string') {
+          const at = Date.parse(until);
+          if (Number.isNaN(at) || at > Date.now() + MAX_TIMEOUT_MS) {
+            violations.push(`PATCH /guilds/{guild_id}/members/{user_id}: communication_disabled_until ${until} is not within 28 days`);
+            return answer(400, formError({ communication_disabled_until: { _errors: [{ code: 'BASE_TYPE_BAD_TIME', message: 'Timeouts can be at most 28 days.' }] } }));
+          }
+        }
+        // Discord never lets a bot time out the owner, itself, or anyone without Moderate Members.
+        if ('communication_disabled_until' in json && (denyModerateMembers || userId === ownerId || userId === bot.id)) {
+          return answer(403, { message: 'Missing Permissions', code: 50013 });
+        }
+        const header = req.headers['x-audit-log-reason'];
+        const reason = typeof header === 'string' ? decodeURIComponent(header) : undefined;
+        if ('communication_disabled_until' in json) {
+          timeouts.push({ guildId, userId, until: typeof until === 'string' ? until : null, ...(reason === undefined ? {} : { reason }) });
+        }
+        answer(200, {
+          user: user({ id: userId }),
+          roles: [],
+          joined_at: new Date().toISOString(),
+          deaf: false,
+          mute: false,
+          flags: 0,
+          communication_disabled_until: typeof until === 'string' ? until : null,
+        });
         return;
       }
       case 'POST /channels/{channel_id}/typing':
@@ -668,7 +818,16 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
         const commands = (Array.isArray(body) ? body : []) as Record<string, unknown>[];
         answer(
           200,
-          commands.map((c) => ({ ...c, id: snowflake(), application_id: applicationId, version: snowflake(), default_member_permissions: null, type: c['type'] ?? 1, ...(p['guild_id'] ? { guild_id: p['guild_id'] } : {}) })),
+          commands.map((c) => ({
+            ...c,
+            id: snowflake(),
+            application_id: applicationId,
+            version: snowflake(),
+            // Discord answers with the bit set as a string, whichever form it was given.
+            default_member_permissions: c['default_member_permissions'] == null ? null : String(c['default_member_permissions']),
+            type: c['type'] ?? 1,
+            ...(p['guild_id'] ? { guild_id: p['guild_id'] } : {}),
+          })),
         );
         return;
       }
@@ -772,7 +931,17 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
     channelId,
     botThreadId,
     userThreadId,
+    otherChannelId,
+    modLogChannelId,
+    moderatorRoleId,
+    ownerId,
     requests,
+    deleted,
+    timeouts,
+    denyBot(permission, channel) {
+      if (permission === 'moderateMembers') denyModerateMembers = true;
+      else deniedChannels.add(channel ?? channelId);
+    },
     violations,
     messages,
     cdnHost: `${HOST}:${port}`,
@@ -813,16 +982,26 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
         attachments: [...(o.attachments ?? [])],
         ...(o.voice ? { flags: VOICE_MESSAGE_FLAG } : {}),
         createdAt: Date.now(),
+        memberRoles: [...(o.roles ?? [])],
+        mentions,
       };
       messages.push(message);
-      const payload: Record<string, unknown> = {
-        ...toWire(message),
-        mentions,
-        channel_type: channelTypeOf(channel),
-        ...(dm ? {} : { member: { roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 } }),
-        ...(o.replyTo ? { referenced_message: toWire(o.replyTo) } : {}),
-      };
+      if (o.replyTo) referenced.set(message.id, o.replyTo);
+      const payload = userPayload(message);
       dispatchTo(undefined, 'MESSAGE_CREATE', payload);
+      return payload;
+    },
+    editUserMessage(messageId, content) {
+      const message = messages.find((m) => m.id === messageId && m.author.id !== bot.id);
+      if (!message) throw new Error(`fake Discord: no user message ${messageId} to edit`);
+      // A mention stays a mention: the edit keeps the message's `<@bot>` prefix if it had one.
+      const mentionsBot = (message.mentions ?? []).some((m) => m.id === bot.id);
+      message.content = mentionsBot ? `<@${bot.id}> ${content}` : content;
+      message.versions.push(message.content);
+      // Strictly later than any earlier edit, so each edit has its own edited_timestamp.
+      message.editedAt = Math.max(Date.now(), (message.editedAt ?? 0) + 1);
+      const payload = userPayload(message);
+      dispatchTo(undefined, 'MESSAGE_UPDATE', payload);
       return payload;
     },
     slashCommand(o) {
@@ -830,6 +1009,8 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
       const id = snowflake();
       const interactionToken = `itoken-${randomBytes(24).toString('hex')}`;
       const channel = o.channelId ?? channelId;
+      const permissions = String(permissionsOf(author.id, o.roles));
+      const options = o.options ? Object.entries(o.options).map(([name, value]) => ({ name, type: 3, value })) : undefined;
       interactions.set(interactionToken, { id, channelId: channel, acknowledged: false });
       dispatchTo(undefined, 'INTERACTION_CREATE', {
         id,
@@ -840,9 +1021,9 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
         guild_id: guildId,
         guild: { id: guildId, locale: 'en-US', features: [] },
         channel_id: channel,
-        channel: { id: channel, type: 0, guild_id: guildId, name: 'general' },
-        member: { user: author, roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, permissions: '1071698660929' },
-        app_permissions: '1071698660929',
+        channel: { id: channel, type: channelTypeOf(channel), guild_id: guildId, name: 'general' },
+        member: { user: author, roles: [...(o.roles ?? [])], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, permissions },
+        app_permissions: String(EVERYONE_PERMISSIONS | MANAGE_MESSAGES),
         locale: 'en-US',
         guild_locale: 'en-US',
         entitlements: [],
@@ -854,7 +1035,11 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
           name: o.name,
           type: 1,
           guild_id: guildId,
-          ...(o.options ? { options: Object.entries(o.options).map(([name, value]) => ({ name, type: 3, value })) } : {}),
+          ...(o.subcommand !== undefined
+            ? { options: [{ name: o.subcommand, type: 1, ...(options ? { options } : {}) }] }
+            : options
+              ? { options }
+              : {}),
         },
       });
       return { id, token: interactionToken };
@@ -898,6 +1083,11 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
       downloads.length = 0;
       sessions.length = 0;
       faults.length = 0;
+      deleted.length = 0;
+      timeouts.length = 0;
+      referenced.clear();
+      deniedChannels.clear();
+      denyModerateMembers = false;
       ready = false;
     },
     async stop() {

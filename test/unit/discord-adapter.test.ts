@@ -1,14 +1,15 @@
 /**
  * The Discord adapter's pure parts: the reply handle, the shared rate-limit keys, error
  * mapping that never carries a URL (interaction webhook URLs embed a token), the slash
- * command definitions against Discord's OpenAPI spec, and the multipart body of an upload.
+ * command definitions against Discord's OpenAPI spec (and who may see which), message
+ * links, and the multipart body of an upload.
  */
 import { describe, expect, it } from 'vitest';
 import { DiscordAPIError, HTTPError } from 'discord.js';
 import { SLASH_COMMANDS } from '../../adapters/discord/discord.commands.js';
 import { DiscordApiError, DiscordNetworkError, toDiscordError } from '../../adapters/discord/discord.errors.js';
 import { channelLimit, globalLimit, GLOBAL_REQUESTS_PER_SECOND } from '../../adapters/discord/discord.limits.js';
-import { noPings } from '../../adapters/discord/discord.outbox.js';
+import { messageLinkOf, noPings } from '../../adapters/discord/discord.outbox.js';
 import { encodeReplyHandle, parseReplyHandle } from '../../adapters/discord/discord.reply-handle.js';
 import { encodeUpload } from '../../adapters/discord/discord.upload.js';
 import { ConfigError, parseConfig } from '../../src/config.js';
@@ -67,7 +68,23 @@ describe('discord request bodies', () => {
   it('registers slash commands Discord accepts', () => {
     expect(validateDiscordRequest('put', '/applications/{application_id}/guilds/{guild_id}/commands', SLASH_COMMANDS)).toBeUndefined();
     expect(validateDiscordRequest('put', '/applications/{application_id}/commands', SLASH_COMMANDS)).toBeUndefined();
-    expect(SLASH_COMMANDS.map((c) => c.name)).toEqual(['ask', 'reset', 'imagine']);
+    expect(SLASH_COMMANDS.map((c) => c.name)).toEqual(['ask', 'reset', 'imagine', 'moderation', 'persona', 'model', 'scope', 'settings']);
+  });
+
+  it('hides the channel settings from members who may not change them', () => {
+    const byName = new Map(SLASH_COMMANDS.map((c) => [c.name, c]));
+    // Manage Messages (1 << 13) for moderation; Manage Channels (1 << 4) for the rest.
+    expect(byName.get('moderation')?.default_member_permissions).toBe(8192);
+    for (const name of ['persona', 'model', 'scope']) expect(byName.get(name)?.default_member_permissions).toBe(16);
+    for (const name of ['ask', 'reset', 'imagine', 'settings']) expect(byName.get(name)?.default_member_permissions).toBeUndefined();
+    // Moderation is a server thing; the others work in DMs too.
+    expect(byName.get('moderation')?.contexts).toEqual([0]);
+    expect(byName.get('moderation')?.options).toMatchObject([{ name: 'mode', choices: [{ value: 'on' }, { value: 'off' }, { value: 'status' }] }]);
+    expect(byName.get('scope')?.options).toMatchObject([{ name: 'mode', required: true, choices: [{ value: 'channel' }, { value: 'user' }] }]);
+    expect(byName.get('persona')?.options).toMatchObject([
+      { name: 'set', type: 1, options: [{ name: 'text', required: true }] },
+      { name: 'reset', type: 1 },
+    ]);
   });
 
   it('the validator catches a malformed body (so the fake\'s check can fail)', () => {
@@ -78,6 +95,17 @@ describe('discord request bodies', () => {
 
   it('allows no mention to ping', () => {
     expect(noPings()).toEqual({ parse: [], replied_user: false });
+  });
+});
+
+describe('discord message links', () => {
+  it('links a server message with its guild, a thread message with the thread, a DM with @me', () => {
+    const chat = { platform: 'discord' as const, id: '2', kind: 'group' as const, guildId: '1' };
+    expect(messageLinkOf(chat, '9')).toBe('https://discord.com/channels/1/2/9');
+    expect(messageLinkOf({ ...chat, threadId: '3' }, '9')).toBe('https://discord.com/channels/1/3/9');
+    expect(messageLinkOf({ platform: 'discord', id: '4', kind: 'dm' }, '9')).toBe('https://discord.com/channels/@me/4/9');
+    // A server channel whose guild is unknown has no link rather than a wrong one.
+    expect(messageLinkOf({ platform: 'discord', id: '2', kind: 'group' }, '9')).toBeUndefined();
   });
 });
 

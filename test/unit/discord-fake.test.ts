@@ -115,6 +115,41 @@ describe('fake Discord REST', () => {
   });
 });
 
+describe('fake Discord moderation', () => {
+  const call = (method: string, path: string, body?: unknown): Promise<Response> =>
+    fetch(`${fake.apiUrl}/v10${path}`, {
+      method,
+      headers: { authorization: `Bot ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+
+  it("deletes a user's message, but not without Manage Messages in its channel; the bot's own always", async () => {
+    const id = String(fake.userMessage({ content: 'hi' })['id']);
+    fake.denyBot('manageMessages', fake.channelId);
+    const refused = await call('DELETE', `/channels/${fake.channelId}/messages/${id}`);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toEqual({ message: 'Missing Permissions', code: 50013 });
+    const own = (await (await post(`/channels/${fake.channelId}/messages`, { content: 'mine' })).json()) as { id: string };
+    expect((await call('DELETE', `/channels/${fake.channelId}/messages/${own.id}`)).status).toBe(204);
+    fake.reset();
+    const other = String(fake.userMessage({ content: 'hi again' })['id']);
+    expect((await call('DELETE', `/channels/${fake.channelId}/messages/${other}`)).status).toBe(204);
+    expect(fake.deleted.map((m) => m.id)).toEqual([other]);
+    expect((await call('DELETE', `/channels/${fake.channelId}/messages/${other}`)).status).toBe(404);
+  });
+
+  it('times a member out within 28 days, refuses longer as Discord does, and never the owner', async () => {
+    const soon = new Date(Date.now() + 60_000).toISOString();
+    expect((await call('PATCH', `/guilds/${fake.guildId}/members/200000000000000005`, { communication_disabled_until: soon })).status).toBe(200);
+    expect(fake.timeouts).toEqual([{ guildId: fake.guildId, userId: '200000000000000005', until: soon }]);
+    expect((await call('PATCH', `/guilds/${fake.guildId}/members/${fake.ownerId}`, { communication_disabled_until: soon })).status).toBe(403);
+    const tooLong = new Date(Date.now() + 29 * 24 * 3600 * 1000).toISOString();
+    expect((await call('PATCH', `/guilds/${fake.guildId}/members/200000000000000005`, { communication_disabled_until: tooLong })).status).toBe(400);
+    expect(fake.violations).toHaveLength(1);
+    fake.violations.length = 0;
+  });
+});
+
 describe('fake Discord gateway', () => {
   /** A minimal gateway client: collects every payload. */
   async function connect(): Promise<{ ws: WebSocket; payloads: Array<{ op: number; t?: string; s?: number; d: unknown }>; next: (p: (x: { op: number; t?: string; s?: number }) => boolean) => Promise<void> }> {

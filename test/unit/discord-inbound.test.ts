@@ -2,20 +2,30 @@
  * How Discord messages become InboundMessages and which job each gets: voice messages
  * (flag IS_VOICE_MESSAGE, an `audio/ogg` attachment with `duration_secs` and `waveform`)
  * are `voice`, other audio files `audio`, pictures `image`; an unaddressed voice message in
- * a server is transcribed only under TRANSCRIBE_ALL_VOICE. Real discord.js Message objects,
- * built from the wire payloads Discord sends, on a client that never connects.
+ * a server is transcribed only under TRANSCRIBE_ALL_VOICE. Server messages carry their
+ * guild and the author's permissions in the channel (from roles), and slash commands map
+ * to the chat worker's commands. Real discord.js Message and interaction objects, built
+ * from the wire payloads Discord sends, on a client that never connects.
  * https://discord.com/developers/docs/resources/message#voice-messages
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { Client, Message, type APIAttachment, type APIMessage } from 'discord.js';
-import { inboundFromMessage } from '../../adapters/discord/discord.inbound.js';
-import { routeInbound } from '../../src/domain/routing.js';
+import { ChatInputCommandInteraction, Client, Message, type APIAttachment, type APIMessage } from 'discord.js';
+import { inboundFromCommand, inboundFromMessage } from '../../adapters/discord/discord.inbound.js';
+import { parseReplyHandle } from '../../adapters/discord/discord.reply-handle.js';
+import { moderationRoute, routeInbound } from '../../src/domain/routing.js';
 
 const BOT_ID = '100000000000000001';
 const USER = { id: '200000000000000001', username: 'ann', global_name: 'Ann', discriminator: '0', avatar: null };
 const DM_CHANNEL = '400000000000000001';
 const GUILD = '300000000000000001';
 const GUILD_CHANNEL = '300000000000000002';
+const THREAD = '300000000000000003';
+const MOD_ROLE = '300000000000000010';
+const OWNER = '200000000000000099';
+/** Permission bits: Manage Channels, Manage Messages; @everyone's everyday ones (View Channel, Send Messages). */
+const MANAGE_CHANNELS = 1 << 4;
+const MANAGE_MESSAGES = 1 << 13;
+const EVERYDAY = (1 << 10) | (1 << 11);
 const VOICE_MESSAGE_FLAG = 1 << 13;
 const CDN = 'https://cdn.discordapp.com/attachments';
 
@@ -33,14 +43,27 @@ caches.channels._add({ id: DM_CHANNEL, type: 1, recipients: [USER] });
 caches.guilds._add({
   id: GUILD,
   name: 'Test Guild',
-  owner_id: USER.id,
-  roles: [],
+  owner_id: OWNER,
+  roles: [
+    { id: GUILD, name: '@everyone', permissions: String(EVERYDAY), position: 0, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 },
+    { id: MOD_ROLE, name: 'Moderators', permissions: String(MANAGE_MESSAGES | MANAGE_CHANNELS), position: 1, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 },
+  ],
   emojis: [],
   stickers: [],
   features: [],
   members: [],
   channels: [{ id: GUILD_CHANNEL, type: 0, guild_id: GUILD, name: 'general', position: 0, permission_overwrites: [] }],
-  threads: [],
+  threads: [
+    {
+      id: THREAD,
+      type: 11,
+      guild_id: GUILD,
+      parent_id: GUILD_CHANNEL,
+      owner_id: USER.id,
+      name: 'a thread',
+      thread_metadata: { archived: false, auto_archive_duration: 1440, archive_timestamp: new Date().toISOString(), locked: false },
+    },
+  ],
 });
 afterAll(() => client.destroy());
 
@@ -55,7 +78,7 @@ const voiceAttachment: APIAttachment = {
   waveform: 'AAECAwQFBgcICQ==',
 };
 
-function messageOf(data: Partial<APIMessage> & { channel_id: string; guild_id?: string }): Message {
+function messageOf(data: Partial<APIMessage> & { channel_id: string; guild_id?: string; member?: object }): Message {
   const wire = {
     id: '500000000000000001',
     author: USER,
@@ -143,5 +166,101 @@ describe('discord inbound: voice messages, audio and pictures', () => {
   it('never takes a bot\'s voice message', () => {
     const message = messageOf({ channel_id: DM_CHANNEL, author: { ...USER, id: '200000000000000077', bot: true }, flags: VOICE_MESSAGE_FLAG, attachments: [voiceAttachment] });
     expect(inboundFromMessage(message, BOT_ID)).toBeUndefined();
+  });
+});
+
+/** A member as a message carries it (no `user`: the message's author is the member). */
+const member = (roles: string[] = []) => ({ roles, joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 });
+
+describe('discord inbound: guilds and permissions', () => {
+  it('gives a server message its guild, and a thread message its guild, parent and thread', () => {
+    const inChannel = inboundFromMessage(messageOf({ channel_id: GUILD_CHANNEL, guild_id: GUILD, content: 'hi', member: member() }), BOT_ID)!;
+    expect(inChannel.chat).toEqual({ platform: 'discord', id: GUILD_CHANNEL, kind: 'group', guildId: GUILD });
+    const inThread = inboundFromMessage(messageOf({ id: '500000000000000002', channel_id: THREAD, guild_id: GUILD, content: 'hi', member: member() }), BOT_ID)!;
+    expect(inThread.chat).toEqual({ platform: 'discord', id: GUILD_CHANNEL, threadId: THREAD, kind: 'group', guildId: GUILD });
+    const inDm = inboundFromMessage(messageOf({ id: '500000000000000003', channel_id: DM_CHANNEL, content: 'hi' }), BOT_ID)!;
+    expect(inDm.chat).toEqual({ platform: 'discord', id: DM_CHANNEL, kind: 'dm' });
+  });
+
+  it("reads the author's permissions in the channel from their roles; in a DM they may do everything", () => {
+    const plain = inboundFromMessage(messageOf({ id: '500000000000000011', channel_id: GUILD_CHANNEL, guild_id: GUILD, content: 'x', member: member() }), BOT_ID)!;
+    expect(plain.author.permissions).toEqual({ manageMessages: false, manageChannel: false });
+    const moderator = inboundFromMessage(
+      messageOf({ id: '500000000000000012', channel_id: THREAD, guild_id: GUILD, content: 'x', author: { ...USER, id: '200000000000000002' }, member: member([MOD_ROLE]) }),
+      BOT_ID,
+    )!;
+    expect(moderator.author.permissions).toEqual({ manageMessages: true, manageChannel: true });
+    const owner = inboundFromMessage(
+      messageOf({ id: '500000000000000013', channel_id: GUILD_CHANNEL, guild_id: GUILD, content: 'x', author: { ...USER, id: OWNER }, member: member() }),
+      BOT_ID,
+    )!;
+    expect(owner.author.permissions).toEqual({ manageMessages: true, manageChannel: true });
+    const dm = inboundFromMessage(messageOf({ id: '500000000000000014', channel_id: DM_CHANNEL, content: 'x' }), BOT_ID)!;
+    expect(dm.author.permissions).toEqual({ manageMessages: true, manageChannel: true });
+  });
+
+  it('makes an unaddressed server message with text a moderation candidate, not a chat', () => {
+    const inbound = inboundFromMessage(messageOf({ id: '500000000000000021', channel_id: GUILD_CHANNEL, guild_id: GUILD, content: 'just talking', member: member() }), BOT_ID)!;
+    expect(routeInbound(inbound, { transcribeAllVoice: false })).toBeUndefined();
+    expect(moderationRoute(inbound)).toMatchObject({ kind: 'moderate', jobId: `discord:${GUILD_CHANNEL}:500000000000000021` });
+  });
+});
+
+let interactionCount = 0;
+/** A slash command as INTERACTION_CREATE carries it, in the guild channel, by a member with `permissions`. */
+function commandOf(name: string, options: unknown[] = [], permissions = EVERYDAY): ChatInputCommandInteraction {
+  interactionCount += 1;
+  const data = {
+    id: `70000000000000000${interactionCount}`,
+    application_id: BOT_ID,
+    type: 2,
+    token: `itoken-${interactionCount}`,
+    version: 1,
+    guild_id: GUILD,
+    channel: { id: GUILD_CHANNEL, type: 0, guild_id: GUILD, name: 'general' },
+    member: { user: { ...USER, id: '200000000000000003' }, roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, permissions: String(permissions) },
+    app_permissions: String(EVERYDAY),
+    locale: 'en-US',
+    entitlements: [],
+    authorizing_integration_owners: { '0': GUILD },
+    context: 0,
+    data: { id: '800000000000000001', name, type: 1, guild_id: GUILD, ...(options.length > 0 ? { options } : {}) },
+  };
+  return new (ChatInputCommandInteraction as unknown as new (client: Client, data: unknown) => ChatInputCommandInteraction)(client, data);
+}
+const str = (name: string, value: string) => ({ name, type: 3, value });
+
+describe('discord inbound: slash commands', () => {
+  it.each([
+    ['moderation', [str('mode', 'off')], { name: 'moderation', args: 'off' }],
+    ['moderation', [], { name: 'moderation', args: '' }],
+    ['persona', [{ name: 'set', type: 1, options: [str('text', 'You are a pirate.')] }], { name: 'persona', args: 'set You are a pirate.' }],
+    ['persona', [{ name: 'reset', type: 1 }], { name: 'persona', args: 'reset' }],
+    ['model', [str('id', 'gpt-4o-mini')], { name: 'model', args: 'gpt-4o-mini' }],
+    ['scope', [str('mode', 'user')], { name: 'scope', args: 'user' }],
+    ['settings', [], { name: 'settings', args: '' }],
+    ['reset', [], { name: 'reset', args: '' }],
+    ['imagine', [str('prompt', 'a fox')], { name: 'image', args: 'a fox' }],
+  ])('maps /%s to the chat worker command', (name, options, command) => {
+    const inbound = inboundFromCommand(commandOf(name, options))!;
+    expect(inbound.command).toEqual(command);
+    expect(inbound.addressed).toBe(true);
+    expect(inbound.chat).toEqual({ platform: 'discord', id: GUILD_CHANNEL, kind: 'group', guildId: GUILD });
+    expect(parseReplyHandle(inbound.replyHandle)).toMatchObject({ applicationId: BOT_ID });
+  });
+
+  it('makes /ask plain text, and ignores a command it does not know', () => {
+    const ask = inboundFromCommand(commandOf('ask', [str('prompt', 'why is the sky blue')]))!;
+    expect(ask.text).toBe('why is the sky blue');
+    expect(ask.command).toBeUndefined();
+    expect(inboundFromCommand(commandOf('frobnicate'))).toBeUndefined();
+  });
+
+  it("takes the member's permissions in the channel from the interaction", () => {
+    expect(inboundFromCommand(commandOf('moderation', [str('mode', 'on')]))!.author.permissions).toEqual({ manageMessages: false, manageChannel: false });
+    const moderator = inboundFromCommand(commandOf('moderation', [str('mode', 'on')], EVERYDAY | MANAGE_MESSAGES))!;
+    expect(moderator.author.permissions).toEqual({ manageMessages: true, manageChannel: false });
+    const admin = inboundFromCommand(commandOf('scope', [str('mode', 'channel')], EVERYDAY | MANAGE_CHANNELS))!;
+    expect(admin.author.permissions).toEqual({ manageMessages: false, manageChannel: true });
   });
 });

@@ -2,8 +2,8 @@
  * The Discord Outbox against the fake Discord and the real Redis rate limiter: channel
  * replies, the interaction flow (@original, then follow-ups), skipped repeats, errors
  * that name the route but never a token, a global 429 pausing every process, attachment
- * downloads from the CDN hosts only (through the real guarded downloader), and image
- * uploads as multipart.
+ * downloads from the CDN hosts only (through the real guarded downloader), image
+ * uploads as multipart, and the moderation actions (delete, timeout) with their 403s.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 // First, as in the service (src/app.ts loads infra before any adapter): undici 7 then owns
@@ -13,7 +13,8 @@ import { createDiscordOutbox } from '../../adapters/discord/discord.outbox.js';
 import { DiscordApiError } from '../../adapters/discord/discord.errors.js';
 import { globalLimit } from '../../adapters/discord/discord.limits.js';
 import { encodeReplyHandle } from '../../adapters/discord/discord.reply-handle.js';
-import type { Attachment } from '../../src/domain/inbound-message.js';
+import { PermissionError } from '../../src/domain/errors.js';
+import type { Attachment, ChatRef } from '../../src/domain/inbound-message.js';
 import { FileFetchError, FileTooLargeError } from '../../src/domain/media.js';
 import { createRedisRateLimiter } from '../../src/infra/ratelimit/index.js';
 import { closeRedis, createRedisConnection } from '../../src/infra/redis/connection.js';
@@ -237,5 +238,60 @@ describe('discord outbox files', () => {
     expect(edit[0]!.headers['authorization']).toBeUndefined();
     expect(fake.requestsTo('POST', '/webhooks/{webhook_id}/{webhook_token}')[0]!.files).toHaveLength(1);
     expect(fake.requestsTo('POST', '/channels/{channel_id}/typing')).toHaveLength(0);
+  });
+});
+
+describe('discord outbox moderation', () => {
+  const moderatedChat = (): ChatRef => ({ platform: 'discord', id: fake.channelId, kind: 'group', guildId: fake.guildId });
+  const userMessageId = (content = 'a message'): string => String(fake.userMessage({ content })['id']);
+
+  it("deletes a user's message with an audit-log reason; a message already gone counts as deleted", async () => {
+    const id = userMessageId();
+    await outbox.deleteMessage!(moderatedChat(), id);
+    expect(fake.deleted.map((m) => m.id)).toEqual([id]);
+    const [request] = fake.requestsTo('DELETE', '/channels/{channel_id}/messages/{message_id}');
+    expect(request!.path).toBe(`/channels/${fake.channelId}/messages/${id}`);
+    expect(decodeURIComponent(String(request!.headers['x-audit-log-reason']))).toBe('Switchboard community moderation');
+    await expect(outbox.deleteMessage!(moderatedChat(), id)).resolves.toBeUndefined();
+  });
+
+  it('says the bot lacks the permission when Discord answers 403 Missing Permissions', async () => {
+    fake.denyBot('manageMessages', fake.channelId);
+    const id = userMessageId();
+    const refused = await outbox.deleteMessage!(moderatedChat(), id).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(PermissionError);
+    expect((refused as Error).message).toMatch(/403/);
+    expect(fake.deleted).toEqual([]);
+  });
+
+  it('times a member out until now plus the seconds, capped at 28 days', async () => {
+    await outbox.timeoutMember!(moderatedChat(), '200000000000000005', 600);
+    await outbox.timeoutMember!(moderatedChat(), '200000000000000006', 365 * 24 * 3600);
+    expect(fake.timeouts.map((t) => [t.userId, t.reason])).toEqual([
+      ['200000000000000005', 'Switchboard community moderation'],
+      ['200000000000000006', 'Switchboard community moderation'],
+    ]);
+    const [first, capped] = fake.timeouts.map((t) => Date.parse(t.until!) - Date.now());
+    expect(first).toBeGreaterThan(500_000);
+    expect(first).toBeLessThanOrEqual(600_000);
+    expect(capped).toBeLessThanOrEqual(28 * 24 * 3600 * 1000);
+    expect(capped).toBeGreaterThan(27 * 24 * 3600 * 1000);
+  });
+
+  it('refuses a timeout without Moderate Members, for the owner, and outside a guild, as missing permissions', async () => {
+    await expect(outbox.timeoutMember!(moderatedChat(), fake.ownerId, 60)).rejects.toBeInstanceOf(PermissionError);
+    fake.denyBot('moderateMembers');
+    await expect(outbox.timeoutMember!(moderatedChat(), '200000000000000005', 60)).rejects.toBeInstanceOf(PermissionError);
+    await expect(outbox.timeoutMember!({ platform: 'discord', id: fake.channelId, kind: 'group' }, '200000000000000005', 60)).rejects.toBeInstanceOf(
+      PermissionError,
+    );
+    expect(fake.timeouts).toEqual([]);
+  });
+
+  it('links to a message in its guild channel or thread', () => {
+    expect(outbox.messageLink!(moderatedChat(), '42')).toBe(`https://discord.com/channels/${fake.guildId}/${fake.channelId}/42`);
+    expect(outbox.messageLink!({ ...moderatedChat(), threadId: fake.userThreadId }, '42')).toBe(
+      `https://discord.com/channels/${fake.guildId}/${fake.userThreadId}/42`,
+    );
   });
 });
