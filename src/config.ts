@@ -5,6 +5,7 @@
  * .env.example and README.md.
  */
 import { z } from 'zod';
+import { redisPasswordOf } from './infra/redis/redis-url.js';
 import {
   DEFAULT_THRESHOLDS,
   MODERATION_ACTIONS,
@@ -130,7 +131,14 @@ const envSchema = z.object({
     .trim()
     .optional()
     .transform((value) => (value === '' || value === undefined ? undefined : value))
-    .pipe(z.url({ protocol: /^(redis|rediss|redis\+sentinel)$/, error: 'expected a redis:// or rediss:// URL' }).optional()),
+    .pipe(
+      z
+        .union([
+          z.url({ protocol: /^(redis|rediss)$/ }),
+          z.string().regex(/^redis\+(sentinel|cluster):\/\/(?:[^@/]*@)?[^/@]+(?:\/.*)?$/),
+        ], { error: 'expected redis://, rediss://, redis+sentinel://host:port[,…]/<master> or redis+cluster://host:port[,…]' })
+        .optional(),
+    ),
   DATA_DIR: z.string().trim().default('./data'),
   OPENAI_API_KEY: optionalText,
   OPENAI_BASE_URL: optionalUrl(),
@@ -330,7 +338,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
   const e = result.data;
 
   const demo = e.OPENAI_API_KEY === undefined && e.OPENAI_BASE_URL === undefined;
-  const redisPassword = e.REDIS_URL === undefined ? undefined : decodeURIComponent(new URL(e.REDIS_URL).password) || undefined;
+  const redisPassword = e.REDIS_URL === undefined ? undefined : redisPasswordOf(e.REDIS_URL);
   const secrets = [e.OPENAI_API_KEY, e.TELEGRAM_BOT_TOKEN, e.TELEGRAM_WEBHOOK_SECRET, e.DISCORD_BOT_TOKEN, redisPassword].filter(
     (value): value is string => value !== undefined && value.length >= 6,
   );
@@ -408,6 +416,9 @@ function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): 
   const problems: string[] = [];
   if (set('TELEGRAM_WEBHOOK_URL') && !set('TELEGRAM_BOT_TOKEN')) {
     problems.push('TELEGRAM_WEBHOOK_URL: set, but TELEGRAM_BOT_TOKEN is not');
+  }
+  if ((env['REDIS_URL'] ?? '').trim().startsWith('redis+cluster://') && !/\{[^}]+\}/.test(env['QUEUE_PREFIX'] ?? '')) {
+    problems.push('QUEUE_PREFIX: on Redis Cluster it needs a hash tag, e.g. {sb}, so each script and queue works in one slot');
   }
   if (set('TELEGRAM_WEBHOOK_URL') && !set('TELEGRAM_WEBHOOK_SECRET')) {
     problems.push('TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL, so forged updates are refused');

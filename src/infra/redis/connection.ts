@@ -8,7 +8,8 @@
  * All reconnect with a capped backoff so processing resumes soon after Redis returns.
  * https://github.com/redis/ioredis#auto-reconnect
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { parseRedisUrl } from './redis-url.js';
 import { settleWithin } from '../settle-within.js';
 
 /** The longest wait between two reconnect attempts. */
@@ -18,7 +19,11 @@ const PRODUCER_COMMAND_TIMEOUT_MS = 2_000;
 
 export type ConnectionRole = 'worker' | 'producer' | 'subscriber' | 'command';
 
-/** Opens a connection for one role. `url` is a redis:// or rediss:// URL. */
+/**
+ * Opens a connection for one role. `url` is a REDIS_URL of any form (redis-url.ts). A
+ * Cluster client is returned typed as Redis: ioredis gives both the same command
+ * interface, and BullMQ takes either.
+ */
 export function createRedisConnection(url: string, role: ConnectionRole, name = 'switchboard'): Redis {
   const common: RedisOptions = {
     connectionName: `${name}:${role}`,
@@ -31,7 +36,20 @@ export function createRedisConnection(url: string, role: ConnectionRole, name = 
     subscriber: { maxRetriesPerRequest: null },
     command: { maxRetriesPerRequest: 2 },
   };
-  return new Redis(url, { ...common, ...byRole[role] });
+  const options = { ...common, ...byRole[role] };
+  const target = parseRedisUrl(url);
+  if (target.kind === 'url') return new Redis(target.url, options);
+  if (target.kind === 'sentinel') return new Redis({ ...target.options, ...options });
+  // The cluster client discovers slots over its node connections before it is ready, so
+  // fail-fast (no offline queue) applies to the cluster, never to those node connections.
+  const { retryStrategy, enableOfflineQueue, ...nodeOptions } = options;
+  const cluster = new Cluster([...target.nodes], {
+    redisOptions: { ...target.options, ...nodeOptions },
+    clusterRetryStrategy: retryStrategy,
+    enableOfflineQueue: enableOfflineQueue ?? true,
+    enableReadyCheck: true,
+  });
+  return cluster as unknown as Redis;
 }
 
 /** Resolves once the connection is ready, or rejects after `timeoutMs`. */
