@@ -161,6 +161,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     downloader,
     uploads: createRedisUploadStore({ redis: command, keys }),
     isModerated: (chat) => isModerated(channelAddressOf(chat)),
+    metrics,
   };
   const closeModel = async (): Promise<void> => models?.close();
 

@@ -38,7 +38,7 @@ import {
 import { PermissionError } from '../../src/domain/errors.js';
 import type { ChatRef } from '../../src/domain/inbound-message.js';
 import { FileTooLargeError, type FileContent } from '../../src/domain/media.js';
-import type { Downloader, Logger, Outbox, RateLimit, RateLimiter, ReplyTarget, SentMessage } from '../../src/ports/index.js';
+import type { Downloader, Logger, Outbox, PlatformMetrics, RateLimit, RateLimiter, ReplyTarget, SentMessage } from '../../src/ports/index.js';
 import { DiscordApiError, toDiscordError } from './discord.errors.js';
 import { globalLimit, channelLimit } from './discord.limits.js';
 import { parseReplyHandle } from './discord.reply-handle.js';
@@ -91,6 +91,8 @@ export interface DiscordOutboxDeps {
   /** Downloads attachments; built for DISCORD_CDN_HOSTS only, so no other host is ever fetched. */
   readonly downloader: Downloader;
   readonly log: Logger;
+  /** Counts refused calls and 429s (/metrics). */
+  readonly metrics?: PlatformMetrics;
 }
 
 /** Creates the Discord Outbox. */
@@ -99,6 +101,7 @@ export function createDiscordOutbox(deps: DiscordOutboxDeps): Outbox {
   const global = globalLimit(deps.token);
   rest.on(RESTEvents.RateLimited, (info: RateLimitData) => {
     deps.log.warn({ route: info.route, retryAfterMs: info.retryAfter, global: info.global, scope: info.scope }, 'discord rate limited a request; waiting as asked');
+    deps.metrics?.platformError('discord', 429);
     // A global limit is the bot token's: every process must hold off, not just this one.
     if (info.global) void deps.rateLimiter.pause(global.key, info.retryAfter).catch(() => undefined);
   });
@@ -119,7 +122,9 @@ export function createDiscordOutbox(deps: DiscordOutboxDeps): Outbox {
     try {
       return (await run()) as T;
     } catch (error) {
-      throw toDiscordError(error, route);
+      const failure = toDiscordError(error, route);
+      deps.metrics?.platformError('discord', failure instanceof DiscordApiError ? failure.status : 'network');
+      throw failure;
     }
   }
 

@@ -9,7 +9,7 @@ import type { PlatformModule } from './platform.js';
 export const discordPlatform: PlatformModule = {
   platform: 'discord',
   enabled: (config) => config.discord !== undefined,
-  async createOutbox({ config, rateLimiter, log, downloader }) {
+  async createOutbox({ config, rateLimiter, log, downloader, metrics }) {
     const { createDiscordOutbox } = await import('../../adapters/discord/index.js');
     const discord = config.discord;
     if (!discord) throw new Error('Discord is not configured: DISCORD_BOT_TOKEN is unset');
@@ -20,6 +20,7 @@ export const discordPlatform: PlatformModule = {
       // Attachment URLs come from users' messages: only Discord's CDN is ever fetched.
       downloader: downloader({ allowed: discord.cdnHosts }),
       log: log.child({ platform: 'discord' }),
+      metrics,
     });
   },
   async startGateway({ config, queue, rateLimiter, log, isModerated }) {

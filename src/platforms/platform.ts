@@ -9,7 +9,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import type { ChatRef, Platform } from '../domain/inbound-message.js';
-import type { ChatModel, Downloader, HistoryStore, JobQueue, Logger, Outbox, PubSub, RateLimiter, UploadStore } from '../ports/index.js';
+import type {
+  ChatModel,
+  Downloader,
+  HistoryStore,
+  JobQueue,
+  Logger,
+  Outbox,
+  PlatformMetrics,
+  PubSub,
+  RateLimiter,
+  UploadStore,
+} from '../ports/index.js';
 
 /** What every platform module may use. */
 export interface PlatformContext {
@@ -36,6 +47,8 @@ export interface PlatformContext {
    * domain's `moderationRoute` for messages not addressed to the bot. Cached briefly.
    */
   isModerated(chat: Pick<ChatRef, 'platform' | 'id'>): Promise<boolean>;
+  /** Where platform API errors and 429s are counted (/metrics). */
+  readonly metrics: PlatformMetrics;
 }
 
 /** A running gateway: the HTTP routes it serves on PORT (a webhook, the playground), and how to stop it. */

@@ -290,6 +290,11 @@ export interface RateLimiter {
   pause(key: string, ms: number): Promise<void>;
 }
 
+/** Counts failed platform API calls (metrics). `status`: the HTTP status (429: rate limited) or a word such as `network`. */
+export interface PlatformMetrics {
+  platformError(platform: Platform, status: number | string): void;
+}
+
 /** A readiness probe part, e.g. "redis" or "workers". */
 export interface ReadinessCheck {
   readonly name: string;

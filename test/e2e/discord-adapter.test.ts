@@ -256,14 +256,16 @@ describe('discord adapter', () => {
     for (const body of bodies) expect(body['allowed_mentions']).toEqual({ parse: [], replied_user: false });
   });
 
-  it('retries a message after Discord answers 429 with Retry-After', async () => {
-    await start();
+  it('retries a message after Discord answers 429 with Retry-After, and counts the 429', async () => {
+    const app = await start();
     discord.enqueueRateLimit({ match: 'POST /channels/{channel_id}/messages', retryAfterSeconds: 0.3 });
     discord.userMessage({ content: 'are you limited?', mentionBot: true });
     await answerIn(discord.channelId, shows('Echo: are you limited?'));
     const creates = discord.requestsTo('POST', '/channels/{channel_id}/messages');
     expect(creates.map((r) => r.status)).toEqual([429, 200]);
     expect(discord.botMessages({ channelId: discord.channelId })).toHaveLength(1);
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toMatch(/switchboard_platform_errors_total\{platform="discord",status="429"\} [1-9]/);
   });
 
   it('answers a MESSAGE_CREATE once when the gateway replays it after a resume, and after a restart', async () => {
