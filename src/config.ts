@@ -207,6 +207,20 @@ const envSchema = z.object({
   DISCORD_BOT_TOKEN: optionalText,
   DISCORD_API_URL: urlWithDefault(DEFAULT_DISCORD_API_URL),
   DISCORD_CDN_HOSTS: hostList(['cdn.discordapp.com', 'media.discordapp.net']),
+  DISCORD_SHARDS: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? 'auto' : value))
+    .pipe(z.union([z.literal('auto'), z.coerce.number<string>().int().min(1).max(10_000)], { error: 'expected auto or a whole number of shards' })),
+  DISCORD_SHARD_IDS: idList(/^[0-9]{1,5}$/, 'expected comma-separated shard ids, e.g. 0,1'),
+  ADMIN_TOKEN: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value))
+    .pipe(z.string().min(16, 'use at least 16 characters').optional()),
   DISCORD_GUILD_IDS: z
     .string()
     .trim()
@@ -308,9 +322,18 @@ export interface Config {
         readonly guildIds: readonly string[];
         /** Hosts attachments may be downloaded from (Discord's CDN). */
         readonly cdnHosts: readonly string[];
+        /** Total shards: `auto` (Discord's recommendation from /gateway/bot) or a count. */
+        readonly shards: 'auto' | number;
+        /** The shards this process holds; empty: all of them. */
+        readonly shardIds: readonly number[];
       }
     | undefined;
-  readonly http: { readonly host: string; readonly port: number };
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    /** Bearer token of the operator view at /admin; unset: /admin is off. */
+    readonly adminToken: string | undefined;
+  };
   readonly log: { readonly level: string };
   readonly shutdownTimeoutMs: number;
   /** Every secret value, for scrubbing log lines and error messages. */
@@ -339,7 +362,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
 
   const demo = e.OPENAI_API_KEY === undefined && e.OPENAI_BASE_URL === undefined;
   const redisPassword = e.REDIS_URL === undefined ? undefined : redisPasswordOf(e.REDIS_URL);
-  const secrets = [e.OPENAI_API_KEY, e.TELEGRAM_BOT_TOKEN, e.TELEGRAM_WEBHOOK_SECRET, e.DISCORD_BOT_TOKEN, redisPassword].filter(
+  const secrets = [e.OPENAI_API_KEY, e.TELEGRAM_BOT_TOKEN, e.TELEGRAM_WEBHOOK_SECRET, e.DISCORD_BOT_TOKEN, redisPassword, e.ADMIN_TOKEN].filter(
     (value): value is string => value !== undefined && value.length >= 6,
   );
   return deepFreeze({
@@ -402,8 +425,15 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     discord:
       e.DISCORD_BOT_TOKEN === undefined
         ? undefined
-        : { token: e.DISCORD_BOT_TOKEN, apiUrl: e.DISCORD_API_URL, guildIds: e.DISCORD_GUILD_IDS, cdnHosts: e.DISCORD_CDN_HOSTS },
-    http: { host: e.HOST, port: e.PORT },
+        : {
+            token: e.DISCORD_BOT_TOKEN,
+            apiUrl: e.DISCORD_API_URL,
+            guildIds: e.DISCORD_GUILD_IDS,
+            cdnHosts: e.DISCORD_CDN_HOSTS,
+            shards: e.DISCORD_SHARDS,
+            shardIds: e.DISCORD_SHARD_IDS.map(Number),
+          },
+    http: { host: e.HOST, port: e.PORT, adminToken: e.ADMIN_TOKEN },
     log: { level: e.LOG_LEVEL },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     secrets,
@@ -419,6 +449,9 @@ function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): 
   }
   if ((env['REDIS_URL'] ?? '').trim().startsWith('redis+cluster://') && !/\{[^}]+\}/.test(env['QUEUE_PREFIX'] ?? '')) {
     problems.push('QUEUE_PREFIX: on Redis Cluster it needs a hash tag, e.g. {sb}, so each script and queue works in one slot');
+  }
+  if (set('DISCORD_SHARD_IDS') && !/^\d+$/.test((env['DISCORD_SHARDS'] ?? '').trim())) {
+    problems.push('DISCORD_SHARD_IDS: needs DISCORD_SHARDS set to the total number of shards, so every process splits them the same way');
   }
   if (set('TELEGRAM_WEBHOOK_URL') && !set('TELEGRAM_WEBHOOK_SECRET')) {
     problems.push('TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL, so forged updates are refused');
