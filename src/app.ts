@@ -23,7 +23,7 @@ import { createRedisHistoryStore } from './infra/history/index.js';
 import { startHttpServer, type RouteHandler, type RunningHttpServer } from './infra/http/server.js';
 import { createLogger } from './infra/log/logger.js';
 import { createActiveConversations, createMetrics, type AiMetrics } from './infra/metrics/index.js';
-import { createJobQueue, createJobWorkers, type JobWorkers, type ManagedJobQueue } from './infra/queue/index.js';
+import { createJobQueue, createJobWorkers, createQueueOperations, type JobWorkers, type ManagedJobQueue } from './infra/queue/index.js';
 import { closeRedis, createRedisConnection, waitForReady } from './infra/redis/connection.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from './infra/redis/embedded-redis.js';
 import { createRedisKeys } from './infra/redis/keys.js';
@@ -150,6 +150,15 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const moderationSettings = createRedisModerationSettings({ redis: command, keys });
   const configuredModeration = config.moderation.channels.map((channel) => channelAddressOf(channel));
   const isModerated = createModeratedChannels({ settings: moderationSettings, configured: configuredModeration });
+  const moderationSwitches = {
+    ...moderationSettings,
+    async set(channel: string, state: 'on' | 'off') {
+      await moderationSettings.set(channel, state);
+      isModerated.forget(channel);
+    },
+  };
+  // The fail-fast producer where there is one (gateways serve /admin): a refresh must not wait out a Redis outage.
+  const operations = createQueueOperations({ connection: producer ?? command, keys, secrets: config.secrets });
   const context: PlatformContext = {
     config,
     log,
@@ -162,6 +171,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     uploads: createRedisUploadStore({ redis: command, keys }),
     isModerated: (chat) => isModerated(channelAddressOf(chat)),
     metrics,
+    operations,
   };
   const closeModel = async (): Promise<void> => models?.close();
 
@@ -179,7 +189,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       const outboxes: Outboxes = Object.fromEntries(
         await Promise.all(platforms.map(async (p) => [p.platform, ledgeredOutbox(await p.createOutbox(context), ledger)] as const)),
       );
-      const ledgered = <K extends JobKind>(handler: JobHandler<K>): JobHandler<K> => withReplyLedger(ledger, outboxes, handler);
+      const ledgered = <K extends JobKind>(kind: K, handler: JobHandler<K>): JobHandler<K> => withReplyLedger(ledger, outboxes, kind, handler);
       const tokens = createRedisDailyCounter({ redis: command, keys, name: 'tokens' });
       const limited = {
         limits: config.limits,
@@ -203,21 +213,21 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         connection: worker,
         keys,
         handlers: {
-          chat: ledgered(withLimits(limited, 'chat', createChatWorker({
+          chat: ledgered('chat', withLimits(limited, 'chat', createChatWorker({
             ...answering,
             outboxes,
             vision: config.chat.vision,
             models: models.catalog,
-            moderation: { settings: moderationSettings, configured: configuredModeration, action: moderation.action },
+            moderation: { settings: moderationSwitches, configured: configuredModeration, action: moderation.action },
           }))),
-          transcribe: ledgered(withLimits(limited, 'transcribe', createTranscribeWorker({ ...answering, outboxes, transcriber: models.transcriber }))),
-          image: ledgered(withLimits(limited, 'image', createImageWorker({
+          transcribe: ledgered('transcribe', withLimits(limited, 'transcribe', createTranscribeWorker({ ...answering, outboxes, transcriber: models.transcriber }))),
+          image: ledgered('image', withLimits(limited, 'image', createImageWorker({
             outboxes,
             images: models.images,
             quota: createRedisDailyQuota({ redis: command, keys, name: 'image', limit: config.image.dailyLimit }),
             ...(moderation.input ? { moderator: models.moderator } : {}),
           }))),
-          moderate: ledgered(withModerationAdmission(config.limits, createModerateWorker({
+          moderate: ledgered('moderate', withModerationAdmission(config.limits, createModerateWorker({
             outboxes,
             moderator: models.moderator,
             settings: moderationSettings,
@@ -259,6 +269,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await closeModel();
     await closeDownloaders();
     await queue?.close();
+    await operations.close();
     await Promise.all(connections.map(closeRedis));
     await embedded?.stop();
     throw error;
@@ -275,6 +286,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       await closeModel();
       await closeDownloaders();
       await queue?.close();
+      await operations.close();
       await Promise.all(connections.map(closeRedis));
       await embedded?.stop();
       log.info({ role }, 'stopped');

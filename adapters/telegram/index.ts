@@ -1,12 +1,13 @@
 /**
  * The Telegram adapter: telegraf long polling or webhook in, the Bot API Outbox out,
  * Markdown as Telegram HTML, forum topics as their own conversations, users' files
- * through getFile and images up as photos.
+ * through getFile and images up as photos, and community moderation's calls (delete,
+ * timeout, member rights, message links).
  */
 export { createTelegramApi, scrubToken, TelegramApiError, TelegramNetworkError } from './telegram.api.js';
 export type { TelegramApi, TelegramApiOptions } from './telegram.api.js';
 export { escapeHtml, markdownToTelegramHtml } from './telegram.format.js';
-export { normalizeUpdate } from './telegram.inbound.js';
+export { moderationCandidate, normalizeUpdate } from './telegram.inbound.js';
 export type { BotIdentity, NormalizeOptions, Normalized, SkipReason } from './telegram.inbound.js';
 export { createTelegramFiles } from './telegram.files.js';
 export type { TelegramFiles, TelegramFilesOptions } from './telegram.files.js';
@@ -19,6 +20,9 @@ export {
   TELEGRAM_MAX_MESSAGE_LENGTH,
 } from './telegram.outbox.js';
 export type { TelegramOutboxDeps } from './telegram.outbox.js';
-export { BOT_COMMANDS, isBotCommand } from './telegram.commands.js';
-export { startTelegramGateway } from './telegram.gateway.js';
+export { ADMIN_COMMANDS, BOT_COMMANDS, COMMAND_REGISTRATIONS, isBotCommand } from './telegram.commands.js';
+export type { CommandRegistration } from './telegram.commands.js';
+export { createTelegramModeration, telegramMessageLink } from './telegram.moderation.js';
+export type { TelegramModeration, TelegramModerationDeps } from './telegram.moderation.js';
+export { editJobId, startTelegramGateway } from './telegram.gateway.js';
 export type { IntakeOutcome, TelegramGateway, TelegramGatewayDeps } from './telegram.gateway.js';

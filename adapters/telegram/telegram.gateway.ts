@@ -3,8 +3,11 @@
  * It learns the bot's username (getMe), registers the commands (setMyCommands), turns each
  * update into one InboundMessage and enqueues the job routeInbound picks for it (`chat`,
  * `transcribe` for voice notes and audio, `image` for /image) under
- * `telegram:<chatId>:<messageId>`, so an update delivered twice makes one job. It does no
- * AI work, downloads no file, and never waits for any.
+ * `telegram:<chatId>:<messageId>`, so an update delivered twice makes one job. In a group
+ * under community moderation every message with text, addressed or not, and every edit
+ * of one also gets a `moderate` job (an edit's id ends in `-e<update_id>`, so each version
+ * is checked once); edits get nothing else. It does no AI work, downloads no file, and
+ * never waits for any.
  *
  * Long polling (https://core.telegram.org/bots/api#getupdates) is our own small loop
  * rather than telegraf's, for one guarantee: an update is confirmed (the next offset
@@ -16,15 +19,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Update, UserFromGetMe } from 'telegraf/types';
 import type { JobKind } from '../../src/domain/jobs.js';
-import { routeInbound, type Route } from '../../src/domain/routing.js';
+import { moderationRoute, routeInbound, type Route } from '../../src/domain/routing.js';
 import type { JobQueue, Logger } from '../../src/ports/index.js';
 import { createTelegramApi, TelegramApiError } from './telegram.api.js';
-import { BOT_COMMANDS } from './telegram.commands.js';
-import { normalizeUpdate, type BotIdentity } from './telegram.inbound.js';
+import { COMMAND_REGISTRATIONS } from './telegram.commands.js';
+import { moderationCandidate, normalizeUpdate, type BotIdentity } from './telegram.inbound.js';
 import { handleWebhook } from './telegram.webhook.js';
 
-/** Only messages are handled for now; the rest are not even fetched. */
-const ALLOWED_UPDATES = ['message'];
+/** Messages, and edits for community moderation; the rest are not even fetched. */
+const ALLOWED_UPDATES = ['message', 'edited_message'];
 /** How long one getUpdates call waits for updates, in seconds (telegraf's default too). */
 const LONG_POLL_SECONDS = 50;
 /** Back-off between tries to enqueue while the queue (Redis) is unreachable. */
@@ -43,6 +46,11 @@ export interface TelegramGatewayDeps {
   readonly log: Logger;
   /** TRANSCRIBE_ALL_VOICE: transcribe every voice note in groups, not only those addressed to the bot. */
   readonly transcribeAllVoice: boolean;
+  /**
+   * Whether a group chat is under community moderation (its `/moderation` switch, else
+   * MODERATED_CHANNELS); unset: none is.
+   */
+  readonly isModerated?: (chatId: string) => Promise<boolean>;
 }
 
 /** A running gateway. */
@@ -63,12 +71,20 @@ export async function startTelegramGateway(deps: TelegramGatewayDeps): Promise<T
 
   const me = await api.call<UserFromGetMe>('getMe', {});
   const bot: BotIdentity = { id: me.id, username: me.username };
-  await api.call('setMyCommands', { commands: BOT_COMMANDS });
+  if (deps.isModerated !== undefined && !me.can_read_all_group_messages) {
+    // https://core.telegram.org/bots/features#privacy-mode: admins see every message anyway.
+    log.info({ bot: bot.username }, 'telegram privacy mode is on: community moderation sees every message only in groups where the bot is an admin');
+  }
+  for (const { commands, scope } of COMMAND_REGISTRATIONS) await api.call('setMyCommands', { commands, scope });
 
   const intake = async (update: Update): Promise<IntakeOutcome> => {
+    // Asked before reading the update, as it decides what to keep; a Redis failure here
+    // throws like a failed enqueue, so the update waits.
+    const candidate = deps.isModerated === undefined ? undefined : moderationCandidate(update);
+    const moderated = candidate !== undefined && deps.isModerated !== undefined && (await deps.isModerated(candidate));
     let normalized;
     try {
-      normalized = normalizeUpdate(update, bot, { transcribeAllVoice: deps.transcribeAllVoice });
+      normalized = normalizeUpdate(update, bot, { transcribeAllVoice: deps.transcribeAllVoice, moderated });
     } catch (error) {
       // An update we cannot read must not hold up every update after it.
       log.error({ err: error, updateId: update.update_id }, 'could not read a telegram update; skipped');
@@ -78,17 +94,27 @@ export async function startTelegramGateway(deps: TelegramGatewayDeps): Promise<T
       log.debug({ updateId: update.update_id, reason: normalized.skip }, 'telegram update not for the bot');
       return 'skipped';
     }
-    const route = routeInbound(normalized.message, { transcribeAllVoice: deps.transcribeAllVoice });
-    if (route === undefined) {
+    const { message, editDate } = normalized;
+    const routes: Route[] = [];
+    const answer = editDate === undefined ? routeInbound(message, { transcribeAllVoice: deps.transcribeAllVoice }) : undefined;
+    if (answer !== undefined) routes.push(answer);
+    const moderate = moderated ? moderationRoute(message) : undefined;
+    if (moderate !== undefined) routes.push(editDate === undefined ? moderate : { ...moderate, jobId: editJobId(moderate.jobId, update.update_id) });
+    if (routes.length === 0) {
       log.debug({ updateId: update.update_id }, 'telegram message needs no job');
       return 'skipped';
     }
-    const outcome = await enqueueRoute(deps.queue, route);
-    log.debug(
-      { updateId: update.update_id, kind: route.kind, conversation: route.payload.conversation, jobId: outcome.jobId, duplicate: outcome.duplicate },
-      'telegram message enqueued',
-    );
-    return outcome.duplicate ? 'duplicate' : 'enqueued';
+    // Each job once: a retry after a failed enqueue finds the ones before it as duplicates.
+    let duplicates = 0;
+    for (const route of routes) {
+      const outcome = await enqueueRoute(deps.queue, route);
+      if (outcome.duplicate) duplicates += 1;
+      log.debug(
+        { updateId: update.update_id, kind: route.kind, conversation: route.payload.conversation, jobId: outcome.jobId, duplicate: outcome.duplicate },
+        'telegram message enqueued',
+      );
+    }
+    return duplicates === routes.length ? 'duplicate' : 'enqueued';
   };
 
   if (deps.webhook) {
@@ -165,6 +191,15 @@ export async function startTelegramGateway(deps: TelegramGatewayDeps): Promise<T
       await polling;
     },
   };
+}
+
+/**
+ * The job id of one edit of a message: the message's id with the update's. The update id
+ * is stable across redeliveries and, unlike the edit date (whole seconds), differs
+ * between two quick edits. No third `:`: BullMQ takes custom ids with exactly two.
+ */
+export function editJobId(messageJobId: string, updateId: number): string {
+  return `${messageJobId}-e${updateId}`;
 }
 
 /** Enqueues a route's job; the kind and its payload stay paired through the call. */

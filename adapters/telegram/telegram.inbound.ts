@@ -6,6 +6,10 @@
  * bot (`/reset@otherbot`) is ignored outright. With `transcribeAllVoice`, a group's voice
  * note that does not address the bot still becomes a message (`addressed: false`), for
  * routeInbound to send to transcription.
+ * In a group under community moderation (`moderated`), every message with text or a
+ * caption becomes a message, `addressed: false` when it is not for the bot (another
+ * bot's command included), and so does every edit of one (`edited_message`, with its
+ * `editDate`): the gateway sends those to moderation only.
  * Voice notes, audio files, video notes, photos and documents become attachments.
  * Update and Message: https://core.telegram.org/bots/api#update
  * Forum topics: https://core.telegram.org/bots/api#forumtopic
@@ -23,8 +27,11 @@ export interface BotIdentity {
 /** Why an update produced no job; for debug logs and tests. */
 export type SkipReason = 'not-a-message' | 'from-a-bot' | 'service-message' | 'other-bot-command' | 'not-addressed';
 
-/** The outcome of normalizing an update. */
-export type Normalized = { readonly message: InboundMessage } | { readonly skip: SkipReason };
+/**
+ * The outcome of normalizing an update. `editDate` (Unix seconds) marks an edit of an
+ * earlier message, taken only for moderation: it is never answered.
+ */
+export type Normalized = { readonly message: InboundMessage; readonly editDate?: number } | { readonly skip: SkipReason };
 
 /** A command with an explicit `@target`, whatever the target. */
 const TARGETED_COMMAND = /^\/[A-Za-z0-9_]{1,32}@([A-Za-z0-9_]{1,64})(?:\s|$)/;
@@ -33,6 +40,8 @@ const TARGETED_COMMAND = /^\/[A-Za-z0-9_]{1,32}@([A-Za-z0-9_]{1,64})(?:\s|$)/;
 export interface NormalizeOptions {
   /** TRANSCRIBE_ALL_VOICE: keep a group's unaddressed voice notes (as `addressed: false`). */
   readonly transcribeAllVoice?: boolean;
+  /** The chat is under community moderation: keep every message with text or a caption, and edits of them. */
+  readonly moderated?: boolean;
 }
 
 /** Telegram sends video notes (round videos) as MP4 without a name; this one gives the format away. */
@@ -40,8 +49,9 @@ const VIDEO_NOTE = { mimeType: 'video/mp4', fileName: 'video_note.mp4' } as cons
 
 /** Normalizes one update for the bot `me`. */
 export function normalizeUpdate(update: Update, me: BotIdentity, options: NormalizeOptions = {}): Normalized {
-  if (!('message' in update) || update.message === undefined) return { skip: 'not-a-message' };
-  const message = update.message;
+  const edit = options.moderated === true && 'edited_message' in update ? update.edited_message : undefined;
+  const message = edit ?? ('message' in update ? update.message : undefined);
+  if (message === undefined) return { skip: 'not-a-message' };
   const chatType = message.chat.type;
   const from = message.from;
   if (from === undefined || from.is_bot) return { skip: 'from-a-bot' };
@@ -50,20 +60,26 @@ export function normalizeUpdate(update: Update, me: BotIdentity, options: Normal
   const attachments = attachmentsOf(message);
   if (text === '' && attachments.length === 0) return { skip: 'service-message' };
 
-  const targeted = TARGETED_COMMAND.exec(text);
-  if (targeted && targeted[1]?.toLowerCase() !== me.username.toLowerCase()) return { skip: 'other-bot-command' };
-  const command = parseCommand(text, me.username);
-
   const dm = chatType === 'private';
+  // Moderation reads text: a group's message without any is not its business.
+  const forModeration = options.moderated === true && !dm && text !== '';
+  if (edit !== undefined && !forModeration) return { skip: 'not-addressed' };
+
+  const targeted = TARGETED_COMMAND.exec(text);
+  const otherBots = targeted !== null && targeted[1]?.toLowerCase() !== me.username.toLowerCase();
+  if (otherBots && !forModeration) return { skip: 'other-bot-command' };
+  const command = otherBots || edit !== undefined ? undefined : parseCommand(text, me.username);
+
   const replyTo = realReplyOf(message);
   const repliesToBot = replyTo?.from?.id === me.id;
   const mentioned = mentionsBot(message, me);
   // In a group a bare `/foo` that is not ours is probably another bot's: not for us.
   const ourCommand = command !== undefined && (targeted !== null || isBotCommand(command.name));
-  const addressed = dm || mentioned || repliesToBot || ourCommand;
+  // An edit is never answered: the bot answered (or not) the message as first sent.
+  const addressed = edit === undefined && !otherBots && (dm || mentioned || repliesToBot || ourCommand);
   // Spoken messages only (voice and round video notes): music or a podcast posted to a group is not.
   const voiceForAll = options.transcribeAllVoice === true && command === undefined && attachments.some((a) => a.kind === 'voice');
-  if (!addressed && !voiceForAll) return { skip: 'not-addressed' };
+  if (!addressed && !voiceForAll && !forModeration) return { skip: 'not-addressed' };
 
   const threadId = 'is_topic_message' in message && message.is_topic_message && message.message_thread_id !== undefined
     ? String(message.message_thread_id)
@@ -86,7 +102,20 @@ export function normalizeUpdate(update: Update, me: BotIdentity, options: Normal
       ...(command === undefined ? {} : { command }),
       receivedAt: message.date * 1000,
     },
+    ...(edit === undefined ? {} : { editDate: edit.edit_date }),
   };
+}
+
+/**
+ * The chat of a group message (new or edited) from a person, with text or a caption:
+ * the updates community moderation may want, so the gateway asks whether their chat is
+ * moderated before normalizing. Undefined for anything else.
+ */
+export function moderationCandidate(update: Update): string | undefined {
+  const message = 'message' in update ? update.message : 'edited_message' in update ? update.edited_message : undefined;
+  if (message === undefined || message.chat.type === 'private') return undefined;
+  if (message.from === undefined || message.from.is_bot || textOf(message) === '') return undefined;
+  return String(message.chat.id);
 }
 
 function textOf(message: Message): string {

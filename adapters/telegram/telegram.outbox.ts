@@ -18,6 +18,9 @@
  * route (telegram.files.ts), refused before any call when its size is known to be over
  * the 20 MB a bot may download. Images go up as sendPhoto uploads, counted against the
  * same limits as messages, with a plain-text caption cut to Telegram's 1024 characters.
+ *
+ * Moderation (deleting a message, timing a member out, a member's rights, message links):
+ * telegram.moderation.ts.
  */
 import type { File as TelegramFile } from 'telegraf/types';
 import type { Attachment, ChatRef } from '../../src/domain/inbound-message.js';
@@ -26,6 +29,7 @@ import type { Logger, Outbox, RateLimit, RateLimiter, ReplyTarget, SentMessage }
 import { TelegramApiError, uploadFile, type TelegramApi } from './telegram.api.js';
 import type { TelegramFiles } from './telegram.files.js';
 import { markdownToTelegramHtml } from './telegram.format.js';
+import { createTelegramModeration } from './telegram.moderation.js';
 
 /** https://core.telegram.org/bots/api#sendmessage: 1-4096 characters after entities parsing. */
 export const TELEGRAM_MAX_MESSAGE_LENGTH = 4096;
@@ -57,6 +61,8 @@ export interface TelegramOutboxDeps {
   readonly log: Logger;
   /** Downloads of getFile's file paths (the URL holds the token). */
   readonly files: TelegramFiles;
+  /** Milliseconds since the epoch (a timeout's end); Date.now unless a test says otherwise. */
+  readonly now?: () => number;
 }
 
 type Mode = 'wait' | 'skip';
@@ -129,6 +135,7 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
   };
 
   return {
+    ...createTelegramModeration({ api: deps.api, ...(deps.now === undefined ? {} : { now: deps.now }) }),
     platform: 'telegram',
     maxMessageLength: TELEGRAM_MAX_MESSAGE_LENGTH,
     editIntervalMs: EDIT_INTERVAL_MS,

@@ -2,7 +2,8 @@
  * Telegram as a platform module: enabled by TELEGRAM_BOT_TOKEN. The Outbox talks to the
  * Bot API at TELEGRAM_API_ROOT (workers need no polling) and downloads users' files from
  * the same root, through a guarded downloader that trusts that host only; the gateway
- * long-polls, or serves the webhook at TELEGRAM_WEBHOOK_URL's path when that is set.
+ * long-polls, or serves the webhook at TELEGRAM_WEBHOOK_URL's path when that is set, and
+ * asks the platform context which groups are under community moderation.
  */
 import type { Config } from '../config.js';
 import type { PlatformModule } from './platform.js';
@@ -24,7 +25,7 @@ export const telegramPlatform: PlatformModule = {
     const botId = telegram.token.split(':')[0] ?? 'bot';
     return createTelegramOutbox({ api, files, rateLimiter, botId, log });
   },
-  async startGateway({ config, queue, log }) {
+  async startGateway({ config, queue, log, isModerated }) {
     const { startTelegramGateway } = await import('../../adapters/telegram/index.js');
     const telegram = telegramConfig(config);
     const webhook =
@@ -38,6 +39,7 @@ export const telegramPlatform: PlatformModule = {
       queue,
       log,
       transcribeAllVoice: config.transcribe.allVoice,
+      isModerated: (chatId) => isModerated({ platform: 'telegram', id: chatId }),
     });
     return { routes: gateway.routes, close: () => gateway.close() };
   },

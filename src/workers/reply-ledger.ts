@@ -24,14 +24,15 @@ interface JobLedger {
 const current = new AsyncLocalStorage<JobLedger>();
 
 /** Runs each job of `handler` with a ledger of its sends; without a ledger, the handler as it is. */
-export function withReplyLedger<K extends JobKind>(ledger: ReplyLedger | undefined, outboxes: Outboxes, handler: JobHandler<K>): JobHandler<K> {
+export function withReplyLedger<K extends JobKind>(ledger: ReplyLedger | undefined, outboxes: Outboxes, kind: K, handler: JobHandler<K>): JobHandler<K> {
   if (!ledger) return handler;
   return async (payload, context) => {
-    const state: JobLedger = { jobId: context.jobId, earlier: undefined, next: 0 };
+    // Job ids are unique per kind only: a message's chat and moderate jobs share one.
+    const state: JobLedger = { jobId: `${kind}/${context.jobId}`, earlier: undefined, next: 0 };
     const result = await current.run(state, () => handler(payload, context));
     // Messages an earlier attempt sent that this one did not reuse: a stale notice, or
     // the tail of a longer answer. Best effort.
-    const earlier = state.earlier ?? (await ledger.load(context.jobId));
+    const earlier = state.earlier ?? (await ledger.load(state.jobId));
     for (const [sequence, sent] of earlier) {
       if (sequence < state.next) continue;
       const outbox = outboxes[sent.platform as keyof Outboxes];

@@ -9,7 +9,14 @@ import { fileURLToPath } from 'node:url';
 
 const SPEC_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/specs/telegram-bot-api.json');
 
-interface SpecField { readonly name: string; readonly types: readonly string[]; readonly required: boolean }
+interface SpecField { readonly name: string; readonly types: readonly string[]; readonly required: boolean; readonly description?: string }
+
+/**
+ * A subtype's fixed `type`, as the spec words it ("Scope type, must be
+ * all_chat_administrators", "Type of the reaction, always “emoji”"): which subtype an
+ * object is depends on it, so a wrong one is caught.
+ */
+const FIXED_TYPE = /(?:must be|always) [“"]?([a-z0-9_]+)[”"]?\s*\.?\s*$/;
 interface SpecEntry { readonly fields?: readonly SpecField[]; readonly subtypes?: readonly string[] }
 interface Spec { readonly methods: Record<string, SpecEntry>; readonly types: Record<string, SpecEntry> }
 
@@ -45,6 +52,8 @@ function checkFields(where: string, fields: readonly SpecField[], value: Record<
     }
     const results = field.types.map((type) => checkType(`${where}.${name}`, type, inner));
     if (!results.some((r) => r.length === 0)) problems.push(...(results[0] ?? []));
+    const fixed = name === 'type' ? FIXED_TYPE.exec(field.description ?? '')?.[1] : undefined;
+    if (fixed !== undefined && inner !== fixed) problems.push(`${where}.type: must be ${fixed}, got ${JSON.stringify(inner)}`);
   }
   return problems;
 }

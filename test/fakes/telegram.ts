@@ -12,6 +12,13 @@
  * `caption_entities`) for commands and mentions, and forum-topic messages carry the
  * topic's service message as `reply_to_message`, as Telegram's do.
  *
+ * Moderation: `deleteMessage`, `restrictChatMember` and `getChatMember` work on what the
+ * test sets up: members' statuses (`setMember`: creator, administrator with its rights,
+ * member) and the bot's own rights per chat (`setBotRights`); without the right they fail
+ * with Telegram's own errors ("message can't be deleted", "not enough rights to
+ * restrict/unrestrict chat member"). Successful deletions and restrictions are recorded.
+ * `edit()` changes a user's message and delivers the `edited_message` update.
+ *
  * Files: `addFile` registers a file for getFile, which refuses files over the 20 MB a bot
  * may download ("file is too big"), and for the download route
  * `/file/bot<token>/<file_path>` (every download is recorded in `downloads`). Uploads
@@ -100,6 +107,26 @@ export interface RecordedUpload {
   caption?: string;
 }
 
+/** A member's status in a chat, as a test sets it (https://core.telegram.org/bots/api#chatmember). */
+export type FakeMember =
+  | { status: 'creator' }
+  | { status: 'administrator'; can_delete_messages?: boolean; can_change_info?: boolean; can_restrict_members?: boolean }
+  | { status: 'member' };
+
+/** The bot's administrator rights in a chat; both true unless a test says otherwise. */
+export interface FakeBotRights {
+  canDeleteMessages?: boolean;
+  canRestrictMembers?: boolean;
+}
+
+/** A successful restrictChatMember. */
+export interface RecordedRestriction {
+  chatId: number;
+  userId: number;
+  permissions: Record<string, unknown>;
+  untilDate?: number;
+}
+
 /** What `message()` builds: a text message, or media with an optional caption. */
 export interface FakeMessageInput {
   chat: FakeChat;
@@ -148,6 +175,18 @@ export interface FakeTelegram {
   failNext(fault: TelegramFault): void;
   /** Builds a user's message update (with entities) and queues it for getUpdates. */
   message(input: FakeMessageInput): Record<string, unknown>;
+  /** Changes a user's message's text (or caption) and queues the `edited_message` update. */
+  edit(input: { chat: FakeChat; messageId: number; text: string }): Record<string, unknown>;
+  /** Makes a chat known without a message in it (e.g. a mod-log chat the bot posts to). */
+  addChat(chat: FakeChat): void;
+  /** Sets a user's status in a chat, for getChatMember and restrictChatMember. */
+  setMember(chat: FakeChat, user: FakeUser, member: FakeMember): void;
+  /** Sets the bot's rights in a chat (both true by default). */
+  setBotRights(chatId: number, rights: FakeBotRights): void;
+  /** Messages deleted with deleteMessage, in order. */
+  readonly deletions: Array<{ chatId: number; messageId: number }>;
+  /** Members restricted with restrictChatMember, in order. */
+  readonly restrictions: RecordedRestriction[];
   /** Queues an update as given (a duplicate delivery, an unusual kind). */
   pushUpdate(update: Record<string, unknown>): void;
   /** The bot's messages in a chat (and topic), as they stand after edits, in order. */
@@ -173,6 +212,11 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
   const violations: string[] = [];
   const downloads: RecordedDownload[] = [];
   const uploads: RecordedUpload[] = [];
+  const deletions: Array<{ chatId: number; messageId: number }> = [];
+  const restrictions: RecordedRestriction[] = [];
+  const members = new Map<string, FakeMember>();
+  const botRights = new Map<number, FakeBotRights>();
+  const memberKey = (chatId: number, userId: number): string => `${chatId}:${userId}`;
   let faults: TelegramFault[] = [];
   let updates: Array<Record<string, unknown>> = [];
   let nextUpdateId = 1;
@@ -192,7 +236,13 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
     if (!map) messages.set(chatId, (map = new Map()));
     return map;
   };
-  const nextMessageId = (chatId: number): number => Math.max(0, ...chatMessages(chatId).keys()) + 1;
+  // Telegram never reuses a chat's message id, even after a deletion.
+  const lastMessageIds = new Map<number, number>();
+  const nextMessageId = (chatId: number): number => {
+    const id = Math.max(lastMessageIds.get(chatId) ?? 0, ...chatMessages(chatId).keys()) + 1;
+    lastMessageIds.set(chatId, id);
+    return id;
+  };
   const wake = (): void => {
     const current = waiters;
     waiters = [];
@@ -208,6 +258,8 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
     violations,
     downloads,
     uploads,
+    deletions,
+    restrictions,
     rateLimits: options.rateLimits ?? false,
     get webhook() {
       return webhook;
@@ -245,6 +297,31 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
       fake.pushUpdate(update);
       return update;
     },
+    edit({ chat, messageId, text }) {
+      const message = chatMessages(chat.id).get(messageId);
+      if (!message) throw new Error(`fake telegram: no message ${messageId} in chat ${chat.id} to edit`);
+      const field = message.text !== undefined || message['caption'] === undefined ? 'text' : 'caption';
+      message[field] = text;
+      const entities = entitiesOf(text);
+      const entitiesField = field === 'text' ? 'entities' : 'caption_entities';
+      if (entities.length > 0) message[entitiesField] = entities;
+      else delete message[entitiesField];
+      message['edit_date'] = Math.floor(Date.now() / 1000);
+      const update = { update_id: 0, edited_message: structuredClone(message) };
+      fake.pushUpdate(update);
+      return update;
+    },
+    addChat(chat) {
+      chats.set(chat.id, chat);
+    },
+    setMember(chat, user, member) {
+      chats.set(chat.id, chat);
+      users.set(user.id, user);
+      members.set(memberKey(chat.id, user.id), member);
+    },
+    setBotRights(chatId, rights) {
+      botRights.set(chatId, { ...botRights.get(chatId), ...rights });
+    },
     pushUpdate(update) {
       if (update['update_id'] === 0 || update['update_id'] === undefined) update['update_id'] = nextUpdateId;
       nextUpdateId = Math.max(nextUpdateId, Number(update['update_id'])) + 1;
@@ -270,6 +347,10 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
       violations.length = 0;
       downloads.length = 0;
       uploads.length = 0;
+      deletions.length = 0;
+      restrictions.length = 0;
+      members.clear();
+      botRights.clear();
       faults = [];
       updates = [];
       counted.clear();
@@ -353,7 +434,14 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
 
   const handlers: Record<string, (params: Record<string, unknown>, req: IncomingMessage, res: ServerResponse) => Promise<Answer | undefined> | Answer | undefined> = {
     getMe: () => ok({ ...bot, can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false }),
-    setMyCommands: () => ok(true),
+    setMyCommands: (p) => {
+      // https://core.telegram.org/bots/api#botcommand: 1-32 of a-z, 0-9 and _; a description of 1-256 characters.
+      const commands = p['commands'] as Array<{ command: string; description: string }>;
+      if (commands.length > 100) return badRequest('too many commands');
+      if (commands.some((c) => !/^[a-z0-9_]{1,32}$/.test(c.command))) return badRequest('BOT_COMMAND_INVALID');
+      if (commands.some((c) => c.description.length < 1 || c.description.length > 256)) return badRequest('BOT_COMMAND_DESCRIPTION_INVALID');
+      return ok(true);
+    },
     setWebhook: (p) => {
       if (Array.isArray(p['allowed_updates'])) allowedUpdates = p['allowed_updates'] as string[];
       webhook = { url: String(p['url']), secretToken: p['secret_token'] === undefined ? undefined : String(p['secret_token']) };
@@ -437,22 +525,49 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
       return ok({ file_id: p['file_id'], file_unique_id: `u${String(p['file_id'])}`, file_size: file.size, file_path: file.path });
     },
     deleteMessage: (p) => {
-      const map = chatMessages(Number(p['chat_id']));
-      return map.delete(Number(p['message_id'])) ? ok(true) : badRequest('message to delete not found');
+      const chatId = Number(p['chat_id']);
+      const map = chatMessages(chatId);
+      const message = map.get(Number(p['message_id']));
+      if (!message) return badRequest('message to delete not found');
+      const own = (message['from'] as FakeUser | undefined)?.id === bot.id;
+      if (!own && botRights.get(chatId)?.canDeleteMessages === false) return badRequest("message can't be deleted");
+      map.delete(message.message_id);
+      deletions.push({ chatId, messageId: message.message_id });
+      return ok(true);
     },
     getChatMember: (p) => {
       const chat = chats.get(Number(p['chat_id']));
       if (!chat) return badRequest('chat not found');
       const userId = Number(p['user_id']);
-      if (userId === bot.id) return ok({ status: 'administrator', user: bot, can_be_edited: false, can_delete_messages: true, can_restrict_members: true });
+      if (userId === bot.id) {
+        const rights = botRights.get(chat.id);
+        return ok(administrator(bot, { can_delete_messages: rights?.canDeleteMessages !== false, can_restrict_members: rights?.canRestrictMembers !== false }));
+      }
       const user = users.get(userId);
-      return user ? ok({ status: 'member', user }) : badRequest('user not found');
+      if (!user) return badRequest('user not found');
+      if (chat.type === 'private') return ok(chat.id === userId ? { status: 'member', user } : { status: 'left', user });
+      const member = members.get(memberKey(chat.id, userId)) ?? { status: 'member' };
+      if (member.status === 'creator') return ok({ status: 'creator', user, is_anonymous: false });
+      if (member.status === 'administrator') return ok(administrator(user, member));
+      return ok({ status: 'member', user });
     },
     restrictChatMember: (p) => {
       const chat = chats.get(Number(p['chat_id']));
       if (!chat) return badRequest('chat not found');
       if (chat.type !== 'supergroup') return badRequest('method is available only for supergroups');
-      return users.has(Number(p['user_id'])) ? ok(true) : badRequest('user not found');
+      const userId = Number(p['user_id']);
+      if (!users.has(userId)) return badRequest('user not found');
+      if (botRights.get(chat.id)?.canRestrictMembers === false) return badRequest('not enough rights to restrict/unrestrict chat member');
+      const status = members.get(memberKey(chat.id, userId))?.status;
+      if (status === 'creator') return badRequest("can't remove chat owner");
+      if (status === 'administrator') return badRequest('user is an administrator of the chat');
+      restrictions.push({
+        chatId: chat.id,
+        userId,
+        permissions: p['permissions'] as Record<string, unknown>,
+        ...(p['until_date'] === undefined ? {} : { untilDate: Number(p['until_date']) }),
+      });
+      return ok(true);
     },
   };
 
@@ -623,6 +738,26 @@ function imageDimensions(data: Buffer): { width: number; height: number } | unde
   const gif = data.toString('latin1', 0, 4) === 'GIF8';
   const webp = data.toString('latin1', 0, 4) === 'RIFF' && data.toString('latin1', 8, 12) === 'WEBP';
   return jpeg || gif || webp ? { width: 1, height: 1 } : undefined;
+}
+
+/** A ChatMemberAdministrator with every field the spec requires; rights not given are false. */
+function administrator(user: FakeUser, rights: { can_delete_messages?: boolean; can_change_info?: boolean; can_restrict_members?: boolean }): Record<string, unknown> {
+  return {
+    status: 'administrator',
+    user,
+    can_be_edited: false,
+    is_anonymous: false,
+    can_manage_chat: true,
+    can_delete_messages: rights.can_delete_messages === true,
+    can_manage_video_chats: false,
+    can_restrict_members: rights.can_restrict_members === true,
+    can_promote_members: false,
+    can_change_info: rights.can_change_info === true,
+    can_invite_users: true,
+    can_post_stories: false,
+    can_edit_stories: false,
+    can_delete_stories: false,
+  };
 }
 
 /** The message as the API returns it (without the fake's own bookkeeping). */

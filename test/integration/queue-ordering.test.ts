@@ -139,14 +139,26 @@ describe('per-conversation ordering across workers', () => {
     const ordering = createOrdering(connections[0]!, createRedisKeys(prefix), { now: () => clock });
     const first = await ordering.accept('v', 'web:v:m1');
     expect(first.alreadyAdded).toBe(false);
-    // Another producer while the first is still adding: leave it to the first.
-    expect(await ordering.accept('v', 'web:v:m1')).toEqual({ ticket: first.ticket, alreadyAdded: true });
+    // Another producer while the first is still adding: it is told to ask again shortly.
+    expect(await ordering.accept('v', 'web:v:m1')).toEqual({ ticket: first.ticket, alreadyAdded: false, beingAdded: true });
     // The first never confirmed: a redelivery later takes over, with the same ticket.
     clock += PENDING_CLAIM_MS + 1;
-    expect(await ordering.accept('v', 'web:v:m1')).toEqual({ ticket: first.ticket, alreadyAdded: false });
+    expect(await ordering.accept('v', 'web:v:m1')).toEqual({ ticket: first.ticket, alreadyAdded: false, beingAdded: false });
     await ordering.markAdded('v', 'web:v:m1', first.ticket);
     clock += PENDING_CLAIM_MS * 100;
-    expect(await ordering.accept('v', 'web:v:m1')).toEqual({ ticket: first.ticket, alreadyAdded: true });
+    expect(await ordering.accept('v', 'web:v:m1')).toEqual({ ticket: first.ticket, alreadyAdded: true, beingAdded: false });
+  });
+
+  it('gives up its claim when the add fails, so the next try takes it over at once with the same ticket', async () => {
+    const { connections, prefix, queue } = await setup(async () => ok);
+    const ordering = createOrdering(connections[0]!, createRedisKeys(prefix));
+    // BullMQ refuses this id ("Custom Id cannot contain :"): the add fails after the claim.
+    await expect(queue.enqueue('chat', message('f', 'm1'), { jobId: 'web:f:m1:x' })).rejects.toThrow();
+    const retry = await ordering.accept('f', 'web:f:m1:x');
+    expect(retry).toEqual({ ticket: 1, alreadyAdded: false, beingAdded: false });
+    // Without the release, a retry would have been told to wait for the failed producer.
+    const held = await ordering.accept('f', 'web:f:m2');
+    expect(await ordering.accept('f', 'web:f:m2')).toEqual({ ticket: held.ticket, alreadyAdded: false, beingAdded: true });
   });
 
   it('holds later messages while an earlier one is retried, and releases them after a final failure', async () => {

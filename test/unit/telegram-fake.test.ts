@@ -1,6 +1,7 @@
 /** The fake Bot API, driven by telegraf's own client: it must answer the way Telegram does. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Input, Telegram, TelegramError } from 'telegraf';
+import { COMMAND_REGISTRATIONS } from '../../adapters/telegram/index.js';
 import { createFakeTelegram, MAX_DOWNLOAD_BYTES, type FakeChat, type FakeTelegram, type FakeUser } from '../fakes/telegram.js';
 import { createPng } from '../fakes/png.js';
 
@@ -83,6 +84,64 @@ describe('the fake Bot API', () => {
     await failure(call('sendMessage', { chat_id: dm.id, txt: 'typo' }));
     expect(fake.violations).toEqual(['sendMessage.text: required', 'sendMessage.txt: not a documented parameter']);
     fake.violations.length = 0;
+  });
+
+  it('takes the bot’s command menus per scope, and refuses a scope of the wrong type or a bad command', async () => {
+    for (const { commands, scope } of COMMAND_REGISTRATIONS) expect(await call('setMyCommands', { commands, scope })).toBe(true);
+    expect(fake.callsTo('setMyCommands').map((c) => (c.params['scope'] as { type: string }).type)).toEqual(['default', 'all_chat_administrators']);
+    expect(fake.violations).toEqual([]);
+
+    expect(await failure(call('setMyCommands', { commands: [{ command: 'Bad-Name', description: 'x' }] }))).toMatchObject({ description: 'Bad Request: BOT_COMMAND_INVALID' });
+    expect(fake.violations).toEqual([]);
+    await failure(call('setMyCommands', { commands: [], scope: { type: 'all_admins' } }));
+    expect(fake.violations).toEqual([expect.stringContaining('setMyCommands.scope: matches none of BotCommandScopeDefault')]);
+    fake.violations.length = 0;
+  });
+
+  it('deletes and restricts as the bot’s rights allow, and answers getChatMember with the statuses set', async () => {
+    const mod: FakeUser = { id: 6, is_bot: false, first_name: 'Mo' };
+    const owner: FakeUser = { id: 7, is_bot: false, first_name: 'Olga' };
+    const first = fake.message({ chat: group, from: ann, text: 'one' })['message'] as { message_id: number };
+    const second = fake.message({ chat: group, from: ann, text: 'two' })['message'] as { message_id: number };
+    fake.setMember(group, mod, { status: 'administrator', can_delete_messages: true });
+    fake.setMember(group, owner, { status: 'creator' });
+
+    expect(await telegram.getChatMember(group.id, mod.id)).toMatchObject({ status: 'administrator', can_delete_messages: true, can_change_info: false });
+    expect(await telegram.getChatMember(group.id, owner.id)).toMatchObject({ status: 'creator' });
+    expect(await telegram.getChatMember(group.id, ann.id)).toMatchObject({ status: 'member' });
+    expect(await telegram.getChatMember(group.id, fake.bot.id)).toMatchObject({ status: 'administrator', can_delete_messages: true, can_restrict_members: true });
+
+    fake.setBotRights(group.id, { canDeleteMessages: false, canRestrictMembers: false });
+    expect(await failure(telegram.deleteMessage(group.id, first.message_id))).toMatchObject({ code: 400, description: "Bad Request: message can't be deleted" });
+    expect(await failure(telegram.restrictChatMember(group.id, ann.id, { permissions: { can_send_messages: false } }))).toMatchObject({
+      code: 400,
+      description: 'Bad Request: not enough rights to restrict/unrestrict chat member',
+    });
+    expect(await telegram.getChatMember(group.id, fake.bot.id)).toMatchObject({ can_delete_messages: false, can_restrict_members: false });
+    // The bot's own messages it may always delete.
+    const own = await telegram.sendMessage(group.id, 'mine');
+    expect(await telegram.deleteMessage(group.id, own.message_id)).toBe(true);
+
+    fake.setBotRights(group.id, { canDeleteMessages: true, canRestrictMembers: true });
+    expect(await telegram.deleteMessage(group.id, second.message_id)).toBe(true);
+    expect(await telegram.restrictChatMember(group.id, ann.id, { permissions: { can_send_messages: false }, until_date: 2_000_000_000 })).toBe(true);
+    expect(await failure(telegram.restrictChatMember(group.id, mod.id, { permissions: { can_send_messages: false } }))).toMatchObject({
+      description: 'Bad Request: user is an administrator of the chat',
+    });
+    expect(fake.deletions).toEqual([
+      { chatId: group.id, messageId: own.message_id },
+      { chatId: group.id, messageId: second.message_id },
+    ]);
+    expect(fake.restrictions).toEqual([{ chatId: group.id, userId: ann.id, permissions: { can_send_messages: false }, untilDate: 2_000_000_000 }]);
+    expect(fake.violations).toEqual([]);
+  });
+
+  it('delivers an edit as edited_message, with the new text, its entities and an edit date', async () => {
+    const sent = fake.message({ chat: group, from: ann, text: 'before' })['message'] as { message_id: number };
+    fake.edit({ chat: group, messageId: sent.message_id, text: 'after @someone_else' });
+    const updates = (await call('getUpdates', { timeout: 0, allowed_updates: ['message', 'edited_message'] })) as Array<Record<string, { text: string; edit_date?: number; entities?: unknown[] }>>;
+    expect(updates.map((u) => Object.keys(u).filter((k) => k !== 'update_id')[0])).toEqual(['message', 'edited_message']);
+    expect(updates[1]?.['edited_message']).toMatchObject({ message_id: sent.message_id, text: 'after @someone_else', edit_date: expect.any(Number), entities: [{ type: 'mention', offset: 6, length: 13 }] });
   });
 
   it('enforces the per-chat and per-group limits with 429 and retry_after when asked', async () => {

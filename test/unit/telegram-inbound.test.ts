@@ -1,7 +1,7 @@
 /** Telegram update → InboundMessage: who is addressed, topics, commands, attachments. */
 import { describe, expect, it } from 'vitest';
 import type { Update } from 'telegraf/types';
-import { normalizeUpdate, type BotIdentity } from '../../adapters/telegram/index.js';
+import { editJobId, isBotCommand, moderationCandidate, normalizeUpdate, type BotIdentity } from '../../adapters/telegram/index.js';
 import { entitiesOf } from '../fakes/telegram.js';
 
 const me: BotIdentity = { id: 99, username: 'sb_bot' };
@@ -116,5 +116,58 @@ describe('normalizeUpdate', () => {
     expect(normalizeUpdate(update({ audio: { file_id: 'a', file_unique_id: 'u', duration: 60 } }), me, options)).toEqual({ skip: 'not-addressed' });
     expect(normalizeUpdate(update({ photo: [{ file_id: 'p', file_unique_id: 'u', width: 1, height: 1 }] }), me, options)).toEqual({ skip: 'not-addressed' });
     expect(normalizeUpdate(update({ text: 'just talk' }), me, options)).toEqual({ skip: 'not-addressed' });
+  });
+
+  it('in a moderated group, keeps every message with text or a caption, unaddressed ones as not addressed', () => {
+    const moderated = { moderated: true };
+    expect(normalizeUpdate(update({ text: 'just talk' }), me, moderated)).toMatchObject({ message: { text: 'just talk', addressed: false, chat: { kind: 'group' } } });
+    const photo = { photo: [{ file_id: 'p', file_unique_id: 'u', width: 1, height: 1 }] };
+    expect(normalizeUpdate(update({ ...photo, caption: 'our holiday' }), me, moderated)).toMatchObject({ message: { text: 'our holiday', addressed: false } });
+    // Another bot's command is checked too, as plain text nobody answers.
+    const other = normalizeUpdate(update({ text: '/reset@otherbot now' }), me, moderated);
+    expect(other).toMatchObject({ message: { text: '/reset@otherbot now', addressed: false } });
+    expect(other).not.toHaveProperty('message.command');
+    // What is addressed stays addressed.
+    expect(normalizeUpdate(update({ text: '@sb_bot hi' }), me, moderated)).toMatchObject({ message: { text: 'hi', addressed: true } });
+    expect(normalizeUpdate(update({ text: '/moderation off' }), me, moderated)).toMatchObject({ message: { addressed: true, command: { name: 'moderation', args: 'off' } } });
+    // Nothing to read, or not a person: still skipped.
+    expect(normalizeUpdate(update(photo), me, moderated)).toEqual({ skip: 'not-addressed' });
+    expect(normalizeUpdate(update({ from: { id: 5, is_bot: true, first_name: 'Other' }, text: 'spam' }), me, moderated)).toEqual({ skip: 'from-a-bot' });
+    // Moderation is for groups: a private chat is as always.
+    expect(normalizeUpdate(update({ chat: privateChat, text: '/reset@otherbot' }), me, moderated)).toEqual({ skip: 'other-bot-command' });
+  });
+
+  it('takes an edit only in a moderated group, never as addressed, with its edit date', () => {
+    const edited = (message: Record<string, unknown>): Update =>
+      ({ update_id: 2, edited_message: { message_id: 10, date: 1_700_000_000, edit_date: 1_700_000_060, from: ann, chat: supergroup, ...message } }) as unknown as Update;
+    expect(normalizeUpdate(edited({ text: 'changed' }), me)).toEqual({ skip: 'not-a-message' });
+    const result = normalizeUpdate(edited({ text: '@sb_bot changed', entities: entitiesOf('@sb_bot changed') }), me, { moderated: true });
+    expect(result).toMatchObject({ editDate: 1_700_000_060, message: { messageId: '10', addressed: false } });
+    expect(normalizeUpdate(edited({ text: '/reset' }), me, { moderated: true })).not.toHaveProperty('message.command');
+    expect(normalizeUpdate(edited({ chat: privateChat, text: 'changed' }), me, { moderated: true })).toEqual({ skip: 'not-addressed' });
+    // A new message is not an edit.
+    expect(normalizeUpdate(update({ text: 'new' }), me, { moderated: true })).not.toHaveProperty('editDate');
+  });
+
+  it('gives each edit a job id of its own that BullMQ accepts (two colons at most)', () => {
+    const id = editJobId('telegram:-1001234:10', 77);
+    expect(id).toBe('telegram:-1001234:10-e77');
+    expect(id.split(':')).toHaveLength(3);
+    expect(editJobId('telegram:-1001234:10', 78)).not.toBe(id);
+  });
+
+  it('names the chat of updates moderation may want: group messages and edits from people, with text', () => {
+    expect(moderationCandidate(update({ text: 'hi' }))).toBe('-100500');
+    expect(moderationCandidate({ update_id: 3, edited_message: { message_id: 1, date: 1, edit_date: 2, from: ann, chat: supergroup, text: 'x' } } as unknown as Update)).toBe('-100500');
+    expect(moderationCandidate(update({ chat: privateChat, text: 'hi' }))).toBeUndefined();
+    expect(moderationCandidate(update({ from: { id: 5, is_bot: true, first_name: 'B' }, text: 'hi' }))).toBeUndefined();
+    expect(moderationCandidate(update({ voice: { file_id: 'v', file_unique_id: 'u', duration: 2 } }))).toBeUndefined();
+    expect(moderationCandidate({ update_id: 4, callback_query: {} } as unknown as Update)).toBeUndefined();
+  });
+
+  it('knows the admin commands as the bot’s own, so a bare /moderation in a group is for it', () => {
+    for (const name of ['moderation', 'persona', 'model', 'scope', 'settings', 'image', 'reset']) expect(isBotCommand(name)).toBe(true);
+    expect(isBotCommand('weather')).toBe(false);
+    expect(normalizeUpdate(update({ text: '/moderation status' }), me)).toMatchObject({ message: { addressed: true, command: { name: 'moderation', args: 'status' } } });
   });
 });

@@ -32,12 +32,12 @@ export function createModeratedChannels(options: {
   readonly configured: readonly string[];
   readonly cacheMs?: number;
   readonly now?: () => number;
-}): (channel: string) => Promise<boolean> {
+}): ((channel: string) => Promise<boolean>) & { forget(channel: string): void } {
   const configured = new Set(options.configured);
   const cacheMs = options.cacheMs ?? 5_000;
   const now = options.now ?? Date.now;
   const cache = new Map<string, { moderated: boolean; until: number }>();
-  return async (channel) => {
+  const lookup = async (channel: string): Promise<boolean> => {
     const hit = cache.get(channel);
     if (hit && hit.until > now()) return hit.moderated;
     const state = await options.settings.get(channel);
@@ -46,4 +46,6 @@ export function createModeratedChannels(options: {
     cache.set(channel, { moderated, until: now() + cacheMs });
     return moderated;
   };
+  // A switch made in this process shows at once; other processes see it within cacheMs.
+  return Object.assign(lookup, { forget: (channel: string) => void cache.delete(channel) });
 }

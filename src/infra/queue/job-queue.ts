@@ -10,7 +10,11 @@ import type { JobQueue } from '../../ports/index.js';
 import type { IntakeMetrics } from '../metrics/index.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { readDepth, type JobDepth } from './depth.js';
-import { createOrdering } from './ordering.js';
+import { createOrdering, PENDING_CLAIM_MS } from './ordering.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** How often a producer asks again about a message another producer is adding. */
+const CLAIM_POLL_MS = 250;
 
 /** First retry after this long, doubling each attempt. */
 const BACKOFF_DELAY_MS = 1_000;
@@ -61,19 +65,34 @@ export function createJobQueue(options: JobQueueOptions): ManagedJobQueue {
 
   return {
     async enqueue(kind, payload, { jobId }) {
-      const { ticket, alreadyAdded } = await ordering.accept(payload.conversation, jobId);
-      if (alreadyAdded) {
+      let acceptance = await ordering.accept(payload.conversation, jobId);
+      // Another producer is adding this very message (a platform delivered it twice at
+      // once), or one failed moments ago: wait until it is added or its claim goes stale,
+      // rather than calling it a duplicate and perhaps losing it.
+      for (let waited = 0; acceptance.beingAdded && waited <= PENDING_CLAIM_MS; waited += CLAIM_POLL_MS) {
+        await sleep(CLAIM_POLL_MS);
+        acceptance = await ordering.accept(payload.conversation, jobId);
+      }
+      const { ticket, alreadyAdded } = acceptance;
+      if (alreadyAdded || acceptance.beingAdded) {
         options.metrics?.jobEnqueued(kind, true);
         return { jobId, duplicate: true };
       }
       const envelope: JobEnvelope = { payload, ticket };
-      const job = await queueFor(kind).add(kind, envelope, {
-        jobId,
-        attempts: options.attempts,
-        backoff: { type: 'exponential', delay: BACKOFF_DELAY_MS },
-        removeOnComplete: KEEP_COMPLETED,
-        removeOnFail: KEEP_FAILED,
-      });
+      let job;
+      try {
+        job = await queueFor(kind).add(kind, envelope, {
+          jobId,
+          attempts: options.attempts,
+          backoff: { type: 'exponential', delay: BACKOFF_DELAY_MS },
+          removeOnComplete: KEEP_COMPLETED,
+          removeOnFail: KEEP_FAILED,
+        });
+      } catch (error) {
+        // Best effort (Redis may be the reason): the caller retries, and takes the claim over.
+        await ordering.release(payload.conversation, jobId, ticket).catch(() => undefined);
+        throw error;
+      }
       await ordering.markAdded(payload.conversation, jobId, ticket);
       options.metrics?.jobEnqueued(kind, false);
       return { jobId: job.id ?? jobId, duplicate: false };

@@ -27,8 +27,8 @@ const MAX_SCAN = 50;
  * KEYS[4] done counter.  ARGV[1] job id, ARGV[2] dedupe TTL ms, ARGV[3] state TTL ms,
  * ARGV[4] now (ms), ARGV[5] how long a pending claim is trusted (ms).
  * Returns {ticket, state}: 0 = new (add the job), 1 = claimed earlier but never confirmed
- * added and the claim is stale (add it again: the producer died), 2 = added, or being
- * added by another producer right now (add nothing).
+ * added and the claim is stale (add it again: the producer died), 2 = added (add
+ * nothing), 3 = being added by a producer right now (ask again shortly: it may fail).
  * The record reads "<ticket>:pending:<claimed at ms>" until the job is added, then "<ticket>:added".
  */
 const ACCEPT_LUA = `
@@ -39,6 +39,7 @@ if record then
     redis.call('SET', KEYS[1], ticket .. ':pending:' .. ARGV[4], 'PX', ARGV[2])
     return {tonumber(ticket), 1}
   end
+  if state == 'pending' then return {tonumber(ticket), 3} end
   return {tonumber(ticket), 2}
 end
 if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('DEL', KEYS[4]) end
@@ -81,14 +82,18 @@ function withCommands(redis: Redis): Redis & OrderingCommands {
 /** The outcome of accepting a message for a conversation. */
 export interface Acceptance {
   readonly ticket: number;
-  /** True when this message was accepted before (added, or being added right now): enqueue nothing. */
+  /** True when this message's job is on the queue already: enqueue nothing. */
   readonly alreadyAdded: boolean;
+  /** True while another producer is adding it (or one failed moments ago): ask again shortly. */
+  readonly beingAdded: boolean;
 }
 
 /** The ordering operations, bound to one Redis connection and key space. */
 export interface Ordering {
   accept(conversation: string, jobId: string): Promise<Acceptance>;
   markAdded(conversation: string, jobId: string, ticket: number): Promise<void>;
+  /** Gives up a claim whose job could not be added, so the next try takes it over at once (same ticket). */
+  release(conversation: string, jobId: string, ticket: number): Promise<void>;
   /** Marks a ticket finished; returns the job id holding the next ticket, if any. */
   finish(conversation: string, ticket: number): Promise<string | undefined>;
   /**
@@ -116,7 +121,11 @@ export function createOrdering(
         keys.dedupe(conversation, jobId), keys.orderSeq(conversation), keys.orderTickets(conversation), keys.orderDone(conversation),
         jobId, DEDUPE_TTL_MS, ORDER_STATE_TTL_MS, now(), PENDING_CLAIM_MS,
       );
-      return { ticket, alreadyAdded: state === 2 };
+      return { ticket, alreadyAdded: state === 2, beingAdded: state === 3 };
+    },
+    async release(conversation, jobId, ticket) {
+      // A claim made at time 0 is stale for every producer: the next accept reuses the ticket.
+      await redis.set(keys.dedupe(conversation, jobId), `${ticket}:pending:0`, 'PX', DEDUPE_TTL_MS);
     },
     async markAdded(conversation, jobId, ticket) {
       await redis.set(keys.dedupe(conversation, jobId), `${ticket}:added`, 'PX', DEDUPE_TTL_MS);
