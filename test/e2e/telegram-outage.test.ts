@@ -17,7 +17,7 @@ const ann: FakeUser = { id: 77, is_bot: false, first_name: 'Ann' };
 const dm: FakeChat = { id: 77, type: 'private', first_name: 'Ann' };
 const WAIT_MS = 20_000;
 
-const { log, lines: logLines } = captureLogs([]);
+const { log, lines: logLines } = captureLogs([], { forbidden: [TOKEN] });
 
 let openai: FakeOpenAI;
 let telegram: FakeTelegram;

@@ -40,7 +40,7 @@ export interface TelegramHarness {
 
 /** Registers the hooks of a Telegram end-to-end file and returns its harness. */
 export function useTelegramHarness(): TelegramHarness {
-  const { log, lines: logLines } = captureLogs([]);
+  const { log, lines: logLines } = captureLogs([], { forbidden: [TOKEN] });
   let openai: FakeOpenAI | undefined;
   let telegram: FakeTelegram | undefined;
   const apps: RunningApp[] = [];
