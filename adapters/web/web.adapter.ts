@@ -12,9 +12,12 @@
  *   GET  /api/channels/:channel/events          Server-Sent Events: message, image, typing
  *   POST /api/uploads?name=&voice=1             the file as the body → 201 { id, kind, mimeType, sizeBytes, fileName }
  *   GET  /api/files/:id                         a stored image (a photo sent, a picture drawn)
+ *   GET  /admin, /admin.js, /admin.css          the operator page (only with ADMIN_TOKEN)
+ *   GET  /api/admin/snapshot                    queues, workers, recent failures (Bearer ADMIN_TOKEN)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HistoryStore, JobQueue, Logger, PubSub, UploadStore } from '../../src/ports/index.js';
+import type { HistoryStore, JobQueue, Logger, Operations, PubSub, UploadStore } from '../../src/ports/index.js';
+import { createAdminApi } from './web.admin.js';
 import { getHistory } from './web.history.js';
 import { sendError, sendJson, WEB_ERROR_CODES } from './web.http.js';
 import { checkChannel } from './web.input.js';
@@ -25,6 +28,8 @@ import { postUpload, serveFile } from './web.uploads.js';
 
 const CHANNEL_ROUTE = /^\/api\/channels\/([^/]+)\/(history|messages|events)$/;
 const FILE_ROUTE = /^\/api\/files\/([^/]+)$/;
+const ADMIN_PAGES: ReadonlySet<string> = new Set(['/admin', '/admin.js', '/admin.css']);
+const ADMIN_SNAPSHOT = '/api/admin/snapshot';
 /** The methods each channel route answers. */
 const CHANNEL_METHODS: Readonly<Record<string, readonly string[]>> = {
   history: ['GET', 'HEAD'],
@@ -42,6 +47,8 @@ export interface WebAdapterDeps {
   readonly log: Logger;
   /** Shown on the page; `demo` puts up the "offline demo model" banner. */
   readonly modelInfo: { readonly model: string; readonly demo: boolean };
+  /** The operator view at /admin: ADMIN_TOKEN and the queries it shows; absent, /admin is not found. */
+  readonly admin?: { readonly token: string; readonly operations: Operations };
   readonly now?: () => number;
 }
 
@@ -59,6 +66,7 @@ export function createWebAdapter(deps: WebAdapterDeps): WebAdapter {
   const now = deps.now ?? Date.now;
   const assets = createStaticAssets();
   const streams = createEventStreams({ pubsub: deps.pubsub, log });
+  const admin = deps.admin === undefined ? undefined : createAdminApi({ ...deps.admin, log });
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const method = req.method ?? 'GET';
@@ -77,6 +85,15 @@ export function createWebAdapter(deps: WebAdapterDeps): WebAdapter {
     if (pathname === '/api/uploads') {
       if (method !== 'POST') return notAllowed(res, 'POST');
       await postUpload({ uploads: deps.uploads, log }, req, res);
+      return true;
+    }
+    if (admin !== undefined && ADMIN_PAGES.has(pathname)) {
+      if (!readOnly) return notAllowed(res, 'GET, HEAD');
+      return assets.serve(pathname, res, method === 'HEAD');
+    }
+    if (admin !== undefined && pathname === ADMIN_SNAPSHOT) {
+      if (method !== 'GET') return notAllowed(res, 'GET');
+      await admin.snapshot(req, res);
       return true;
     }
     const file = FILE_ROUTE.exec(pathname);

@@ -26,6 +26,7 @@ export const WEB_ERROR_CODES = {
   UPLOAD_EXPIRED: 'upload_expired',
   FILE_NOT_FOUND: 'file_not_found',
   METHOD_NOT_ALLOWED: 'method_not_allowed',
+  UNAUTHORIZED: 'unauthorized',
   UNAVAILABLE: 'unavailable',
   INTERNAL: 'internal',
 } as const;

@@ -1,7 +1,7 @@
 /**
- * The playground page's three files, read once from `public/` next to this module
- * and served from memory. They are small, and `no-cache` makes a reload pick up a
- * changed file after a restart.
+ * The playground page's files and the operator page's (/admin), read once from
+ * `public/` next to this module and served from memory. They are small, and `no-cache`
+ * makes a reload pick up a changed file after a restart.
  */
 import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
@@ -9,7 +9,7 @@ import type { ServerResponse } from 'node:http';
 /** Where the page lives, relative to this module. */
 const PUBLIC_DIR = new URL('./public/', import.meta.url);
 
-/** The page keeps to its own origin: no inline script, no foreign hosts; `blob:` is the user's own recording or photo before upload. */
+/** The pages keep to their own origin: no inline script, no foreign hosts; `blob:` is the user's own recording or photo before upload. */
 const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data: blob:; media-src blob:; " +
   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -18,6 +18,9 @@ const ASSETS: ReadonlyMap<string, { readonly file: string; readonly type: string
   ['/', { file: 'index.html', type: 'text/html; charset=utf-8' }],
   ['/app.js', { file: 'app.js', type: 'text/javascript; charset=utf-8' }],
   ['/style.css', { file: 'style.css', type: 'text/css; charset=utf-8' }],
+  ['/admin', { file: 'admin.html', type: 'text/html; charset=utf-8' }],
+  ['/admin.js', { file: 'admin.js', type: 'text/javascript; charset=utf-8' }],
+  ['/admin.css', { file: 'admin.css', type: 'text/css; charset=utf-8' }],
 ]);
 
 /** Serves the page's static files. */
@@ -51,7 +54,7 @@ export function createStaticAssets(): StaticAssets {
         'cache-control': 'no-cache',
         'x-content-type-options': 'nosniff',
         'referrer-policy': 'no-referrer',
-        ...(asset.file === 'index.html' ? { 'content-security-policy': CONTENT_SECURITY_POLICY } : {}),
+        ...(asset.file.endsWith('.html') ? { 'content-security-policy': CONTENT_SECURITY_POLICY } : {}),
       });
       res.end(headOnly ? undefined : body);
       return true;

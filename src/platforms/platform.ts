@@ -15,6 +15,7 @@ import type {
   HistoryStore,
   JobQueue,
   Logger,
+  Operations,
   Outbox,
   PlatformMetrics,
   PubSub,
@@ -49,6 +50,8 @@ export interface PlatformContext {
   isModerated(chat: Pick<ChatRef, 'platform' | 'id'>): Promise<boolean>;
   /** Where platform API errors and 429s are counted (/metrics). */
   readonly metrics: PlatformMetrics;
+  /** Read-only queue state for the operator view (/admin); reads Redis, so any process can serve it. */
+  readonly operations: Operations;
 }
 
 /** A running gateway: the HTTP routes it serves on PORT (a webhook, the playground), and how to stop it. */
