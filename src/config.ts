@@ -453,6 +453,13 @@ function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): 
   if (set('DISCORD_SHARD_IDS') && !/^\d+$/.test((env['DISCORD_SHARDS'] ?? '').trim())) {
     problems.push('DISCORD_SHARD_IDS: needs DISCORD_SHARDS set to the total number of shards, so every process splits them the same way');
   }
+  const shardCount = (env['DISCORD_SHARDS'] ?? '').trim();
+  if (/^\d+$/.test(shardCount)) {
+    const outside = (env['DISCORD_SHARD_IDS'] ?? '').split(',').map((id) => id.trim()).filter((id) => /^\d+$/.test(id) && Number(id) >= Number(shardCount));
+    if (outside.length > 0) {
+      problems.push(`DISCORD_SHARD_IDS: ${outside.join(',')} outside DISCORD_SHARDS=${shardCount}; shard ids run from 0 to ${Number(shardCount) - 1}`);
+    }
+  }
   if (set('TELEGRAM_WEBHOOK_URL') && !set('TELEGRAM_WEBHOOK_SECRET')) {
     problems.push('TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL, so forged updates are refused');
   }

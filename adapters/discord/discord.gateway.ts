@@ -6,10 +6,15 @@
  * it, or a second gateway process sees it) makes one job. In a moderated channel every
  * message with text, addressed or not, and every edit of one (MESSAGE_UPDATE) also gets a
  * `moderate` job. It does no AI work; the workers answer through the Discord Outbox.
+ *
+ * Sharding: the client holds the shards DISCORD_SHARDS and DISCORD_SHARD_IDS give it (all of
+ * Discord's recommendation by default); Discord sends each guild's events on one shard only,
+ * so gateway processes that split the shards split the guilds, and two processes holding
+ * the same shard still make one job per message (the job id).
  * https://discord.com/developers/docs/events/gateway
+ * https://discord.com/developers/docs/events/gateway#sharding
  * https://discord.com/developers/docs/events/gateway-events#message-update
  */
-import { once } from 'node:events';
 import { Client, Events, GatewayIntentBits, Options, Partials, Routes, type Interaction, type Message, type PartialMessage } from 'discord.js';
 import type { ChatRef, InboundMessage } from '../../src/domain/inbound-message.js';
 import { moderationRoute, routeInbound, type Route } from '../../src/domain/routing.js';
@@ -19,9 +24,10 @@ import { toDiscordError } from './discord.errors.js';
 import { globalLimit } from './discord.limits.js';
 import { inboundFromCommand, inboundFromMessage } from './discord.inbound.js';
 import { noPings } from './discord.outbox.js';
+import { registersCommands, shardOptions, whenShardsReady, type ShardSetting } from './discord.shards.js';
 
-/** How long start-up waits for the gateway's READY and the guilds before giving up. */
-const READY_TIMEOUT_MS = 30_000;
+/** How long start-up waits for the next shard's READY and guilds before giving up. */
+const SHARD_READY_TIMEOUT_MS = 30_000;
 /** What the bot says when the queue (Redis) is unreachable; the playground says the same. */
 const UNAVAILABLE_TEXT = 'The bot is temporarily unavailable. Try again in a moment.';
 
@@ -32,6 +38,8 @@ export interface DiscordGatewayDeps {
   readonly apiUrl: string;
   /** Guilds to register slash commands in; empty: register them globally. */
   readonly guildIds: readonly string[];
+  /** DISCORD_SHARDS and DISCORD_SHARD_IDS: the shards this process holds. */
+  readonly sharding: ShardSetting;
   readonly queue: JobQueue;
   /** The limiter the Outboxes share, so the gateway's few REST calls count against the bot's global limit too. */
   readonly rateLimiter: RateLimiter;
@@ -55,6 +63,7 @@ export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<Dis
   const global = globalLimit(deps.token);
   const client = new Client({
     intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages, GatewayIntentBits.MessageContent],
+    ...shardOptions(deps.sharding),
     // DM channels are not cached before their first message; partials let those messages
     // through. Messages are never cached (below), so an edit arrives only as a partial one.
     partials: [Partials.Channel, Partials.Message],
@@ -142,25 +151,29 @@ export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<Dis
 
   client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
   client.on(Events.Warn, (message) => log.warn({ detail: message }, 'discord client warning'));
+  client.on(Events.ShardReady, (shard) => log.info({ shard, shardCount: client.options.shardCount }, 'discord shard ready'));
   client.on(Events.ShardResume, (shard, replayed) => log.info({ shard, replayed }, 'discord gateway resumed'));
   client.on(Events.ShardDisconnect, (event, shard) => log.warn({ shard, code: event.code }, 'discord gateway disconnected'));
 
   try {
     // READY comes after login resolves, once every guild has arrived.
-    await Promise.all([once(client, Events.ClientReady, { signal: AbortSignal.timeout(READY_TIMEOUT_MS) }), client.login(deps.token)]);
+    await Promise.all([whenShardsReady(client, SHARD_READY_TIMEOUT_MS), client.login(deps.token)]);
   } catch (error) {
     await client.destroy();
     throw new Error(`Discord gateway did not get ready: ${error instanceof Error ? error.message : String(error)}`);
   }
   const botId = client.user!.id;
   const applicationId = client.application?.id ?? botId;
-  try {
-    await registerCommands(client, applicationId, deps.guildIds, () => deps.rateLimiter.acquire([global]));
-  } catch (error) {
-    // Messages still work; the commands keep their last registration.
-    log.error({ err: toDiscordError(error, 'PUT commands') }, 'could not register discord slash commands');
+  if (registersCommands(deps.sharding)) {
+    try {
+      await registerCommands(client, applicationId, deps.guildIds, () => deps.rateLimiter.acquire([global]));
+    } catch (error) {
+      // Messages still work; the commands keep their last registration.
+      log.error({ err: toDiscordError(error, 'PUT commands') }, 'could not register discord slash commands');
+    }
   }
-  log.info({ botId, guilds: client.guilds.cache.size }, 'discord gateway ready');
+  const shards = [...client.ws.shards.keys()];
+  log.info({ botId, guilds: client.guilds.cache.size, shards, shardCount: client.options.shardCount }, 'discord gateway ready');
 
   return {
     botId,

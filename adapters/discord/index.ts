@@ -17,3 +17,5 @@ export { SLASH_COMMANDS } from './discord.commands.js';
 export { encodeReplyHandle, parseReplyHandle } from './discord.reply-handle.js';
 export type { DiscordReplyHandle } from './discord.reply-handle.js';
 export { channelLimit, globalLimit, GLOBAL_REQUESTS_PER_SECOND } from './discord.limits.js';
+export { registersCommands, shardOptions } from './discord.shards.js';
+export type { ShardSetting } from './discord.shards.js';

@@ -1,8 +1,9 @@
 /**
  * Discord as a platform module: enabled by DISCORD_BOT_TOKEN. Workers get the REST-only
  * Outbox, which downloads attachments from DISCORD_CDN_HOSTS only; the gateway role
- * connects discord.js, registers the slash commands, and asks the shared moderation
- * switches which channels' messages also get a `moderate` job.
+ * connects discord.js with the shards DISCORD_SHARDS / DISCORD_SHARD_IDS give this process,
+ * registers the slash commands, and asks the shared moderation switches which channels'
+ * messages also get a `moderate` job.
  */
 import type { PlatformModule } from './platform.js';
 
@@ -31,6 +32,7 @@ export const discordPlatform: PlatformModule = {
       token: discord.token,
       apiUrl: discord.apiUrl,
       guildIds: discord.guildIds,
+      sharding: { shards: discord.shards, shardIds: discord.shardIds },
       queue,
       rateLimiter,
       transcribeAllVoice: config.transcribe.allVoice,

@@ -31,8 +31,22 @@
  * https://discord.com/developers/docs/topics/permissions
  *
  * One guild with three text channels (general, a second one, and one for a mod log), a
- * thread the bot started and a thread a user started; DMs on any other channel id. Users
- * are created on the fly by id.
+ * thread the bot started and a thread a user started; a second guild with one text channel,
+ * whose id lands on shard 1 of 2 where the first lands on shard 0; DMs on any other channel
+ * id. Users are created on the fly by id.
+ *
+ * Sharding: GET /gateway/bot recommends `shards` (1 by default) with `max_concurrency`. Each
+ * IDENTIFY with `shard: [id, count]` (none: [0, 1]) opens its own session, with its own
+ * sequence and replay log; like Discord, a guild's events (GUILD_CREATE, MESSAGE_*,
+ * INTERACTION_CREATE) go only to sessions whose shard id is `(guild_id >> 22) % count`, and
+ * DMs to shard 0. Several sessions may hold the same shard, and each gets the events. An
+ * IDENTIFY is closed with 4010 (Invalid shard) for an id outside its count, and for a count
+ * that disagrees with another live connection of the bot (stricter than Discord, which only
+ * documents the first: the fake catches processes that split different counts), and with
+ * 4011 (Sharding required) when its shard would hold more than `maxGuildsPerShard` guilds
+ * (Discord: 2,500). A client that closes with 1000 or 1001 ends its session; any other close
+ * leaves it resumable, logging what it misses.
+ * https://discord.com/developers/docs/events/gateway#sharding
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -62,6 +76,20 @@ const EVERYONE_PERMISSIONS = 1071698660929n;
 const MAX_TIMEOUT_MS = 28 * 24 * 3600 * 1000;
 /** Discord's epoch (2015-01-01) for snowflakes. */
 const DISCORD_EPOCH = 1_420_070_400_000n;
+
+/** Gateway close codes the fake uses: https://discord.com/developers/docs/topics/opcodes-and-status-codes#gateway-gateway-close-event-codes */
+const CLOSE = { AUTHENTICATION_FAILED: 4004, INVALID_SHARD: 4010, SHARDING_REQUIRED: 4011 } as const;
+/** Close codes with which a client ends its session for good (anything else may resume). */
+const SESSION_ENDING_CLOSES: readonly number[] = [1000, 1001];
+
+/**
+ * The shard that carries a guild's events: `(guild_id >> 22) % shard_count`; DMs (no guild)
+ * go to shard 0. https://discord.com/developers/docs/events/gateway#sharding-sharding-formula
+ */
+export function shardOf(guildId: string | undefined, shardCount: number): number {
+  if (guildId === undefined) return 0;
+  return Number((BigInt(guildId) >> 22n) % BigInt(shardCount));
+}
 
 /** Gateway opcodes: https://discord.com/developers/docs/topics/opcodes-and-status-codes */
 const OP = { DISPATCH: 0, HEARTBEAT: 1, IDENTIFY: 2, RESUME: 6, RECONNECT: 7, INVALID_SESSION: 9, HELLO: 10, HEARTBEAT_ACK: 11 } as const;
@@ -184,6 +212,10 @@ export interface FakeDiscord {
   readonly applicationId: string;
   readonly guildId: string;
   readonly channelId: string;
+  /** A second guild, on shard 1 of 2 (`guildId` is on shard 0 of 2). */
+  readonly secondGuildId: string;
+  /** The second guild's one text channel. */
+  readonly secondGuildChannelId: string;
   /** A public thread in `channelId` the bot started. */
   readonly botThreadId: string;
   /** A public thread in `channelId` a user started. */
@@ -214,21 +246,23 @@ export interface FakeDiscord {
   readonly downloads: CdnDownload[];
   /** Puts a file on the fake CDN; returns the attachment object to put in a user's message. */
   registerAttachment(bytes: Uint8Array, options: RegisterAttachmentOptions): DiscordAttachmentObject;
-  /** IDENTIFY and RESUME payloads received, in order. */
+  /** IDENTIFY and RESUME payloads received, in order (an IDENTIFY's `d.shard` is `[id, count]` when sharded). */
   readonly sessions: { readonly op: 'identify' | 'resume'; readonly d: Record<string, unknown> }[];
-  /** Resolves when a client has identified and received its guild. */
+  /** The `[id, count]` of every open gateway connection that has identified or resumed, sorted. */
+  liveShards(): Array<[number, number]>;
+  /** Resolves when a client has identified and received the guilds of its shard. */
   whenReady(timeoutMs?: number): Promise<void>;
   /** A user's message in the guild channel (or `channelId`, a thread, or a DM when `dm`); returns the dispatched payload. */
   userMessage(options: UserMessageOptions): Record<string, unknown>;
   /** A user's slash command; returns the interaction's id and token. */
   slashCommand(options: SlashCommandOptions): { id: string; token: string };
-  /** Sends a raw dispatch to every connected client. */
+  /** Sends a raw dispatch the way Discord routes it: to every session holding the shard of `data.guild_id` (shard 0 without one). */
   dispatch(type: string, data: Record<string, unknown>): void;
-  /** Closes the gateway connection with a resumable code; the client resumes and the fake replays what it missed. */
+  /** Closes every gateway connection with a resumable code; the clients resume and the fake replays what they missed. */
   dropConnection(): void;
   /** After the next RESUME, also replay the dispatches numbered `fromSeq` and later, as if Discord lost the client's ack. */
   replayOnResume(fromSeq: number): void;
-  /** The sequence number of the last dispatch sent. */
+  /** The sequence number of the last dispatch sent (in the session that got it). */
   readonly sequence: number;
   enqueueRateLimit(fault: RateLimitFault): void;
   /** The bot's messages in a channel (or for an interaction token), in creation order. */
@@ -242,7 +276,7 @@ export interface FakeDiscord {
 
 export interface UserMessageOptions {
   readonly content: string;
-  /** Guild channel or thread id; ignored for a DM. */
+  /** Guild channel or thread id (of either guild); ignored for a DM. */
   readonly channelId?: string;
   readonly dm?: boolean;
   readonly author?: Partial<DiscordUser>;
@@ -309,9 +343,33 @@ function matchRoute(method: string, path: string): { template: string; params: R
   return undefined;
 }
 
+/** How the fake is set up. */
+export interface FakeDiscordOptions {
+  readonly token?: string;
+  /** The shard count GET /gateway/bot recommends; 1 by default. */
+  readonly shards?: number;
+  /** GET /gateway/bot's `session_start_limit.max_concurrency`; 1 by default, as for most bots (discord.js then spaces IDENTIFYs 5 s apart). */
+  readonly maxConcurrency?: number;
+  /** Close an IDENTIFY with 4011 (Sharding required) when its shard holds more guilds than this; no limit by default. */
+  readonly maxGuildsPerShard?: number;
+}
+
+/** One gateway session: its shard, and its dispatches for RESUME. */
+interface GatewaySession {
+  readonly id: string;
+  readonly shard: readonly [number, number];
+  sequence: number;
+  readonly log: { s: number; t: string; d: unknown }[];
+  /** The open connection, or undefined while the client is away (the session stays resumable). */
+  socket: WebSocket | undefined;
+}
+
 /** Starts the fake on a free port. */
-export async function createFakeDiscord(options: { token?: string } = {}): Promise<FakeDiscord> {
+export async function createFakeDiscord(options: FakeDiscordOptions = {}): Promise<FakeDiscord> {
   const token = options.token ?? 'test-token.discord.x';
+  const recommendedShards = options.shards ?? 1;
+  const maxConcurrency = options.maxConcurrency ?? 1;
+  const maxGuildsPerShard = options.maxGuildsPerShard ?? Number.POSITIVE_INFINITY;
   let counter = 0n;
   const snowflake = (): string => (((BigInt(Date.now()) - DISCORD_EPOCH) << 22n) + (counter += 1n)).toString();
   const user = (partial: Partial<DiscordUser> = {}): DiscordUser => ({
@@ -332,14 +390,22 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
   const otherChannelId = '300000000000000006';
   const moderatorRoleId = '300000000000000010';
   const ownerId = '200000000000000099';
-  const textChannels = [channelId, otherChannelId, modLogChannelId];
+  // One more in the id's timestamp part (bits 22 and up) than guildId: the next shard of any count.
+  const secondGuildId = (BigInt(guildId) + (1n << 22n)).toString();
+  const secondGuildChannelId = (BigInt(secondGuildId) + 1n).toString();
+  /** Each guild's text channels (with their names) and threads. */
+  const guilds = new Map<string, { name: string; channels: ReadonlyArray<readonly [string, string]>; threads: readonly string[] }>([
+    [guildId, { name: 'Test Guild', channels: [[channelId, 'general'], [otherChannelId, 'random'], [modLogChannelId, 'mod-log']], threads: [botThreadId, userThreadId] }],
+    [secondGuildId, { name: 'Second Guild', channels: [[secondGuildChannelId, 'general']], threads: [] }],
+  ]);
   const rolePermissions = new Map<string, bigint>([
     [guildId, EVERYONE_PERMISSIONS],
+    [secondGuildId, EVERYONE_PERMISSIONS],
     [moderatorRoleId, MANAGE_MESSAGES | MANAGE_CHANNELS],
   ]);
-  /** A member's permissions from its roles (no channel overwrites in the fake; the owner has all). */
-  const permissionsOf = (userId: string, roles: readonly string[] = []): bigint =>
-    userId === ownerId ? (1n << 50n) - 1n : [guildId, ...roles].reduce((bits, role) => bits | (rolePermissions.get(role) ?? 0n), 0n);
+  /** A member's permissions in a guild from its roles (no channel overwrites in the fake; the owner has all). */
+  const permissionsOf = (userId: string, roles: readonly string[] = [], guild = guildId): bigint =>
+    userId === ownerId ? (1n << 50n) - 1n : [guild, ...roles].reduce((bits, role) => bits | (rolePermissions.get(role) ?? 0n), 0n);
   const deleted: FakeMessage[] = [];
   const timeouts: FakeTimeout[] = [];
   /** The message each user message replies to, as it was when the reply was sent. */
@@ -362,10 +428,10 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
     for (const waiter of [...waiters]) waiter();
   };
 
-  // Gateway state: one session at a time, with its dispatch log for RESUME.
-  let sessionId = '';
-  let sequence = 0;
-  let log: { s: number; t: string; d: unknown }[] = [];
+  // Gateway state: every session by id, and which session each open connection serves.
+  const gatewaySessions = new Map<string, GatewaySession>();
+  const sessionOf = new Map<WebSocket, GatewaySession>();
+  let lastSequence = 0;
   let replayFrom: number | undefined;
   let ready = false;
   const sockets = new Set<WebSocket>();
@@ -384,50 +450,70 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
     flags: 0,
     thread_metadata: { archived: false, auto_archive_duration: 1440, archive_timestamp: new Date().toISOString(), locked: false },
   });
-  const guildCreate = (): Record<string, unknown> => ({
-    id: guildId,
-    name: 'Test Guild',
-    icon: null,
-    owner_id: ownerId,
-    roles: [
-      { id: guildId, name: '@everyone', permissions: String(EVERYONE_PERMISSIONS), position: 0, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 },
-      { id: moderatorRoleId, name: 'Moderators', permissions: String(MANAGE_MESSAGES | MANAGE_CHANNELS), position: 1, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 },
-    ],
-    emojis: [],
-    stickers: [],
-    features: [],
-    member_count: 2,
-    large: false,
-    unavailable: false,
-    joined_at: new Date().toISOString(),
-    members: [{ user: bot, roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 }],
-    channels: textChannels.map((id, position) => ({
-      id,
-      type: 0,
-      guild_id: guildId,
-      name: ['general', 'random', 'mod-log'][position],
+  const guildCreate = (id: string): Record<string, unknown> => {
+    const guild = guilds.get(id)!;
+    const role = (roleId: string, name: string, position: number): Record<string, unknown> => ({
+      id: roleId,
+      name,
+      permissions: String(rolePermissions.get(roleId) ?? 0n),
       position,
-      permission_overwrites: [],
-      parent_id: null,
-      nsfw: false,
-      rate_limit_per_user: 0,
-      last_message_id: null,
-    })),
-    threads: [thread(botThreadId, bot.id, 'Switchboard: a conversation'), thread(userThreadId, '200000000000000001', 'user thread')],
-    voice_states: [],
-    presences: [],
-    stage_instances: [],
-    guild_scheduled_events: [],
-    soundboard_sounds: [],
-  });
+      color: 0,
+      hoist: false,
+      managed: false,
+      mentionable: false,
+      flags: 0,
+    });
+    return {
+      id,
+      name: guild.name,
+      icon: null,
+      owner_id: ownerId,
+      roles: id === guildId ? [role(id, '@everyone', 0), role(moderatorRoleId, 'Moderators', 1)] : [role(id, '@everyone', 0)],
+      emojis: [],
+      stickers: [],
+      features: [],
+      member_count: 2,
+      large: false,
+      unavailable: false,
+      joined_at: new Date().toISOString(),
+      members: [{ user: bot, roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 }],
+      channels: guild.channels.map(([channel, name], position) => ({
+        id: channel,
+        type: 0,
+        guild_id: id,
+        name,
+        position,
+        permission_overwrites: [],
+        parent_id: null,
+        nsfw: false,
+        rate_limit_per_user: 0,
+        last_message_id: null,
+      })),
+      threads: id === guildId ? [thread(botThreadId, bot.id, 'Switchboard: a conversation'), thread(userThreadId, '200000000000000001', 'user thread')] : [],
+      voice_states: [],
+      presences: [],
+      stage_instances: [],
+      guild_scheduled_events: [],
+      soundboard_sounds: [],
+    };
+  };
 
   const send = (socket: WebSocket, payload: unknown): void => {
     if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(payload));
   };
-  const dispatchTo = (socket: WebSocket | undefined, t: string, d: unknown): void => {
-    sequence += 1;
-    log.push({ s: sequence, t, d });
-    for (const target of socket ? [socket] : sockets) send(target, { op: OP.DISPATCH, t, s: sequence, d });
+  /** One dispatch in one session: numbered, logged for RESUME, and sent if the client is connected. */
+  const dispatchIn = (session: GatewaySession, t: string, d: unknown): void => {
+    session.sequence += 1;
+    lastSequence = session.sequence;
+    session.log.push({ s: session.sequence, t, d });
+    if (session.socket) send(session.socket, { op: OP.DISPATCH, t, s: session.sequence, d });
+  };
+  /** An event as Discord routes it: to every session on the shard of its guild (DMs: shard 0), connected or resumable. */
+  const dispatchTo = (t: string, d: Record<string, unknown>): void => {
+    const guild = typeof d['guild_id'] === 'string' ? d['guild_id'] : undefined;
+    for (const session of gatewaySessions.values()) {
+      if (shardOf(guild, session.shard[1]) === session.shard[0]) dispatchIn(session, t, d);
+    }
   };
 
   const server: Server = createServer((req, res) => {
@@ -448,9 +534,29 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
     wss.handleUpgrade(req, socket, head, (ws) => onGatewayConnection(ws));
   });
 
+  /** Why an IDENTIFY's shard is refused, as Discord closes the connection; undefined if it is fine. */
+  function shardProblem(shard: unknown): { code: number; reason: string } | undefined {
+    const invalid = { code: CLOSE.INVALID_SHARD, reason: 'Invalid shard.' };
+    if (!Array.isArray(shard) || shard.length !== 2 || !shard.every((n) => Number.isInteger(n))) return invalid;
+    const [id, count] = shard as [number, number];
+    if (count < 1 || id < 0 || id >= count) return invalid;
+    const live = [...sessionOf.values()];
+    if (live.some((session) => session.shard[1] !== count)) return invalid;
+    const held = [...guilds.keys()].filter((guild) => shardOf(guild, count) === id).length;
+    if (held > maxGuildsPerShard) return { code: CLOSE.SHARDING_REQUIRED, reason: 'Sharding required.' };
+    return undefined;
+  }
+
   function onGatewayConnection(ws: WebSocket): void {
     sockets.add(ws);
-    ws.on('close', () => sockets.delete(ws));
+    ws.on('close', (code) => {
+      sockets.delete(ws);
+      const session = sessionOf.get(ws);
+      sessionOf.delete(ws);
+      if (!session || session.socket !== ws) return;
+      session.socket = undefined;
+      if (SESSION_ENDING_CLOSES.includes(code)) gatewaySessions.delete(session.id);
+    });
     send(ws, { op: OP.HELLO, d: { heartbeat_interval: HEARTBEAT_INTERVAL_MS }, s: null, t: null });
     ws.on('message', (raw) => {
       let payload: { op: number; d: Record<string, unknown> | number | null };
@@ -466,20 +572,28 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
         const d = payload.d as Record<string, unknown>;
         sessions.push({ op: 'identify', d });
         if (d['token'] !== token) {
-          ws.close(4004, 'Authentication failed.');
+          ws.close(CLOSE.AUTHENTICATION_FAILED, 'Authentication failed.');
           return;
         }
-        sessionId = randomBytes(16).toString('hex');
-        sequence = 0;
-        log = [];
+        const shard = d['shard'] ?? [0, 1];
+        const problem = shardProblem(shard);
+        if (problem) {
+          ws.close(problem.code, problem.reason);
+          return;
+        }
+        const [shardId, shardCount] = shard as [number, number];
+        const session: GatewaySession = { id: randomBytes(16).toString('hex'), shard: [shardId, shardCount], sequence: 0, log: [], socket: ws };
+        gatewaySessions.set(session.id, session);
+        sessionOf.set(ws, session);
+        const held = [...guilds.keys()].filter((guild) => shardOf(guild, shardCount) === shardId);
         const port = (server.address() as AddressInfo).port;
-        dispatchTo(ws, 'READY', {
+        dispatchIn(session, 'READY', {
           v: API_VERSION,
           user: { ...bot, verified: true, mfa_enabled: false, flags: 0 },
-          guilds: [{ id: guildId, unavailable: true }],
-          session_id: sessionId,
+          guilds: held.map((id) => ({ id, unavailable: true })),
+          session_id: session.id,
           resume_gateway_url: `ws://${HOST}:${port}/gateway`,
-          shard: d['shard'] ?? [0, 1],
+          shard: [shardId, shardCount],
           application: { id: applicationId, flags: 0 },
           private_channels: [],
           relationships: [],
@@ -489,20 +603,24 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
           geo_ordered_rtc_regions: [],
           auth: {},
         });
-        dispatchTo(ws, 'GUILD_CREATE', guildCreate());
+        for (const id of held) dispatchIn(session, 'GUILD_CREATE', guildCreate(id));
         ready = true;
         notify();
       } else if (payload.op === OP.RESUME) {
         const d = payload.d as Record<string, unknown>;
         sessions.push({ op: 'resume', d });
-        if (d['token'] !== token || d['session_id'] !== sessionId) {
+        const session = typeof d['session_id'] === 'string' ? gatewaySessions.get(d['session_id']) : undefined;
+        if (d['token'] !== token || !session) {
           send(ws, { op: OP.INVALID_SESSION, d: false, s: null, t: null });
           return;
         }
+        if (session.socket && session.socket !== ws) sessionOf.delete(session.socket);
+        session.socket = ws;
+        sessionOf.set(ws, session);
         const from = Math.min(Number(d['seq']) + 1, replayFrom ?? Number.POSITIVE_INFINITY);
         replayFrom = undefined;
-        for (const entry of log.filter((e) => e.s >= from)) send(ws, { op: OP.DISPATCH, t: entry.t, s: entry.s, d: entry.d });
-        dispatchTo(ws, 'RESUMED', {});
+        for (const entry of session.log.filter((e) => e.s >= from)) send(ws, { op: OP.DISPATCH, t: entry.t, s: entry.s, d: entry.d });
+        dispatchIn(session, 'RESUMED', {});
         notify();
       } else {
         violations.push(`gateway: unexpected opcode ${payload.op}`);
@@ -551,9 +669,10 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
   }
 
   const guildOf = (channel: string): string | undefined =>
-    [...textChannels, botThreadId, userThreadId].includes(channel) ? guildId : undefined;
+    [...guilds].find(([, guild]) => guild.channels.some(([id]) => id === channel) || guild.threads.includes(channel))?.[0];
   /** GUILD_TEXT 0, DM 1, PUBLIC_THREAD 11. */
-  const channelTypeOf = (channel: string): number => (textChannels.includes(channel) ? 0 : guildOf(channel) ? 11 : 1);
+  const channelTypeOf = (channel: string): number =>
+    [...guilds.values()].some((guild) => guild.channels.some(([id]) => id === channel)) ? 0 : guildOf(channel) ? 11 : 1;
   /** The parent channel whose permissions a thread has. */
   const permissionChannelOf = (channel: string): string => ([botThreadId, userThreadId].includes(channel) ? channelId : channel);
 
@@ -616,7 +735,7 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
     };
     messages.push(message);
     // Discord echoes the bot's own messages through the gateway.
-    dispatchTo(undefined, 'MESSAGE_CREATE', { ...toWire(message), channel_type: channelTypeOf(channel) });
+    dispatchTo('MESSAGE_CREATE', { ...toWire(message), channel_type: channelTypeOf(channel) });
     return message;
   }
 
@@ -633,7 +752,7 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
       ? message.attachments.filter((a) => (listed as Array<{ id?: unknown }>).some((entry) => String(entry.id) === a.id))
       : message.attachments;
     message.attachments = [...kept, ...uploadedAttachments(message.channel_id, uploads)];
-    dispatchTo(undefined, 'MESSAGE_UPDATE', toWire(message));
+    dispatchTo('MESSAGE_UPDATE', toWire(message));
   }
 
   async function handleRest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -747,8 +866,8 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
         const port = (server.address() as AddressInfo).port;
         answer(200, {
           url: `ws://${HOST}:${port}/gateway`,
-          shards: 1,
-          session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 },
+          shards: recommendedShards,
+          session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: maxConcurrency },
         });
         return;
       }
@@ -776,11 +895,12 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
         messages.splice(index, 1);
         deleted.push(message);
         answer(204);
-        dispatchTo(undefined, 'MESSAGE_DELETE', { id: message.id, channel_id: message.channel_id, ...(message.guild_id ? { guild_id: message.guild_id } : {}) });
+        dispatchTo('MESSAGE_DELETE', { id: message.id, channel_id: message.channel_id, ...(message.guild_id ? { guild_id: message.guild_id } : {}) });
         return;
       }
       case 'PATCH /guilds/{guild_id}/members/{user_id}': {
-        if (p['guild_id'] !== guildId) return answer(404, { message: 'Unknown Guild', code: 10004 });
+        const memberGuild = p['guild_id']!;
+        if (!guilds.has(memberGuild)) return answer(404, { message: 'Unknown Guild', code: 10004 });
         const userId = p['user_id']!;
         const until = json['communication_disabled_until'];
         if (typeof until === 'string') {
@@ -797,7 +917,7 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
         const header = req.headers['x-audit-log-reason'];
         const reason = typeof header === 'string' ? decodeURIComponent(header) : undefined;
         if ('communication_disabled_until' in json) {
-          timeouts.push({ guildId, userId, until: typeof until === 'string' ? until : null, ...(reason === undefined ? {} : { reason }) });
+          timeouts.push({ guildId: memberGuild, userId, until: typeof until === 'string' ? until : null, ...(reason === undefined ? {} : { reason }) });
         }
         answer(200, {
           user: user({ id: userId }),
@@ -929,6 +1049,8 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
     applicationId,
     guildId,
     channelId,
+    secondGuildId,
+    secondGuildChannelId,
     botThreadId,
     userThreadId,
     otherChannelId,
@@ -960,8 +1082,12 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
       };
     },
     sessions,
+    liveShards: () =>
+      [...sessionOf.values()]
+        .map((session): [number, number] => [session.shard[0], session.shard[1]])
+        .sort((a, b) => a[1] - b[1] || a[0] - b[0]),
     get sequence() {
-      return sequence;
+      return lastSequence;
     },
     whenReady: (timeoutMs) => fake.waitFor(() => ready, timeoutMs),
     userMessage(o) {
@@ -974,7 +1100,7 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
       const message: FakeMessage = {
         id: o.id ?? snowflake(),
         channel_id: channel,
-        ...(dm ? {} : { guild_id: guildId }),
+        ...(dm ? {} : { guild_id: guildOf(channel) ?? guildId }),
         author,
         content,
         versions: [content],
@@ -988,7 +1114,7 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
       messages.push(message);
       if (o.replyTo) referenced.set(message.id, o.replyTo);
       const payload = userPayload(message);
-      dispatchTo(undefined, 'MESSAGE_CREATE', payload);
+      dispatchTo('MESSAGE_CREATE', payload);
       return payload;
     },
     editUserMessage(messageId, content) {
@@ -1001,7 +1127,7 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
       // Strictly later than any earlier edit, so each edit has its own edited_timestamp.
       message.editedAt = Math.max(Date.now(), (message.editedAt ?? 0) + 1);
       const payload = userPayload(message);
-      dispatchTo(undefined, 'MESSAGE_UPDATE', payload);
+      dispatchTo('MESSAGE_UPDATE', payload);
       return payload;
     },
     slashCommand(o) {
@@ -1009,32 +1135,33 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
       const id = snowflake();
       const interactionToken = `itoken-${randomBytes(24).toString('hex')}`;
       const channel = o.channelId ?? channelId;
-      const permissions = String(permissionsOf(author.id, o.roles));
+      const guild = guildOf(channel) ?? guildId;
+      const permissions = String(permissionsOf(author.id, o.roles, guild));
       const options = o.options ? Object.entries(o.options).map(([name, value]) => ({ name, type: 3, value })) : undefined;
       interactions.set(interactionToken, { id, channelId: channel, acknowledged: false });
-      dispatchTo(undefined, 'INTERACTION_CREATE', {
+      dispatchTo('INTERACTION_CREATE', {
         id,
         application_id: applicationId,
         type: 2,
         token: interactionToken,
         version: 1,
-        guild_id: guildId,
-        guild: { id: guildId, locale: 'en-US', features: [] },
+        guild_id: guild,
+        guild: { id: guild, locale: 'en-US', features: [] },
         channel_id: channel,
-        channel: { id: channel, type: channelTypeOf(channel), guild_id: guildId, name: 'general' },
+        channel: { id: channel, type: channelTypeOf(channel), guild_id: guild, name: 'general' },
         member: { user: author, roles: [...(o.roles ?? [])], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, permissions },
         app_permissions: String(EVERYONE_PERMISSIONS | MANAGE_MESSAGES),
         locale: 'en-US',
         guild_locale: 'en-US',
         entitlements: [],
-        authorizing_integration_owners: { '0': guildId },
+        authorizing_integration_owners: { '0': guild },
         context: 0,
         attachment_size_limit: 10_485_760,
         data: {
           id: snowflake(),
           name: o.name,
           type: 1,
-          guild_id: guildId,
+          guild_id: guild,
           ...(o.subcommand !== undefined
             ? { options: [{ name: o.subcommand, type: 1, ...(options ? { options } : {}) }] }
             : options
@@ -1044,7 +1171,7 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
       });
       return { id, token: interactionToken };
     },
-    dispatch: (t, d) => dispatchTo(undefined, t, d),
+    dispatch: (t, d) => dispatchTo(t, d),
     dropConnection() {
       for (const socket of sockets) socket.close(4000, 'Unknown error');
     },
@@ -1089,6 +1216,8 @@ export async function createFakeDiscord(options: { token?: string } = {}): Promi
       deniedChannels.clear();
       denyModerateMembers = false;
       ready = false;
+      // Sessions whose client went away without resuming would only pile up their logs.
+      for (const [id, session] of gatewaySessions) if (!session.socket) gatewaySessions.delete(id);
     },
     async stop() {
       for (const socket of sockets) socket.terminate();

@@ -2,15 +2,18 @@
  * The Discord adapter's pure parts: the reply handle, the shared rate-limit keys, error
  * mapping that never carries a URL (interaction webhook URLs embed a token), the slash
  * command definitions against Discord's OpenAPI spec (and who may see which), message
- * links, and the multipart body of an upload.
+ * links, the multipart body of an upload, and the discord.js shard options for
+ * DISCORD_SHARDS / DISCORD_SHARD_IDS.
  */
-import { describe, expect, it } from 'vitest';
-import { DiscordAPIError, HTTPError } from 'discord.js';
+import { EventEmitter } from 'node:events';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { DiscordAPIError, Events, HTTPError } from 'discord.js';
 import { SLASH_COMMANDS } from '../../adapters/discord/discord.commands.js';
 import { DiscordApiError, DiscordNetworkError, toDiscordError } from '../../adapters/discord/discord.errors.js';
 import { channelLimit, globalLimit, GLOBAL_REQUESTS_PER_SECOND } from '../../adapters/discord/discord.limits.js';
 import { messageLinkOf, noPings } from '../../adapters/discord/discord.outbox.js';
 import { encodeReplyHandle, parseReplyHandle } from '../../adapters/discord/discord.reply-handle.js';
+import { registersCommands, shardOptions, whenShardsReady } from '../../adapters/discord/discord.shards.js';
 import { encodeUpload } from '../../adapters/discord/discord.upload.js';
 import { ConfigError, parseConfig } from '../../src/config.js';
 import { validateDiscordRequest } from '../fakes/discord-openapi-validator.js';
@@ -133,5 +136,68 @@ describe('discord uploads', () => {
     expect(JSON.parse(parts[0]!.data.toString('utf8'))).toEqual(payload);
     expect([...parts[1]!.data]).toEqual([...bytes]);
     expect(validateDiscordRequest('post', '/channels/{channel_id}/messages', payload)).toBeUndefined();
+  });
+});
+
+describe('discord sharding options', () => {
+  it("lets discord.js take Discord's recommendation with auto, and holds every shard of a fixed count", () => {
+    expect(shardOptions({ shards: 'auto', shardIds: [] })).toEqual({ shards: 'auto' });
+    expect(shardOptions({ shards: 3, shardIds: [] })).toEqual({ shards: [0, 1, 2], shardCount: 3 });
+  });
+
+  it('holds only the listed shards of the total, in order and once', () => {
+    expect(shardOptions({ shards: 4, shardIds: [3, 1, 3] })).toEqual({ shards: [1, 3], shardCount: 4 });
+  });
+
+  it('refuses ids outside the count, and ids without a count, naming the variables', () => {
+    expect(() => shardOptions({ shards: 2, shardIds: [0, 2] })).toThrow(/DISCORD_SHARD_IDS 2: shard ids run from 0 to 1 with DISCORD_SHARDS=2/);
+    expect(() => shardOptions({ shards: 'auto', shardIds: [0] })).toThrow(/DISCORD_SHARD_IDS needs DISCORD_SHARDS/);
+    expect(() => shardOptions({ shards: 0, shardIds: [] })).toThrow(/DISCORD_SHARDS/);
+  });
+
+  it('registers the slash commands from the process holding shard 0 only', () => {
+    expect(registersCommands({ shards: 'auto', shardIds: [] })).toBe(true);
+    expect(registersCommands({ shards: 4, shardIds: [0, 1] })).toBe(true);
+    expect(registersCommands({ shards: 4, shardIds: [2, 3] })).toBe(false);
+  });
+
+  describe('start-up wait', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('waits as long as shards keep getting ready, each within the timeout', async () => {
+      vi.useFakeTimers();
+      const client = new EventEmitter();
+      let settled: string | undefined;
+      void whenShardsReady(client, 30_000).then(
+        () => (settled = 'ready'),
+        (error: Error) => (settled = error.message),
+      );
+      // Eight shards, 20 s apart: 160 s in all, never 30 s without progress.
+      for (let shard = 0; shard < 8; shard += 1) {
+        await vi.advanceTimersByTimeAsync(20_000);
+        client.emit(Events.ShardReady, shard);
+      }
+      client.emit(Events.ClientReady, client);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(settled).toBe('ready');
+      expect(client.listenerCount(Events.ShardReady) + client.listenerCount(Events.ClientReady)).toBe(0);
+    });
+
+    it('gives up when no shard gets ready within the timeout', async () => {
+      vi.useFakeTimers();
+      const client = new EventEmitter();
+      const waiting = whenShardsReady(client, 30_000);
+      const outcome = expect(waiting).rejects.toThrow('no shard got ready within 30 s');
+      client.emit(Events.ShardReady, 0);
+      await vi.advanceTimersByTimeAsync(30_000);
+      await outcome;
+    });
+  });
+
+  it('reads DISCORD_SHARDS and DISCORD_SHARD_IDS from config', () => {
+    expect(parseConfig({ DISCORD_BOT_TOKEN: TOKEN }).discord).toMatchObject({ shards: 'auto', shardIds: [] });
+    expect(parseConfig({ DISCORD_BOT_TOKEN: TOKEN, DISCORD_SHARDS: '4', DISCORD_SHARD_IDS: '2,3' }).discord).toMatchObject({ shards: 4, shardIds: [2, 3] });
   });
 });

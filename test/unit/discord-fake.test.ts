@@ -3,11 +3,13 @@
  * refuses content over 2000 characters and spec violations in Discord's error shape,
  * answers 429 like Discord, records multipart uploads (and refuses oversized ones and
  * attachments without a file part), serves signed CDN URLs, and speaks the gateway protocol
- * (HELLO, IDENTIFY → READY, heartbeat ACK, RESUME with replay).
+ * (HELLO, IDENTIFY → READY, heartbeat ACK, RESUME with replay), sharded like Discord: each
+ * guild's events on the shard `(guild_id >> 22) % count` only, DMs on shard 0, and 4010 or
+ * 4011 for a shard Discord would refuse.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { createFakeDiscord, DISCORD_MAX_UPLOAD_BYTES, VOICE_MESSAGE_FLAG, type FakeDiscord } from '../fakes/discord.js';
+import { createFakeDiscord, DISCORD_MAX_UPLOAD_BYTES, shardOf, VOICE_MESSAGE_FLAG, type FakeDiscord } from '../fakes/discord.js';
 
 const TOKEN = 'fake-test-token.abc';
 let fake: FakeDiscord;
@@ -150,63 +152,192 @@ describe('fake Discord moderation', () => {
   });
 });
 
-describe('fake Discord gateway', () => {
-  /** A minimal gateway client: collects every payload. */
-  async function connect(): Promise<{ ws: WebSocket; payloads: Array<{ op: number; t?: string; s?: number; d: unknown }>; next: (p: (x: { op: number; t?: string; s?: number }) => boolean) => Promise<void> }> {
-    const ws = new WebSocket(`${fake.gatewayUrl}?v=10&encoding=json`);
-    const payloads: Array<{ op: number; t?: string; s?: number; d: unknown }> = [];
-    const listeners = new Set<() => void>();
-    ws.on('message', (raw) => {
-      payloads.push(JSON.parse(String(raw)) as (typeof payloads)[number]);
-      for (const l of listeners) l();
-    });
-    const next = (predicate: (x: { op: number; t?: string; s?: number }) => boolean): Promise<void> =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no such payload; got ${JSON.stringify(payloads.map((p) => [p.op, p.t]))}`)), 5_000);
-        const check = (): void => {
-          if (payloads.some(predicate)) {
-            clearTimeout(timer);
-            listeners.delete(check);
-            resolve();
-          }
-        };
-        listeners.add(check);
-        check();
-      });
-    await next((p) => p.op === 10);
-    return { ws, payloads, next };
-  }
+/** One gateway payload, as a client receives it. */
+interface Payload {
+  op: number;
+  t?: string;
+  s?: number;
+  d: unknown;
+}
 
+/** A minimal gateway client: collects every payload, and tells how the server closed. */
+interface GatewayClient {
+  ws: WebSocket;
+  payloads: Payload[];
+  next: (predicate: (payload: Payload) => boolean) => Promise<void>;
+  closed: Promise<number>;
+}
+
+async function connect(gatewayUrl = fake.gatewayUrl): Promise<GatewayClient> {
+  const ws = new WebSocket(`${gatewayUrl}?v=10&encoding=json`);
+  const payloads: Payload[] = [];
+  const listeners = new Set<() => void>();
+  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+  ws.on('message', (raw) => {
+    payloads.push(JSON.parse(String(raw)) as Payload);
+    for (const l of listeners) l();
+  });
+  const next = (predicate: (payload: Payload) => boolean): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no such payload; got ${JSON.stringify(payloads.map((p) => [p.op, p.t]))}`)), 5_000);
+      const check = (): void => {
+        if (payloads.some(predicate)) {
+          clearTimeout(timer);
+          listeners.delete(check);
+          resolve();
+        }
+      };
+      listeners.add(check);
+      check();
+    });
+  await next((p) => p.op === 10);
+  return { ws, payloads, next, closed };
+}
+
+describe('fake Discord gateway', () => {
   it('says HELLO, answers IDENTIFY with READY and GUILD_CREATE, ACKs heartbeats, and replays on RESUME', async () => {
     const first = await connect();
     first.ws.send(JSON.stringify({ op: 2, d: { token: TOKEN, intents: 1, properties: {} } }));
-    await first.next((p) => p.t === 'GUILD_CREATE');
+    await first.next((p) => p.s === 3);
     const ready = first.payloads.find((p) => p.t === 'READY')!;
     expect(ready.s).toBe(1);
-    expect(first.payloads.find((p) => p.t === 'GUILD_CREATE')!.s).toBe(2);
-    first.ws.send(JSON.stringify({ op: 1, d: 2 }));
+    // Unsharded, the session holds both guilds.
+    expect(first.payloads.filter((p) => p.op === 0).map((p) => [p.t, p.s, (p.d as { id?: string }).id])).toEqual([
+      ['READY', 1, undefined],
+      ['GUILD_CREATE', 2, fake.guildId],
+      ['GUILD_CREATE', 3, fake.secondGuildId],
+    ]);
+    first.ws.send(JSON.stringify({ op: 1, d: 3 }));
     await first.next((p) => p.op === 11);
     fake.userMessage({ content: 'one' });
     fake.userMessage({ content: 'two' });
-    await first.next((p) => p.s === 4);
+    await first.next((p) => p.s === 5);
     first.ws.close();
 
     const second = await connect();
     const sessionId = (ready.d as { session_id: string }).session_id;
-    second.ws.send(JSON.stringify({ op: 6, d: { token: TOKEN, session_id: sessionId, seq: 3 } }));
+    second.ws.send(JSON.stringify({ op: 6, d: { token: TOKEN, session_id: sessionId, seq: 4 } }));
     await second.next((p) => p.t === 'RESUMED');
     // Only what the client had not seen, in order, then RESUMED.
     expect(second.payloads.filter((p) => p.op === 0).map((p) => [p.t, p.s])).toEqual([
-      ['MESSAGE_CREATE', 4],
-      ['RESUMED', 5],
+      ['MESSAGE_CREATE', 5],
+      ['RESUMED', 6],
     ]);
     second.ws.close();
   });
 
   it('closes the connection on a wrong token', async () => {
     const client = await connect();
-    const closed = new Promise<number>((resolve) => client.ws.on('close', (code) => resolve(code)));
     client.ws.send(JSON.stringify({ op: 2, d: { token: 'wrong', intents: 1, properties: {} } }));
-    expect(await closed).toBe(4004);
+    expect(await client.closed).toBe(4004);
+  });
+});
+
+describe('fake Discord sharding', () => {
+  let sharded: FakeDiscord;
+  const open: WebSocket[] = [];
+  beforeAll(async () => {
+    // Two guilds, at most one per shard: Discord would require sharding, and recommends 2.
+    sharded = await createFakeDiscord({ token: TOKEN, shards: 2, maxConcurrency: 2, maxGuildsPerShard: 1 });
+  });
+  beforeEach(() => sharded.reset());
+  afterEach(() => {
+    for (const ws of open.splice(0)) ws.close(1000);
+  });
+  afterAll(() => sharded.stop());
+
+  /** Connects and identifies (`shard` omitted: unsharded); resolves once READY is in, or on a close. */
+  async function identify(shard?: [number, number]): Promise<GatewayClient> {
+    const client = await connect(sharded.gatewayUrl);
+    open.push(client.ws);
+    client.ws.send(JSON.stringify({ op: 2, d: { token: TOKEN, intents: 1, properties: {}, ...(shard ? { shard } : {}) } }));
+    await Promise.race([client.next((p) => p.t === 'READY'), client.closed]);
+    return client;
+  }
+  const dispatched = (client: GatewayClient, type: string): string[] =>
+    client.payloads.filter((p) => p.t === type).map((p) => String((p.d as { id: string }).id));
+
+  it("routes by Discord's formula: (guild_id >> 22) % count, DMs to shard 0", () => {
+    expect(shardOf(sharded.guildId, 2)).toBe(0);
+    expect(shardOf(sharded.secondGuildId, 2)).toBe(1);
+    expect(shardOf(undefined, 2)).toBe(0);
+    expect(shardOf(sharded.secondGuildId, 1)).toBe(0);
+    // 175928847299117063 is Discord's own example snowflake; its timestamp part is 41944705796.
+    expect(shardOf('175928847299117063', 7)).toBe(41944705796 % 7);
+  });
+
+  it('recommends its shard count and identify concurrency in GET /gateway/bot', async () => {
+    const response = await fetch(`${sharded.apiUrl}/v10/gateway/bot`, { headers: { authorization: `Bot ${TOKEN}` } });
+    expect(await response.json()).toMatchObject({ shards: 2, session_start_limit: { max_concurrency: 2 } });
+  });
+
+  it("sends each guild's events on its own shard's connection only, and DMs on shard 0", async () => {
+    const zero = await identify([0, 2]);
+    const one = await identify([1, 2]);
+    await zero.next((p) => p.t === 'GUILD_CREATE');
+    await one.next((p) => p.t === 'GUILD_CREATE');
+    expect((zero.payloads.find((p) => p.t === 'READY')!.d as { guilds: unknown; shard: unknown })).toMatchObject({ guilds: [{ id: sharded.guildId }], shard: [0, 2] });
+    expect((one.payloads.find((p) => p.t === 'READY')!.d as { guilds: unknown; shard: unknown })).toMatchObject({ guilds: [{ id: sharded.secondGuildId }], shard: [1, 2] });
+    expect(dispatched(zero, 'GUILD_CREATE')).toEqual([sharded.guildId]);
+    expect(dispatched(one, 'GUILD_CREATE')).toEqual([sharded.secondGuildId]);
+    expect(sharded.liveShards()).toEqual([[0, 2], [1, 2]]);
+    expect(sharded.sessions.map((s) => s.d['shard'])).toEqual([[0, 2], [1, 2]]);
+
+    const inFirst = String(sharded.userMessage({ content: 'first guild', channelId: sharded.channelId })['id']);
+    const inSecond = String(sharded.userMessage({ content: 'second guild', channelId: sharded.secondGuildChannelId })['id']);
+    const inDm = String(sharded.userMessage({ content: 'a DM', dm: true })['id']);
+    const command = sharded.slashCommand({ name: 'ask', options: { prompt: 'hi' }, channelId: sharded.secondGuildChannelId });
+    // Markers last: once each connection has its own, everything before it has arrived.
+    const marker0 = String(sharded.userMessage({ content: 'marker', dm: true })['id']);
+    const marker1 = String(sharded.userMessage({ content: 'marker', channelId: sharded.secondGuildChannelId })['id']);
+    await zero.next((p) => (p.d as { id?: string } | null)?.id === marker0);
+    await one.next((p) => (p.d as { id?: string } | null)?.id === marker1);
+    expect(dispatched(zero, 'MESSAGE_CREATE')).toEqual([inFirst, inDm, marker0]);
+    expect(dispatched(one, 'MESSAGE_CREATE')).toEqual([inSecond, marker1]);
+    expect(dispatched(zero, 'INTERACTION_CREATE')).toEqual([]);
+    expect(dispatched(one, 'INTERACTION_CREATE')).toEqual([command.id]);
+    // Each session numbers its own dispatches.
+    expect(one.payloads.filter((p) => p.op === 0).map((p) => p.s)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('sends a shard\'s events to every session holding it', async () => {
+    const first = await identify([1, 2]);
+    const second = await identify([1, 2]);
+    const id = String(sharded.userMessage({ content: 'twice', channelId: sharded.secondGuildChannelId })['id']);
+    await first.next((p) => p.t === 'MESSAGE_CREATE');
+    await second.next((p) => p.t === 'MESSAGE_CREATE');
+    expect([dispatched(first, 'MESSAGE_CREATE'), dispatched(second, 'MESSAGE_CREATE')]).toEqual([[id], [id]]);
+  });
+
+  it('closes 4010 for a shard outside its count or a count other connections disagree with, and 4011 without sharding', async () => {
+    expect(await (await identify([2, 2])).closed).toBe(4010);
+    expect(await (await identify()).closed).toBe(4011);
+    const zero = await identify([0, 2]);
+    expect(await (await identify([1, 3])).closed).toBe(4010);
+    // The refusals left the good connection alone.
+    expect(zero.payloads.some((p) => p.t === 'READY')).toBe(true);
+    expect(sharded.liveShards()).toEqual([[0, 2]]);
+  });
+
+  it('ends a session the client closes with 1000, and keeps one dropped otherwise for RESUME', async () => {
+    const kept = await identify([1, 2]);
+    const ended = await identify([1, 2]);
+    const sessionOf = (client: GatewayClient): string => (client.payloads.find((p) => p.t === 'READY')!.d as { session_id: string }).session_id;
+    kept.ws.close(4000);
+    ended.ws.close(1000);
+    await Promise.all([kept.closed, ended.closed]);
+    await sharded.waitFor(() => sharded.liveShards().length === 0);
+    const missed = String(sharded.userMessage({ content: 'while away', channelId: sharded.secondGuildChannelId })['id']);
+
+    const resumed = await connect(sharded.gatewayUrl);
+    open.push(resumed.ws);
+    resumed.ws.send(JSON.stringify({ op: 6, d: { token: TOKEN, session_id: sessionOf(kept), seq: 2 } }));
+    await resumed.next((p) => p.t === 'RESUMED');
+    expect(dispatched(resumed, 'MESSAGE_CREATE')).toEqual([missed]);
+
+    const refused = await connect(sharded.gatewayUrl);
+    open.push(refused.ws);
+    refused.ws.send(JSON.stringify({ op: 6, d: { token: TOKEN, session_id: sessionOf(ended), seq: 2 } }));
+    await refused.next((p) => p.op === 9);
   });
 });
