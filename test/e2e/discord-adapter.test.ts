@@ -15,7 +15,7 @@ import { captureLogs } from '../support/logs.js';
 const BOT_TOKEN = 'test-token.discord.x';
 const API_KEY = 'sk-test-discord-0123456789';
 // No secrets given to the scrubber: the adapter itself must never write the token.
-const { log, lines: logLines } = captureLogs([]);
+const { log, lines: logLines } = captureLogs([], { forbidden: [BOT_TOKEN, API_KEY] });
 
 let discord: FakeDiscord;
 let openai: FakeOpenAI;

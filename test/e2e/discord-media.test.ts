@@ -24,7 +24,7 @@ const TRANSCRIPT = 'please remind me to water the plants';
 /** Bytes of a voice message: Ogg's capture pattern, then filler; the fake OpenAI reads only the name. */
 const OGG = Buffer.concat([Buffer.from('OggS'), Buffer.alloc(2_000, 7)]);
 // No secrets given to the scrubber: nothing may write the token or the key in the first place.
-const { log, lines: logLines } = captureLogs([]);
+const { log, lines: logLines } = captureLogs([], { forbidden: [BOT_TOKEN, API_KEY] });
 
 let discord: FakeDiscord;
 let openai: FakeOpenAI;

@@ -25,7 +25,7 @@ const TIMEOUT_SECONDS = 600;
 const BOB = { id: '200000000000000007', username: 'bob', global_name: 'Bob' };
 /** A member with the fake's Moderators role. */
 const MOD = { id: '200000000000000008', username: 'mia', global_name: 'Mia' };
-const { log, lines: logLines } = captureLogs([]);
+const { log, lines: logLines } = captureLogs([], { forbidden: [BOT_TOKEN, API_KEY] });
 
 let discord: FakeDiscord;
 let openai: FakeOpenAI;
