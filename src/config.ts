@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { redisPasswordOf } from './infra/redis/redis-url.js';
+import type { AbuseLimits } from './domain/limits.js';
 import {
   DEFAULT_THRESHOLDS,
   MODERATION_ACTIONS,
@@ -292,19 +293,7 @@ export interface Config {
     readonly concurrency: number;
   };
   /** Abuse limits (issue #7); 0 turns one off, an empty allowlist allows everyone. */
-  readonly limits: {
-    /** Requests a user may make per minute (chat, voice, images together). */
-    readonly userPerMinute: number;
-    /** Requests a channel may make per minute. */
-    readonly channelPerMinute: number;
-    /** Chat tokens (prompt + answer) a user may use per UTC day. */
-    readonly userDailyTokens: number;
-    readonly channelDailyTokens: number;
-    readonly allowedDiscordGuilds: readonly string[];
-    readonly allowedTelegramChats: readonly string[];
-    /** `platform:userId` */
-    readonly allowedUsers: readonly string[];
-  };
+  readonly limits: AbuseLimits;
   readonly queue: { readonly prefix: string; readonly attempts: number };
   readonly telegram:
     | {
