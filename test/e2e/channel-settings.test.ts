@@ -3,34 +3,17 @@
  * (checked against GET /models), /scope and /settings, stored in Redis per channel and
  * used by the next answer.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type RunningApp } from '../../src/app.js';
-import { parseConfig } from '../../src/config.js';
+import { describe, expect, it } from 'vitest';
+import type { RunningApp } from '../../src/app.js';
 import { REPLIES } from '../../src/domain/replies.js';
-import { createFakeOpenAI, type FakeOpenAI } from '../fakes/openai.js';
 import { finalAnswers, followChannel, postMessage } from '../support/playground-client.js';
-import { testRedisUrl, uniquePrefix } from '../support/redis.js';
-import { captureLogs } from '../support/logs.js';
+import { uniquePrefix } from '../support/redis.js';
+import { usePlaygroundApp } from '../support/playground-app.js';
 
 const API_KEY = 'sk-test-settings-0123456789abcdef';
-const { log } = captureLogs([API_KEY]);
-let fake: FakeOpenAI;
-const apps: RunningApp[] = [];
-
-async function start(prefix = uniquePrefix('set')): Promise<RunningApp> {
-  const config = parseConfig({
-    REDIS_URL: testRedisUrl(),
-    OPENAI_BASE_URL: fake.url,
-    OPENAI_API_KEY: API_KEY,
-    PORT: '0',
-    QUEUE_PREFIX: prefix,
-    MODERATE_INPUT: 'false',
-    MODERATE_OUTPUT: 'false',
-  });
-  const app = await startApp(config, { log });
-  apps.push(app);
-  return app;
-}
+const h = usePlaygroundApp({ apiKey: API_KEY, label: 'set', env: { MODERATE_INPUT: 'false', MODERATE_OUTPUT: 'false' } });
+/** With a prefix of its own, a restarted service finds the same Redis state. */
+const start = (prefix = uniquePrefix('set')): Promise<RunningApp> => h.start({ QUEUE_PREFIX: prefix });
 
 /** Posts and waits for the answer to it (the n-th final answer on the page). */
 async function ask(app: RunningApp, page: Awaited<ReturnType<typeof followChannel>>, channel: string, text: string, author = 'Ann'): Promise<string> {
@@ -44,17 +27,7 @@ interface ChatBody {
   model: string;
   messages: Array<{ role: string; content: string }>;
 }
-const lastChat = (): ChatBody => fake.requestsTo('/chat/completions').at(-1)?.body as ChatBody;
-
-beforeAll(async () => {
-  fake = await createFakeOpenAI({ apiKey: API_KEY });
-});
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.stop()));
-  expect(fake.violations).toEqual([]);
-  fake.reset();
-});
-afterAll(() => fake.stop());
+const lastChat = (): ChatBody => h.fake.requestsTo('/chat/completions').at(-1)?.body as ChatBody;
 
 describe('channel settings', () => {
   it('uses the channel persona as the system prompt, until reset, and keeps it across a restart', async () => {
@@ -73,7 +46,6 @@ describe('channel settings', () => {
     other.close();
 
     await app.stop();
-    apps.splice(0);
     app = await start(prefix);
     page = await followChannel(app.url, 'pirates');
     expect(await ask(app, page, 'pirates', '/settings')).toContain('Persona: You are a pirate.');
@@ -89,7 +61,7 @@ describe('channel settings', () => {
     const unknown = await ask(app, page, 'models', '/model gpt-nonexistent');
     expect(unknown).toContain('gpt-nonexistent');
     expect(unknown).toContain('gpt-4o');
-    expect(fake.requestsTo('/models')).toHaveLength(1);
+    expect(h.fake.requestsTo('/models')).toHaveLength(1);
     expect(await ask(app, page, 'models', '/model gpt-4o')).toBe(REPLIES.modelSet('gpt-4o'));
     await ask(app, page, 'models', 'which model are you');
     expect(lastChat().model).toBe('gpt-4o');

@@ -3,36 +3,17 @@
  * playground, the queue, the workers and the fake OpenAI. Asserts on the text exposition
  * a Prometheus server would scrape; never on times.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startApp, type RunningApp } from '../../src/app.js';
-import { parseConfig } from '../../src/config.js';
+import { describe, expect, it, vi } from 'vitest';
+import type { RunningApp } from '../../src/app.js';
 import { JOB_KINDS } from '../../src/domain/jobs.js';
-import { createFakeOpenAI, type FakeOpenAI } from '../fakes/openai.js';
-import { captureLogs } from '../support/logs.js';
+import { usePlaygroundApp } from '../support/playground-app.js';
+import { uniquePrefix } from '../support/redis.js';
 import { finalAnswers, followChannel, postMessage } from '../support/playground-client.js';
-import { testRedisUrl, uniquePrefix } from '../support/redis.js';
 
 const API_KEY = 'sk-test-metrics-0123456789abcdef';
 const MODEL = 'gpt-4o-mini';
-const { log, lines: logLines } = captureLogs([API_KEY]);
-
-let fake: FakeOpenAI;
-const apps: RunningApp[] = [];
-
-async function start(env: Record<string, string> = {}, role: 'all' | 'gateway' | 'worker' = 'all'): Promise<RunningApp> {
-  const config = parseConfig({
-    REDIS_URL: testRedisUrl(),
-    OPENAI_BASE_URL: fake.url,
-    OPENAI_API_KEY: API_KEY,
-    CHAT_MODEL: MODEL,
-    PORT: '0',
-    QUEUE_PREFIX: uniquePrefix('metrics'),
-    ...env,
-  });
-  const app = await startApp(config, { log, role });
-  apps.push(app);
-  return app;
-}
+const h = usePlaygroundApp({ apiKey: API_KEY, label: 'metrics', env: { CHAT_MODEL: MODEL } });
+const { start, logLines } = h;
 
 /** One sample of the exposition: name, labels, value. */
 interface Sample {
@@ -74,21 +55,6 @@ async function scrapeUntil(app: RunningApp, check: (samples: Sample[]) => void):
     return samples;
   }, { timeout: 10_000, interval: 50 });
 }
-
-beforeAll(async () => {
-  fake = await createFakeOpenAI({ apiKey: API_KEY });
-});
-
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.stop()));
-  expect(fake.violations).toEqual([]);
-  fake.reset();
-});
-
-afterAll(async () => {
-  await fake.stop();
-  expect(logLines.join('')).not.toContain(API_KEY);
-});
 
 describe('GET /metrics', () => {
   it('counts jobs, upstream requests and tokens after two playground messages', async () => {
@@ -132,8 +98,8 @@ describe('GET /metrics', () => {
     const page = await followChannel(app.url, 'bumpy');
     // Attempt 1 of the job: 429 then 500 (its one client retry) → the job is retried.
     // Attempt 2: 200.
-    fake.enqueueFault({ path: '/chat/completions', kind: 'status', status: 429, retryAfterMs: '10' });
-    fake.enqueueFault({ path: '/chat/completions', kind: 'status', status: 500 });
+    h.fake.enqueueFault({ path: '/chat/completions', kind: 'status', status: 429, retryAfterMs: '10' });
+    h.fake.enqueueFault({ path: '/chat/completions', kind: 'status', status: 500 });
     await postMessage(app.url, 'bumpy', 'hello through the bumps');
     await page.waitFor((m) => finalAnswers(m).length === 1, 15_000);
     page.close();
