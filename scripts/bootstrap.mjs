@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Makes `npm start`, `npm test` and `npm run bench` work on a fresh machine with only
-// Node and npm: installs npm dependencies when missing or stale, installs redis-server
-// (and Chromium for tests) with apt-get when running as root, or says in one sentence
-// what to install. Then runs the command, forwarding signals. Plain Node, no
-// dependencies: it runs before they exist.
+// Makes `npm start`, `npm test`, `npm run bench` and `npm run soak` work on a fresh
+// machine with only Node and npm: installs npm dependencies when missing or stale,
+// installs redis-server (and Chromium for tests) with apt-get when running as root, or
+// says in one sentence what to install. Then runs the command, forwarding signals.
+// Plain Node, no dependencies: it runs before they exist.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
@@ -135,6 +135,11 @@ switch (command) {
     runForwarding(process.execPath, ['--import', tsx, 'test/bench/run.ts', ...args]);
     break;
   }
+  case 'soak': {
+    ensureBinary(['redis-server'], 'redis-server', 'for the soak (it starts a throwaway Redis it can stop and restart)');
+    runForwarding(process.execPath, ['--import', tsx, 'test/soak/run.ts', ...args]);
+    break;
+  }
   default:
-    fail(`unknown command ${JSON.stringify(command)}: use start, test or bench.`);
+    fail(`unknown command ${JSON.stringify(command)}: use start, test, bench or soak.`);
 }

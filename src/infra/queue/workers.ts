@@ -15,12 +15,24 @@ import { queueNameOf, type JobEnvelope } from './job-queue.js';
 import { createOrdering } from './ordering.js';
 import { settleWithin } from '../settle-within.js';
 
-/** A job holds its lock this long without renewal before it counts as stalled. */
-const LOCK_DURATION_MS = 10_000;
-/** How often workers look for stalled jobs (a crashed worker's). */
-const STALLED_INTERVAL_MS = 5_000;
-/** A job that stalls more often than this is failed rather than retried forever. */
-const MAX_STALLED_COUNT = 2;
+/**
+ * A job holds its lock this long without renewal before it counts as stalled. A killed
+ * worker's job runs elsewhere after its lock expires (between LOCK_DURATION_MS / 2 and
+ * LOCK_DURATION_MS after the kill, as BullMQ renews at half the duration) plus up to one
+ * STALLED_INTERVAL_MS: at most 9 s, inside issue #7's 15 s. A live worker loses a job
+ * only if its event loop stalls for over LOCK_DURATION_MS / 2 (3 s), which CPU load on
+ * a busy host does not come near; shorter locks would shrink that margin for little gain.
+ * https://docs.bullmq.io/guide/workers/stalled-jobs
+ */
+const LOCK_DURATION_MS = 6_000;
+/** How often workers look for stalled jobs (a crashed worker's); one check per interval across all workers. */
+const STALLED_INTERVAL_MS = 3_000;
+/**
+ * A job that stalls more often than this is failed rather than retried forever (a message
+ * that crashes every worker that takes it). Three: a job survives its own worker's crash,
+ * a second one, and a false stall of a worker starved of CPU, before it is given up.
+ */
+const MAX_STALLED_COUNT = 3;
 /**
  * After a Redis error a BullMQ worker waits this long before fetching again. BullMQ's
  * default (15 s, documented as internal) would leave users waiting long after Redis is
