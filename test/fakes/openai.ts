@@ -11,6 +11,7 @@
  * the normal answer. A request refused before the fault step does not consume a fault.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleepTimer } from 'node:timers/promises';
@@ -241,6 +242,8 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
   const faults: QueuedFault[] = [];
   const images = new Map<string, Buffer>();
   const stopping = new AbortController();
+  // Every paused stream listens for the stop; many at once are normal here, not a leak.
+  setMaxListeners(0, stopping.signal);
   let origin = '';
 
   const fake: FakeOpenAI = {
