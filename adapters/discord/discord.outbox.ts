@@ -118,9 +118,9 @@ export function createDiscordOutbox(deps: DiscordOutboxDeps): Outbox {
 
   /** Runs one REST call under the shared limits; errors become DiscordApiError / DiscordNetworkError. */
   async function call<T>(route: string, limits: readonly RateLimit[], run: () => Promise<unknown>): Promise<T> {
-    if (limits.length > 0) await deps.rateLimiter.acquire(limits);
     try {
-      return (await run()) as T;
+      // The call keeps its place in the shared window until Discord has answered it.
+      return (await deps.rateLimiter.run(limits, run)) as T;
     } catch (error) {
       const failure = toDiscordError(error, route);
       deps.metrics?.platformError('discord', failure instanceof DiscordApiError ? failure.status : 'network');
@@ -191,14 +191,16 @@ export function createDiscordOutbox(deps: DiscordOutboxDeps): Outbox {
       const limits = handle ? [global] : [global, channelLimit(channel, 'edit')];
       // A streaming edit that does not fit the limits now is skipped: a later edit carries
       // the whole text anyway, and the final one always goes through.
-      if (!options.final && (await deps.rateLimiter.tryAcquire(limits)) > 0) return;
       const body = { content: text, allowed_mentions: noPings() };
       const run = handle
         ? () => rest.patch(Routes.webhookMessage(handle.applicationId, handle.interactionToken, message.id), { body, auth: false })
         : () => rest.patch(Routes.channelMessage(channel, message.id), { body });
       const route = handle ? 'PATCH /webhooks/:app/:token/messages/:id' : 'PATCH /channels/:id/messages/:id';
-      // A streaming edit was already counted by tryAcquire.
-      await call(route, options.final ? limits : [], run);
+      if (options.final) {
+        await call(route, limits, run);
+      } else if (!(await deps.rateLimiter.tryRun(limits, () => call(route, [], run))).ran) {
+        return;
+      }
       remember(shown, key, text);
     },
 
@@ -206,9 +208,8 @@ export function createDiscordOutbox(deps: DiscordOutboxDeps): Outbox {
       // Discord has one indicator for every activity (no "recording" or "uploading"), and
       // a deferred interaction already shows "thinking…".
       if (parseReplyHandle(target.replyHandle)) return;
-      if ((await deps.rateLimiter.tryAcquire([global])) > 0) return;
       const channel = channelOf(target);
-      await call('POST /channels/:id/typing', [], () => rest.post(Routes.channelTyping(channel)));
+      await deps.rateLimiter.tryRun([global], () => call('POST /channels/:id/typing', [], () => rest.post(Routes.channelTyping(channel))));
     },
 
     maxFileBytes: MAX_DOWNLOAD_BYTES,

@@ -98,14 +98,13 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
    */
   const limited = async <T>(chat: ChatRef, mode: Mode, method: string, params: Record<string, unknown>): Promise<T | undefined> => {
     const limits = limitsFor(chat, mode);
+    const once = (): Promise<T> => deps.api.call<T>(method, params);
     for (let attempt = 0; ; attempt += 1) {
-      if (mode === 'skip') {
-        if ((await deps.rateLimiter.tryAcquire(limits)) > 0) return undefined;
-      } else {
-        await deps.rateLimiter.acquire(limits);
-      }
       try {
-        return await deps.api.call<T>(method, params);
+        // The call keeps its place in the shared window until Telegram has answered it.
+        if (mode !== 'skip') return await deps.rateLimiter.run(limits, once);
+        const tried = await deps.rateLimiter.tryRun(limits, once);
+        return tried.ran ? tried.value : undefined;
       } catch (error) {
         if (!(error instanceof TelegramApiError) || error.status !== 429 || attempt >= MAX_FLOOD_RETRIES) throw error;
         const ms = (error.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS) * 1000;

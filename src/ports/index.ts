@@ -286,6 +286,14 @@ export interface RateLimiter {
    * returns how many ms until it would (for updates that may be skipped, like a streaming edit).
    */
   tryAcquire(limits: readonly RateLimit[]): Promise<number>;
+  /**
+   * Waits for a place like `acquire`, then makes the platform call, which keeps its place
+   * in the window until it has finished: a call let through counts as arriving when it
+   * really arrives, however busy the host. Use it for calls to the platform.
+   */
+  run<T>(limits: readonly RateLimit[], call: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /** `run` if the call fits every limit now; otherwise makes no call and says how long until it would. */
+  tryRun<T>(limits: readonly RateLimit[], call: () => Promise<T>): Promise<{ readonly ran: true; readonly value: T } | { readonly ran: false; readonly waitMs: number }>;
   /** Holds every call that uses `key` for `ms` (the platform answered 429 with retry_after). */
   pause(key: string, ms: number): Promise<void>;
 }

@@ -93,3 +93,42 @@ describe('Redis rate limiter', () => {
     await expect(limiter.acquire([{ key: 'x', max: 0, perMs: 1000 }])).rejects.toThrow(RangeError);
   });
 });
+
+describe('calls that keep their place until they finish', () => {
+  it('counts a slow call at the time it finished, so the next window is not overfilled', async () => {
+    const prefix = uniquePrefix('rl-run');
+    const clock = { now: 5_000_000 };
+    const { limiter } = limiterWithClock(prefix, clock);
+    const limits = [{ key: 'g', max: 2, perMs: 1_000 }];
+    // Two calls let through at t=0 that only reach the platform 800 ms later…
+    await Promise.all(
+      [0, 1].map(() =>
+        limiter.run(limits, async () => {
+          clock.now += 400;
+        }),
+      ),
+    );
+    // …still hold the window at t=1000 (they finished at t=800): a third must wait.
+    clock.now = 5_001_000;
+    expect(await limiter.tryAcquire(limits)).toBeGreaterThan(0);
+    // Counted at their start (acquire), they would have left the window at t=1000.
+    const other = [{ key: 'h', max: 2, perMs: 1_000 }];
+    clock.now = 5_010_000;
+    await limiter.acquire(other);
+    await limiter.acquire(other);
+    clock.now = 5_011_000;
+    expect(await limiter.tryAcquire(other)).toBe(0);
+  });
+
+  it('tryRun makes no call when the limit is full, and says how long to wait', async () => {
+    const prefix = uniquePrefix('rl-tryrun');
+    const clock = { now: 6_000_000 };
+    const { limiter } = limiterWithClock(prefix, clock);
+    const limits = [{ key: 'c', max: 1, perMs: 1_000 }];
+    let calls = 0;
+    expect(await limiter.tryRun(limits, async () => ++calls)).toEqual({ ran: true, value: 1 });
+    const second = await limiter.tryRun(limits, async () => ++calls);
+    expect(second.ran).toBe(false);
+    expect(calls).toBe(1);
+  });
+});

@@ -118,7 +118,13 @@ describe('Telegram moderation calls', () => {
 
   it('are the Outbox’s', () => {
     const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
-    const limiter: RateLimiter = { acquire: async () => undefined, tryAcquire: async () => 0, pause: async () => undefined };
+    const limiter: RateLimiter = {
+      acquire: async () => undefined,
+      tryAcquire: async () => 0,
+      run: (_limits, call) => call(),
+      tryRun: async (_limits, call) => ({ ran: true, value: await call() }),
+      pause: async () => undefined,
+    };
     const api = createTelegramApi({ token: TOKEN, apiRoot: fake.url });
     const outbox = createTelegramOutbox({ api, rateLimiter: limiter, botId: '42', log: silent, files: { download: async () => ({ bytes: new Uint8Array() }) } });
     expect(typeof outbox.deleteMessage).toBe('function');

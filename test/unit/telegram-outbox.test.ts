@@ -59,6 +59,15 @@ function setup(answers: Array<unknown | TelegramApiError>, tryAcquireWait = 0, f
       limiter.tried.push([...limits]);
       return tryAcquireWait;
     },
+    // run and tryRun record like acquire and tryAcquire: the Outbox's calls go through them.
+    async run(limits, call) {
+      limiter.acquired.push([...limits]);
+      return call();
+    },
+    async tryRun(limits, call) {
+      limiter.tried.push([...limits]);
+      return tryAcquireWait > 0 ? { ran: false, waitMs: tryAcquireWait } : { ran: true, value: await call() };
+    },
     async pause(key, ms) {
       limiter.paused.push([key, ms]);
     },

@@ -16,23 +16,33 @@ import type { RedisKeys } from '../redis/keys.js';
 const MIN_WAIT_MS = 5;
 /** Never sleep longer than this in one go, so a long wait still notices an abort quickly. */
 const MAX_WAIT_SLICE_MS = 1_000;
+/**
+ * A call made through run/tryRun holds its place in the window until it has finished:
+ * counted as happening this far ahead, then moved to the time it actually finished. A
+ * call let through on a busy host may reach the platform hundreds of ms later; counting
+ * it at its start let more than the limit arrive within one window (seen as Discord
+ * 429s in the soak). A process that dies mid-call frees the place after this long.
+ */
+const IN_FLIGHT_MS = 5_000;
 
 /*
  * KEYS[1..n]   the limits' sorted sets;  KEYS[n+1..2n] the limits' pause keys
- * ARGV[1]      now (ms);  ARGV[2] a unique member for this call
- * ARGV[3..]    max, perMs for each limit, in KEYS order
+ * ARGV[1]      now (ms);  ARGV[2] a unique member for this call;  ARGV[3] how long the call
+ *              may stay in flight (ms): until settled, it counts as happening at the end of that
+ * ARGV[4..]    max, perMs for each limit, in KEYS order
  * Returns      0 when the call was counted against every limit; otherwise the ms to wait
  *              before trying again (nothing counted).
  */
 const ACQUIRE_LUA = `
 local n = #KEYS / 2
 local now = tonumber(ARGV[1])
+local pending = tonumber(ARGV[3])
 local wait = 0
 for i = 1, n do
   local paused = redis.call('PTTL', KEYS[n + i])
   if paused > wait then wait = paused end
-  local max = tonumber(ARGV[1 + 2 * i])
-  local window = tonumber(ARGV[2 + 2 * i])
+  local max = tonumber(ARGV[2 + 2 * i])
+  local window = tonumber(ARGV[3 + 2 * i])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
   if redis.call('ZCARD', KEYS[i]) >= max then
     local oldest = tonumber(redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')[2])
@@ -42,8 +52,8 @@ for i = 1, n do
 end
 if wait > 0 then return wait end
 for i = 1, n do
-  redis.call('ZADD', KEYS[i], now, ARGV[2])
-  redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2 + 2 * i]))
+  redis.call('ZADD', KEYS[i], now + pending, ARGV[2])
+  redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[3 + 2 * i]) + pending)
 end
 return 0
 `;
@@ -69,25 +79,54 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLi
   const sleep = options.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal }).catch(() => undefined));
 
   /** One try: 0 when counted, else the ms to wait. */
-  const attempt = (limits: readonly RateLimit[], member: string): Promise<number> => {
+  const attempt = (limits: readonly RateLimit[], member: string, inFlightMs = 0): Promise<number> => {
     for (const limit of limits) assertLimit(limit);
     const keys = [...limits.map((l) => options.keys.rateLimit(l.key)), ...limits.map((l) => options.keys.rateLimitPause(l.key))];
-    return r.sbRateAcquire(keys.length, ...keys, now(), member, ...limits.flatMap((l) => [l.max, l.perMs]));
+    return r.sbRateAcquire(keys.length, ...keys, now(), member, inFlightMs, ...limits.flatMap((l) => [l.max, l.perMs]));
   };
+  const acquire = async (limits: readonly RateLimit[], member: string, inFlightMs: number, signal?: AbortSignal): Promise<void> => {
+    for (;;) {
+      signal?.throwIfAborted();
+      const wait = await attempt(limits, member, inFlightMs);
+      if (wait <= 0) return;
+      await sleep(Math.min(Math.max(wait, MIN_WAIT_MS), MAX_WAIT_SLICE_MS), signal);
+    }
+  };
+  /** Moves a finished call's place to when it finished (only if it is still there). */
+  const settle = async (limits: readonly RateLimit[], member: string): Promise<void> => {
+    const at = now();
+    await Promise.all(limits.map((l) => redis.zadd(options.keys.rateLimit(l.key), 'XX', at, member))).catch(() => undefined);
+  };
+  const newMember = (): string => randomBytes(8).toString('hex');
 
   return {
     async acquire(limits, signal) {
       if (limits.length === 0) return;
-      const member = randomBytes(8).toString('hex');
-      for (;;) {
-        signal?.throwIfAborted();
-        const wait = await attempt(limits, member);
-        if (wait <= 0) return;
-        await sleep(Math.min(Math.max(wait, MIN_WAIT_MS), MAX_WAIT_SLICE_MS), signal);
-      }
+      await acquire(limits, newMember(), 0, signal);
     },
     async tryAcquire(limits) {
-      return limits.length === 0 ? 0 : Math.max(0, await attempt(limits, randomBytes(8).toString('hex')));
+      return limits.length === 0 ? 0 : Math.max(0, await attempt(limits, newMember()));
+    },
+    async run(limits, call, signal) {
+      if (limits.length === 0) return call();
+      const member = newMember();
+      await acquire(limits, member, IN_FLIGHT_MS, signal);
+      try {
+        return await call();
+      } finally {
+        await settle(limits, member);
+      }
+    },
+    async tryRun(limits, call) {
+      if (limits.length === 0) return { ran: true, value: await call() };
+      const member = newMember();
+      const wait = await attempt(limits, member, IN_FLIGHT_MS);
+      if (wait > 0) return { ran: false, waitMs: wait };
+      try {
+        return { ran: true, value: await call() };
+      } finally {
+        await settle(limits, member);
+      }
     },
     async pause(key, ms) {
       if (!(ms > 0)) return;
