@@ -96,15 +96,33 @@ export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<Dis
     enqueue(route).catch((error: unknown) => log.error({ err: error, jobId: route.jobId }, 'could not queue a moderation check'));
   };
 
-  client.on(Events.MessageCreate, (message: Message) => {
+  /**
+   * Runs a listener's body. An event it cannot read is logged and skipped: thrown, it would
+   * go back into discord.js's packet handler and end as an unhandled rejection.
+   */
+  const guarded = (event: string, id: unknown, body: () => void): void => {
+    try {
+      body();
+    } catch (error) {
+      log.warn({ err: error, event, id: String(id) }, 'could not read a discord event; skipped');
+    }
+  };
+
+  client.on(Events.MessageCreate, (message: Message) => guarded('MESSAGE_CREATE', message.id, () => {
     const botId = client.user?.id;
     if (botId === undefined) return;
     const inbound = inboundFromMessage(message, botId);
-    if (!inbound) return;
+    if (!inbound) {
+      log.debug({ messageId: String(message.id) }, 'discord message not for the bot');
+      return;
+    }
     // Side by side: the moderation check never delays the answer.
     void moderation(inbound).then(enqueueModeration);
     const route = routeInbound(inbound, routing);
-    if (!route) return;
+    if (!route) {
+      log.debug({ messageId: message.id }, 'discord message needs no job');
+      return;
+    }
     enqueue(route).catch(async (error: unknown) => {
       log.error({ err: error, messageId: message.id }, 'could not queue a discord message');
       // Say so rather than leave the user waiting; best effort, Discord may be the problem too.
@@ -113,25 +131,40 @@ export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<Dis
         .post(Routes.channelMessages(message.channelId), { body })
         .catch((refused: unknown) => log.warn({ err: toDiscordError(refused, 'POST /channels/:id/messages') }, 'could not tell the user the bot is unavailable'));
     });
-  });
+  }));
 
   // An edit is only checked, never answered: the chat saw the message once. Discord also
   // sends MESSAGE_UPDATE when it adds link embeds; only a content edit sets edited_timestamp,
   // and each edit gets its own job id from it, so a replayed edit is checked once. (`-e`, not
   // `:e`: BullMQ refuses a custom id with other than two colons.)
-  client.on(Events.MessageUpdate, (_old: Message | PartialMessage, message: Message | PartialMessage) => {
+  client.on(Events.MessageUpdate, (_old: Message | PartialMessage, message: Message | PartialMessage) => guarded('MESSAGE_UPDATE', message.id, () => {
     const botId = client.user?.id;
-    if (botId === undefined || message.partial || message.editedTimestamp === null || !message.inGuild()) return;
+    if (botId === undefined || message.partial || message.editedTimestamp === null || !message.inGuild()) {
+      log.debug({ messageId: String(message.id) }, 'discord edit needs no check');
+      return;
+    }
     const inbound = inboundFromMessage(message, botId);
-    if (!inbound) return;
-    void moderation(inbound).then((route) => enqueueModeration(route && { ...route, jobId: `${route.jobId}-e${message.editedTimestamp}` }));
-  });
+    if (!inbound) {
+      log.debug({ messageId: String(message.id) }, 'discord edit needs no check');
+      return;
+    }
+    void moderation(inbound).then((route) => {
+      if (!route) log.debug({ messageId: message.id }, 'discord edit needs no check');
+      else enqueueModeration({ ...route, jobId: `${route.jobId}-e${message.editedTimestamp}` });
+    });
+  }));
 
-  client.on(Events.InteractionCreate, (interaction: Interaction) => {
-    if (!interaction.isChatInputCommand()) return;
+  client.on(Events.InteractionCreate, (interaction: Interaction) => guarded('INTERACTION_CREATE', interaction.id, () => {
+    if (!interaction.isChatInputCommand()) {
+      log.debug({ interactionId: String(interaction.id) }, 'discord interaction not for the bot');
+      return;
+    }
     const inbound = inboundFromCommand(interaction);
     const route = inbound && routeInbound(inbound, routing);
-    if (!route) return;
+    if (!route) {
+      log.debug({ interactionId: String(interaction.id) }, 'discord interaction not for the bot');
+      return;
+    }
     void (async () => {
       // Discord gives an interaction 3 seconds; deferring first means the queue never races
       // that. The deferral is counted against the shared limit but never waits for it.
@@ -147,7 +180,7 @@ export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<Dis
       // Mapped: discord.js's own error carries the callback URL, which embeds the interaction token.
       log.warn({ err: toDiscordError(error, 'interaction response'), interactionId: interaction.id }, 'could not answer a slash command'),
     );
-  });
+  }));
 
   client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
   client.on(Events.Warn, (message) => log.warn({ detail: message }, 'discord client warning'));

@@ -45,6 +45,9 @@ export const SLASH = {
   idOption: 'id',
 } as const;
 
+/** A Discord id (https://discord.com/developers/docs/reference#snowflakes); job ids and replies are built from them. */
+const SNOWFLAKE = /^[0-9]{1,20}$/;
+
 /** In a DM the author is the only other member: they may do everything the commands ask. */
 const DM_PERMISSIONS: MemberPermissions = { manageMessages: true, manageChannel: true };
 
@@ -58,6 +61,7 @@ const DM_PERMISSIONS: MemberPermissions = { manageMessages: true, manageChannel:
  * message carries its guild and what its author may do in the channel.
  */
 export function inboundFromMessage(message: Message, botId: string): InboundMessage | undefined {
+  if (!readable(message)) return undefined;
   if (message.author.bot || message.system || !CONVERSATION_TYPES.has(message.type)) return undefined;
   const chat = chatOf(message.channel, message.inGuild() ? message.guildId : undefined);
   const repliedToBot = message.reference?.messageId !== undefined && message.mentions.repliedUser?.id === botId;
@@ -73,14 +77,14 @@ export function inboundFromMessage(message: Message, botId: string): InboundMess
     chat,
     author: {
       id: message.author.id,
-      displayName: message.member?.displayName ?? message.author.globalName ?? message.author.username,
+      displayName: firstText(message.member?.displayName, message.author.globalName, message.author.username) ?? `user ${message.author.id}`,
       isBot: false,
       ...(permissions ? { permissions } : {}),
     },
     messageId: message.id,
     text,
-    attachments: [...message.attachments.values()].map((a) => attachmentOf(a, voiceMessage)),
-    ...(referenced === undefined ? {} : { replyTo: { messageId: referenced, authorIsBot: repliedToBot } }),
+    attachments: [...message.attachments.values()].filter((a) => typeof a.url === 'string').map((a) => attachmentOf(a, voiceMessage)),
+    ...(referenced === undefined || !SNOWFLAKE.test(String(referenced)) ? {} : { replyTo: { messageId: referenced, authorIsBot: repliedToBot } }),
     addressed,
     ...(command ? { command } : {}),
     receivedAt: message.createdTimestamp,
@@ -95,6 +99,9 @@ export function inboundFromMessage(message: Message, botId: string): InboundMess
  * handle lets the Outbox answer through the (deferred) interaction.
  */
 export function inboundFromCommand(interaction: ChatInputCommandInteraction): InboundMessage | undefined {
+  // The token goes into the callback URL's path.
+  const token = interaction.token as unknown;
+  if (!isSnowflake(interaction.id) || !isSnowflake(interaction.channelId) || !isSnowflake(interaction.user?.id) || typeof token !== 'string' || !/^[^\s/?#]+$/.test(token)) return undefined;
   const command = commandOf(interaction);
   if (command === undefined) return undefined;
   const channel = interaction.channel;
@@ -108,7 +115,9 @@ export function inboundFromCommand(interaction: ChatInputCommandInteraction): In
     chat,
     author: {
       id: interaction.user.id,
-      displayName: interaction.inCachedGuild() ? interaction.member.displayName : (interaction.user.globalName ?? interaction.user.username),
+      displayName:
+        firstText(interaction.inCachedGuild() ? interaction.member.displayName : undefined, interaction.user.globalName, interaction.user.username) ??
+        `user ${interaction.user.id}`,
       isBot: false,
       ...(permissions ? { permissions } : {}),
     },
@@ -124,7 +133,15 @@ export function inboundFromCommand(interaction: ChatInputCommandInteraction): In
 
 /** A slash command as the text a user would have typed and the ParsedCommand the chat worker reads. */
 function commandOf(interaction: ChatInputCommandInteraction): { text: string; parsed?: ParsedCommand } | undefined {
-  const option = (name: string): string => interaction.options.getString(name)?.trim() ?? '';
+  // An option of another type than the command declares makes getString throw: read as none.
+  const option = (name: string): string => {
+    try {
+      const value = interaction.options.getString(name);
+      return typeof value === 'string' ? value.trim() : '';
+    } catch {
+      return '';
+    }
+  };
   const as = (name: string, args: string): { text: string; parsed: ParsedCommand } => ({ text: `/${name} ${args}`.trim(), parsed: { name, args } });
   switch (interaction.commandName) {
     case SLASH.ask:
@@ -183,6 +200,32 @@ function chatOf(channel: Message['channel'] | NonNullable<ChatInputCommandIntera
   return { platform: 'discord', id: channel.id, kind: guildId === undefined ? 'dm' : 'group', ...guild };
 }
 
+/**
+ * Whether a message has what every message Discord sends has, of the types it gives them:
+ * snowflake ids (the job id and the reply are built from them), an author, text content,
+ * and a channel discord.js knows. Anything else did not come from Discord as documented.
+ */
+function readable(message: Message): boolean {
+  const author = message.author as Message['author'] | null;
+  return (
+    isSnowflake(message.id) &&
+    isSnowflake(message.channelId) &&
+    author !== null &&
+    isSnowflake(author.id) &&
+    typeof message.content === 'string' &&
+    (message.channel as Message['channel'] | null) !== null
+  );
+}
+
+function isSnowflake(value: unknown): value is string {
+  return typeof value === 'string' && SNOWFLAKE.test(value);
+}
+
+/** The first of `values` that is text with something in it. */
+function firstText(...values: unknown[]): string | undefined {
+  return values.find((value): value is string => typeof value === 'string' && value.trim() !== '');
+}
+
 /** Removes `<@bot>` / `<@!bot>` so the model reads what the user asked. */
 function stripBotMention(content: string, botId: string): string {
   return content.replace(new RegExp(`<@!?${botId}>`, 'g'), ' ').replace(/[ \t]{2,}/g, ' ').trim();
@@ -199,13 +242,16 @@ const IMAGE_EXTENSIONS = new Set(['png', 'jpg', 'jpeg', 'webp', 'gif']);
  * https://discord.com/developers/docs/resources/message#voice-messages
  */
 export function attachmentOf(attachment: DiscordAttachment, voiceMessage: boolean): Attachment {
+  // Discord documents each field's type; anything else is left out rather than passed on.
+  const contentType = typeof attachment.contentType === 'string' && attachment.contentType !== '' ? attachment.contentType : null;
+  const name = typeof attachment.name === 'string' ? attachment.name : '';
   return {
-    kind: kindOf(attachment.contentType, attachment.name, voiceMessage),
+    kind: kindOf(contentType, name, voiceMessage),
     fileRef: attachment.url,
-    ...(attachment.contentType ? { mimeType: attachment.contentType } : {}),
-    sizeBytes: attachment.size,
-    ...(typeof attachment.duration === 'number' ? { durationSeconds: attachment.duration } : {}),
-    fileName: attachment.name,
+    ...(contentType ? { mimeType: contentType } : {}),
+    ...(Number.isFinite(attachment.size) ? { sizeBytes: attachment.size } : {}),
+    ...(Number.isFinite(attachment.duration) ? { durationSeconds: attachment.duration as number } : {}),
+    ...(name === '' ? {} : { fileName: name }),
   };
 }
 

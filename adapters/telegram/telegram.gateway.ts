@@ -78,17 +78,25 @@ export async function startTelegramGateway(deps: TelegramGatewayDeps): Promise<T
   for (const { commands, scope } of COMMAND_REGISTRATIONS) await api.call('setMyCommands', { commands, scope });
 
   const intake = async (update: Update): Promise<IntakeOutcome> => {
+    // An update we cannot read must not hold up every update after it.
+    const unreadable = (error: unknown): IntakeOutcome => {
+      log.error({ err: error, updateId: update.update_id }, 'could not read a telegram update; skipped');
+      return 'skipped';
+    };
+    let candidate;
+    try {
+      candidate = deps.isModerated === undefined ? undefined : moderationCandidate(update);
+    } catch (error) {
+      return unreadable(error);
+    }
     // Asked before reading the update, as it decides what to keep; a Redis failure here
     // throws like a failed enqueue, so the update waits.
-    const candidate = deps.isModerated === undefined ? undefined : moderationCandidate(update);
     const moderated = candidate !== undefined && deps.isModerated !== undefined && (await deps.isModerated(candidate));
     let normalized;
     try {
       normalized = normalizeUpdate(update, bot, { transcribeAllVoice: deps.transcribeAllVoice, moderated });
     } catch (error) {
-      // An update we cannot read must not hold up every update after it.
-      log.error({ err: error, updateId: update.update_id }, 'could not read a telegram update; skipped');
-      return 'skipped';
+      return unreadable(error);
     }
     if ('skip' in normalized) {
       log.debug({ updateId: update.update_id, reason: normalized.skip }, 'telegram update not for the bot');

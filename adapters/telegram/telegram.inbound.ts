@@ -25,7 +25,7 @@ export interface BotIdentity {
 }
 
 /** Why an update produced no job; for debug logs and tests. */
-export type SkipReason = 'not-a-message' | 'from-a-bot' | 'service-message' | 'other-bot-command' | 'not-addressed';
+export type SkipReason = 'not-a-message' | 'malformed' | 'from-a-bot' | 'service-message' | 'other-bot-command' | 'not-addressed';
 
 /**
  * The outcome of normalizing an update. `editDate` (Unix seconds) marks an edit of an
@@ -52,6 +52,7 @@ export function normalizeUpdate(update: Update, me: BotIdentity, options: Normal
   const edit = options.moderated === true && 'edited_message' in update ? update.edited_message : undefined;
   const message = edit ?? ('message' in update ? update.message : undefined);
   if (message === undefined) return { skip: 'not-a-message' };
+  if (!wellFormed(message)) return { skip: 'malformed' };
   const chatType = message.chat.type;
   const from = message.from;
   if (from === undefined || from.is_bot) return { skip: 'from-a-bot' };
@@ -113,9 +114,25 @@ export function normalizeUpdate(update: Update, me: BotIdentity, options: Normal
  */
 export function moderationCandidate(update: Update): string | undefined {
   const message = 'message' in update ? update.message : 'edited_message' in update ? update.edited_message : undefined;
-  if (message === undefined || message.chat.type === 'private') return undefined;
+  if (!wellFormed(message) || message.chat.type === 'private') return undefined;
   if (message.from === undefined || message.from.is_bot || textOf(message) === '') return undefined;
   return String(message.chat.id);
+}
+
+/**
+ * Whether a message has the fields every message has, of the types the Bot API gives
+ * them: ids that become job ids and go back to Telegram in replies must be integers. An
+ * update that breaks this did not come from Telegram as documented; nothing is guessed.
+ */
+function wellFormed(message: unknown): message is Message {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return false;
+  const { message_id: id, date, chat, from, message_thread_id: thread } = message as Record<string, unknown>;
+  if (!Number.isSafeInteger(id) || typeof date !== 'number') return false;
+  if (typeof chat !== 'object' || chat === null) return false;
+  const { id: chatId, type } = chat as Record<string, unknown>;
+  if (!Number.isSafeInteger(chatId) || typeof type !== 'string') return false;
+  if (from !== undefined && (typeof from !== 'object' || from === null || !Number.isSafeInteger((from as Record<string, unknown>)['id']))) return false;
+  return thread === undefined || Number.isSafeInteger(thread);
 }
 
 function textOf(message: Message): string {
@@ -180,5 +197,8 @@ function attachmentsOf(message: Message): Attachment[] {
     const kind = d.mime_type?.startsWith('image/') ? 'image' : d.mime_type?.startsWith('audio/') ? 'audio' : 'file';
     out.push({ kind, fileRef: d.file_id, mimeType: d.mime_type, sizeBytes: d.file_size, fileName: d.file_name });
   }
-  return out.map((a) => Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as unknown as Attachment);
+  // Without a file id there is nothing to fetch: getFile needs one.
+  return out
+    .filter((a) => typeof a.fileRef === 'string' && a.fileRef !== '')
+    .map((a) => Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as unknown as Attachment);
 }

@@ -36,7 +36,10 @@ export async function handleWebhook(
     update = JSON.parse(body) as Update;
     if (typeof update !== 'object' || update === null || typeof update.update_id !== 'number') throw new Error('not an update');
   } catch {
-    res.writeHead(body === undefined ? 413 : 400, { connection: 'close' }).end();
+    const status = body === undefined ? 413 : 400;
+    // Telegram sends only updates: this is a proxy or a client gone wrong, and nothing is enqueued.
+    log.warn({ status }, 'telegram webhook body is not an update; refused');
+    res.writeHead(status, { connection: 'close' }).end();
     return;
   }
   try {

@@ -70,7 +70,9 @@ export function createWebAdapter(deps: WebAdapterDeps): WebAdapter {
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const method = req.method ?? 'GET';
-    const pathname = new URL(req.url ?? '/', 'http://playground.invalid').pathname;
+    const target = req.url ?? '/';
+    // A path is appended, not resolved: resolved, `//x` would be a host and serve `/`.
+    const pathname = (target.startsWith('/') ? new URL(`http://playground.invalid${target}`) : new URL(target, 'http://playground.invalid')).pathname;
     const readOnly = method === 'GET' || method === 'HEAD';
 
     if (pathname === '/' || pathname === '/app.js' || pathname === '/style.css') {
