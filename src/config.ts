@@ -199,6 +199,8 @@ const envSchema = z.object({
   TELEGRAM_BOT_TOKEN: optionalText,
   TELEGRAM_API_ROOT: urlWithDefault(DEFAULT_TELEGRAM_API_ROOT),
   TELEGRAM_WEBHOOK_URL: optionalUrl(),
+  // Telegram's broadcast limit: 30 messages a second per bot, up to 1000 with Paid Broadcasts.
+  TELEGRAM_MESSAGES_PER_SECOND: integer(30, 1, 1_000_000),
   TELEGRAM_WEBHOOK_SECRET: z
     .string()
     .trim()
@@ -208,6 +210,8 @@ const envSchema = z.object({
   DISCORD_BOT_TOKEN: optionalText,
   DISCORD_API_URL: urlWithDefault(DEFAULT_DISCORD_API_URL),
   DISCORD_CDN_HOSTS: hostList(['cdn.discordapp.com', 'media.discordapp.net']),
+  // Discord's global limit: 50 requests a second per bot token, unless Discord raised the bot's.
+  DISCORD_REQUESTS_PER_SECOND: integer(50, 1, 1_000_000),
   DISCORD_SHARDS: z
     .string()
     .trim()
@@ -301,6 +305,8 @@ export interface Config {
         readonly apiRoot: string;
         readonly webhookUrl: string | undefined;
         readonly webhookSecret: string | undefined;
+        /** Messages a second the bot may send in all (TELEGRAM_MESSAGES_PER_SECOND). */
+        readonly messagesPerSecond: number;
       }
     | undefined;
   readonly discord:
@@ -315,6 +321,8 @@ export interface Config {
         readonly shards: 'auto' | number;
         /** The shards this process holds; empty: all of them. */
         readonly shardIds: readonly number[];
+        /** REST requests a second the bot token may make in all (DISCORD_REQUESTS_PER_SECOND). */
+        readonly requestsPerSecond: number;
       }
     | undefined;
   readonly http: {
@@ -410,6 +418,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
             apiRoot: e.TELEGRAM_API_ROOT,
             webhookUrl: e.TELEGRAM_WEBHOOK_URL,
             webhookSecret: e.TELEGRAM_WEBHOOK_SECRET,
+            messagesPerSecond: e.TELEGRAM_MESSAGES_PER_SECOND,
           },
     discord:
       e.DISCORD_BOT_TOKEN === undefined
@@ -421,6 +430,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
             cdnHosts: e.DISCORD_CDN_HOSTS,
             shards: e.DISCORD_SHARDS,
             shardIds: e.DISCORD_SHARD_IDS.map(Number),
+            requestsPerSecond: e.DISCORD_REQUESTS_PER_SECOND,
           },
     http: { host: e.HOST, port: e.PORT, adminToken: e.ADMIN_TOKEN },
     log: { level: e.LOG_LEVEL },

@@ -43,6 +43,8 @@ export interface DiscordGatewayDeps {
   readonly queue: JobQueue;
   /** The limiter the Outboxes share, so the gateway's few REST calls count against the bot's global limit too. */
   readonly rateLimiter: RateLimiter;
+  /** The bot token's global limit, if Discord raised it above the default 50 a second. */
+  readonly requestsPerSecond?: number;
   /** TRANSCRIBE_ALL_VOICE: transcribe every voice message in servers, not only those addressed to the bot. */
   readonly transcribeAllVoice: boolean;
   /** Whether a channel is under community moderation (its `/moderation` switch, else MODERATED_CHANNELS); cached by the caller. */
@@ -60,14 +62,14 @@ export interface DiscordGateway {
 /** Connects to the gateway, registers the slash commands and starts taking messages. */
 export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<DiscordGateway> {
   const log = deps.log.child({ platform: 'discord' });
-  const global = globalLimit(deps.token);
+  const global = globalLimit(deps.token, deps.requestsPerSecond);
   const client = new Client({
     intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages, GatewayIntentBits.MessageContent],
     ...shardOptions(deps.sharding),
     // DM channels are not cached before their first message; partials let those messages
     // through. Messages are never cached (below), so an edit arrives only as a partial one.
     partials: [Partials.Channel, Partials.Message],
-    rest: { api: deps.apiUrl },
+    rest: { api: deps.apiUrl, globalRequestsPerSecond: global.max },
     // We never read old messages back; without a message cache a replayed MESSAGE_CREATE
     // reaches us again and the queue's dedupe, shared by every process, decides.
     makeCache: Options.cacheWithLimits({ ...Options.DefaultMakeCacheSettings, MessageManager: 0 }),

@@ -12,10 +12,13 @@ export const GLOBAL_REQUESTS_PER_SECOND = 50;
 const CHANNEL_MESSAGES = 5;
 const CHANNEL_WINDOW_MS = 5_000;
 
-/** The bot's global limit. Keyed by a hash of the token: the token itself never reaches Redis. */
-export function globalLimit(token: string): RateLimit {
+/**
+ * The bot's global limit: Discord's 50 a second unless Discord raised the bot's
+ * (DISCORD_REQUESTS_PER_SECOND). Keyed by a hash of the token: the token itself never reaches Redis.
+ */
+export function globalLimit(token: string, perSecond = GLOBAL_REQUESTS_PER_SECOND): RateLimit {
   const id = createHash('sha256').update(token).digest('hex').slice(0, 16);
-  return { key: `discord:global:${id}`, max: GLOBAL_REQUESTS_PER_SECOND, perMs: 1_000 };
+  return { key: `discord:global:${id}`, max: perSecond, perMs: 1_000 };
 }
 
 /** A channel's (or thread's) rate of sends or of edits; Discord counts them in separate buckets. */

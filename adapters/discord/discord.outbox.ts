@@ -93,12 +93,15 @@ export interface DiscordOutboxDeps {
   readonly log: Logger;
   /** Counts refused calls and 429s (/metrics). */
   readonly metrics?: PlatformMetrics;
+  /** The bot token's global limit, if Discord raised it above the default 50 a second. */
+  readonly requestsPerSecond?: number;
 }
 
 /** Creates the Discord Outbox. */
 export function createDiscordOutbox(deps: DiscordOutboxDeps): Outbox {
-  const rest = new REST({ api: deps.apiUrl, version: API_VERSION }).setToken(deps.token);
-  const global = globalLimit(deps.token);
+  const global = globalLimit(deps.token, deps.requestsPerSecond);
+  // @discordjs/rest keeps its own count of the global limit in each process: the same figure.
+  const rest = new REST({ api: deps.apiUrl, version: API_VERSION, globalRequestsPerSecond: global.max }).setToken(deps.token);
   rest.on(RESTEvents.RateLimited, (info: RateLimitData) => {
     deps.log.warn({ route: info.route, retryAfterMs: info.retryAfter, global: info.global, scope: info.scope }, 'discord rate limited a request; waiting as asked');
     deps.metrics?.platformError('discord', 429);

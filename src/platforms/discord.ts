@@ -22,6 +22,7 @@ export const discordPlatform: PlatformModule = {
       downloader: downloader({ allowed: discord.cdnHosts }),
       log: log.child({ platform: 'discord' }),
       metrics,
+      requestsPerSecond: discord.requestsPerSecond,
     });
   },
   async startGateway({ config, queue, rateLimiter, log, isModerated }) {
@@ -35,6 +36,7 @@ export const discordPlatform: PlatformModule = {
       sharding: { shards: discord.shards, shardIds: discord.shardIds },
       queue,
       rateLimiter,
+      requestsPerSecond: discord.requestsPerSecond,
       transcribeAllVoice: config.transcribe.allVoice,
       isModerated,
       log,

@@ -23,7 +23,7 @@ export const telegramPlatform: PlatformModule = {
     });
     // The token's first part is the bot's public id: enough to keep two bots' limits apart.
     const botId = telegram.token.split(':')[0] ?? 'bot';
-    return createTelegramOutbox({ api, files, rateLimiter, botId, log });
+    return createTelegramOutbox({ api, files, rateLimiter, botId, log, messagesPerSecond: telegram.messagesPerSecond });
   },
   async startGateway({ config, queue, log, isModerated }) {
     const { startTelegramGateway } = await import('../../adapters/telegram/index.js');

@@ -2,187 +2,285 @@
  * `npm run bench`: prints figures, asserts nothing. Everything on 127.0.0.1, bounded in
  * count and time, and stopped at the end.
  *
- * 1. Bare BullMQ: add-and-process rate of no-op jobs on this machine (the ceiling).
- * 2. End to end: messages per second from a playground POST to the final reply event,
- *    through the real service process (`src/main.ts --role all`) and a zero-latency fake
- *    upstream in its own process; and its ratio to (1).
- * 3. Added latency (p50/p99) at a fixed offered load.
- * 4. RSS of an idle worker process, compiled (as in the Docker image) and through tsx.
+ * 0. Bare BullMQ: add-and-process rate of no-op jobs on this machine (the ceiling).
+ * A. As shipped: the Telegram and Discord paths with every default (the platforms' global
+ *    limits, moderation, per-user and per-channel limits), to show what caps them.
+ * B. The pipeline in one process (`src/main.ts --role all`): messages a second through the
+ *    playground, Telegram (real Bot API client long-polling the fake Bot API) and Discord
+ *    (real discord.js on the fake gateway, REST answers), each against a zero-latency fake
+ *    upstream in its own process; the ratio to (0); added latency (p50/p99) at a fixed
+ *    offered load; Redis memory per active conversation.
+ * C. The same with moderation of input and output on.
+ * D. Scale-out: one `--role gateway` with one, then two `--role worker` processes.
+ * E. RSS of an idle worker process, compiled (as in the Docker image) and through tsx.
+ *
+ * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each child process there
+ * (`npx tsx test/bench/profile-top.ts <file>` lists its hottest functions).
  */
-import { randomUUID } from 'node:crypto';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Queue, Worker } from 'bullmq';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { startEmbeddedRedis } from '../../src/infra/redis/embedded-redis.js';
-import { buildInto, ROOT, rssMiB, startChild, type Child } from './processes.js';
+import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/infra/redis/embedded-redis.js';
+import { discordDriver, playgroundDriver, telegramDriver, type PlatformDriver } from './drivers.js';
+import { BENCH_REPLY, latencyAt, percentile, throughput, type Driver, type ThroughputResult } from './measure.js';
+import { bareBullmq, BARE_CONCURRENCY, BARE_JOBS } from './bare.js';
+import { memoryPerConversation } from './memory.js';
+import { buildInto, ROOT, rssMiB, startChild } from './processes.js';
+import { CpuMeter, fmt, isWorkerReady, rssOf, startService, type Service } from './service.js';
 
-const BARE_JOBS = 5_000;
+/** Worker concurrency of the chat jobs in the pipeline runs (CHAT_CONCURRENCY; the default is 16). */
+const CHAT_CONCURRENCY = 64;
+/** Closed loop: messages in flight, messages measured, after a warm-up that also tells whether a limit caps the path. */
+const WINDOW = 256;
+const WARMUP_MESSAGES = 300;
 const E2E_MESSAGES = 3_000;
-const E2E_CHANNELS = 300;
-const POSTS_IN_FLIGHT = 64;
-const OFFERED_RATE_PER_S = 200;
-const OFFERED_SECONDS = 10;
+const SCALE_MESSAGES = 3_000;
+const MODERATED_MESSAGES = 2_000;
+/** Conversations used in turn: a chat comes round again only after this many messages, so the per-chat limits (1/s, 5 per 5 s) never bind. */
+const CONVERSATIONS = 2_000;
+/** As shipped: few messages, as the platforms' global limits make them slow. */
+const SHIPPED_MESSAGES = 150;
+const SHIPPED_WINDOW = 64;
+/** Open loop: offered rates and how long each is offered. */
+const OFFERED_RATES = [200, 500] as const;
+const OFFERED_SECONDS = 5;
+/** Time limits: no phase runs longer, whatever the service does. */
+const PHASE_LIMIT_MS = 25_000;
+const DRAIN_LIMIT_MS = 15_000;
 const IDLE_SETTLE_MS = 5_000;
-const CONCURRENCY = 64;
-const WAIT_LIMIT_MS = 120_000;
-const PREFIX = 'bench';
+/** A path whose warm-up is slower than this many times the platform's global limit is capped by it. */
+const CAPPED_FACTOR = 1.5;
+/** The platforms' documented global limits, as the Outboxes enforce them. */
+const TELEGRAM_MESSAGES_PER_SECOND = 30;
+const DISCORD_REQUESTS_PER_SECOND = 50;
+/** The overrides the pipeline runs ask for (variables the service reads, when it has them). */
+const LIMIT_OVERRIDES = { TELEGRAM_MESSAGES_PER_SECOND: '100000', DISCORD_REQUESTS_PER_SECOND: '100000' };
 
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const pad = (text: string, width: number): string => text.padEnd(width);
 
-async function bareBullmq(redisUrl: string): Promise<number> {
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const queue = new Queue('bare', { connection, prefix: 'barebench' });
-  let done = 0;
-  let finished: () => void = () => undefined;
-  const allDone = new Promise<void>((resolve) => (finished = resolve));
-  const worker = new Worker('bare', async () => 'ok', { connection, prefix: 'barebench', concurrency: CONCURRENCY });
-  worker.on('completed', () => {
-    if (++done === BARE_JOBS) finished();
-  });
-  await worker.waitUntilReady();
-  const start = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: POSTS_IN_FLIGHT }, async () => {
-      while (next < BARE_JOBS) {
-        const i = next++;
-        await queue.add('bare', { i }, { jobId: `bare-${i}`, removeOnComplete: true });
-      }
-    }),
-  );
-  await Promise.race([allDone, sleep(WAIT_LIMIT_MS)]);
-  const seconds = (performance.now() - start) / 1000;
-  await worker.close();
-  await queue.obliterate({ force: true });
-  await queue.close();
-  connection.disconnect();
-  return done / seconds;
-}
-
-/** Follows every playground channel's events; resolves reply waiters by the message they answer. */
-async function replyWatcher(redisUrl: string): Promise<{ waitFor(id: string): Promise<number>; close(): void }> {
-  const subscriber = new Redis(redisUrl);
-  const waiters = new Map<string, (at: number) => void>();
-  const early = new Map<string, number>();
-  await subscriber.psubscribe(`${PREFIX}:pubsub:web:channel:*`);
-  subscriber.on('pmessage', (_pattern, _channel, raw: string) => {
-    const event = JSON.parse(raw) as { type: string; message?: { role: string; final: boolean; replyTo?: string } };
-    const m = event.message;
-    if (event.type !== 'message' || !m || m.role !== 'assistant' || !m.final || !m.replyTo) return;
-    const at = performance.now();
-    const waiter = waiters.get(m.replyTo);
-    if (waiter) waiter(at);
-    else early.set(m.replyTo, at);
-  });
+/** Runs the closed loop on a path: a warm-up, then the measured run unless a platform limit caps it. */
+async function measureThroughput(
+  driver: Driver,
+  cpu: CpuMeter,
+  base: number,
+  messages: number,
+  limit: number | undefined,
+): Promise<{ result?: ThroughputResult; capped?: number; line: string }> {
+  const warm = await throughput(driver, { messages: WARMUP_MESSAGES, window: WINDOW, conversations: CONVERSATIONS, base, limitMs: PHASE_LIMIT_MS });
+  if (limit !== undefined && warm.rate < limit * CAPPED_FACTOR) {
+    return {
+      capped: warm.rate,
+      line: `${pad(driver.name, 11)} ${fmt(warm.rate)} msg/s in the warm-up: capped by the platform's global limit (${limit}/s), so not measured further`,
+    };
+  }
+  await cpu.begin();
+  const result = await throughput(driver, { messages, window: WINDOW, conversations: CONVERSATIONS, base: base + WARMUP_MESSAGES, limitMs: PHASE_LIMIT_MS });
+  const status = result.complete ? '' : ` (only ${result.answered} of ${messages} answered in time)`;
   return {
-    waitFor: (id) =>
-      new Promise((resolve) => {
-        const at = early.get(id);
-        if (at !== undefined) resolve(at);
-        else waiters.set(id, resolve);
-      }),
-    close: () => subscriber.disconnect(),
+    result,
+    line: `${pad(driver.name, 11)} ${pad(`${fmt(result.rate)} msg/s`, 12)} (${fmt(messages)} messages in ${fmt(result.seconds, 1)} s${status}); ${await cpu.perMessage(result.answered)}`,
   };
 }
 
-async function post(baseUrl: string, channel: string, id: string): Promise<void> {
-  const response = await fetch(`${baseUrl}/api/channels/${channel}/messages`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ id, text: 'How are you today?', author: 'bench' }),
-  });
-  if (response.status !== 202) throw new Error(`POST answered ${response.status}: ${await response.text()}`);
-}
-
-async function throughput(baseUrl: string, watcher: Awaited<ReturnType<typeof replyWatcher>>): Promise<number> {
-  const start = performance.now();
-  let next = 0;
-  const replies: Promise<number>[] = [];
-  await Promise.all(
-    Array.from({ length: POSTS_IN_FLIGHT }, async () => {
-      while (next < E2E_MESSAGES) {
-        const i = next++;
-        const id = randomUUID();
-        replies.push(watcher.waitFor(id));
-        await post(baseUrl, `t${i % E2E_CHANNELS}`, id);
-      }
-    }),
-  );
-  const last = Math.max(...(await Promise.race([Promise.all(replies), sleep(WAIT_LIMIT_MS).then(() => [NaN])])));
-  return E2E_MESSAGES / ((last - start) / 1000);
-}
-
-async function latency(baseUrl: string, watcher: Awaited<ReturnType<typeof replyWatcher>>): Promise<number[]> {
-  const total = OFFERED_RATE_PER_S * OFFERED_SECONDS;
-  const interval = 1000 / OFFERED_RATE_PER_S;
-  const samples: Promise<number>[] = [];
-  const start = performance.now();
-  for (let i = 0; i < total; i++) {
-    const due = start + i * interval;
-    const wait = due - performance.now();
-    if (wait > 0) await sleep(wait);
-    const id = randomUUID();
-    const sent = performance.now();
-    const reply = watcher.waitFor(id);
-    samples.push(post(baseUrl, `l${i % E2E_CHANNELS}`, id).then(() => reply).then((at) => at - sent));
+async function measureLatency(driver: Driver, base: number): Promise<{ line: string; p99: Map<number, number> }> {
+  const parts: string[] = [];
+  const p99 = new Map<number, number>();
+  for (const [i, rate] of OFFERED_RATES.entries()) {
+    const r = await latencyAt(driver, { rate, seconds: OFFERED_SECONDS, conversations: CONVERSATIONS, base: base + i * CONVERSATIONS, drainMs: DRAIN_LIMIT_MS });
+    const missing = r.offered - r.samples.length;
+    // Unanswered messages count as slower than any answered one.
+    p99.set(rate, missing > r.offered / 100 ? Number.POSITIVE_INFINITY : percentile(r.samples, 99));
+    const lagging = r.offeredRate < rate * 0.95 ? `, offered only ${fmt(r.offeredRate)}/s` : '';
+    parts.push(
+      `at ${rate}/s p50 ${fmt(percentile(r.samples, 50), 1)} ms, p99 ${fmt(percentile(r.samples, 99), 1)} ms${missing > 0 ? ` (${missing} of ${r.offered} unanswered)` : ''}${lagging}`,
+    );
   }
-  const values = await Promise.race([Promise.all(samples), sleep(WAIT_LIMIT_MS).then(() => [] as number[])]);
-  return values.sort((a, b) => a - b);
+  return { line: `${pad(driver.name, 11)} added latency ${parts.join('; ')}`, p99 };
+}
+
+function describeEnv(env: Record<string, string>, names: readonly string[]): string {
+  return names.map((name) => `${name}=${env[name] ?? '(default)'}`).join(' ');
 }
 
 async function main(): Promise<void> {
+  const started = performance.now();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'switchboard-bench-'));
-  const redis = await startEmbeddedRedis({ dataDir, persistence: false });
-  const children: Child[] = [];
+  const redis: EmbeddedRedis = await startEmbeddedRedis({ dataDir, persistence: false });
+  const admin = new Redis(redis.url);
+  const upstream = await startChild('test/bench/fake-upstream.ts', [], {}, (line) => typeof line['url'] === 'string');
+  const stopping: Array<() => Promise<void>> = [];
+  let service: Service | undefined;
+  let serial = 0;
+  const base = { REDIS_URL: redis.url, OPENAI_BASE_URL: String(upstream.readyLine['url']), OPENAI_API_KEY: 'sk-bench-not-a-real-key', LOG_LEVEL: 'info', PORT: '0', SHUTDOWN_TIMEOUT_MS: '2000' };
+  /** A fresh pair of platform fakes and a fresh key prefix, so nothing of an earlier layout is seen as a duplicate. */
+  const fakes = async (): Promise<{ telegram: PlatformDriver; discord: PlatformDriver; env: Record<string, string> }> => {
+    const [telegram, discord] = await Promise.all([telegramDriver(), discordDriver()]);
+    stopping.push(() => telegram.stop(), () => discord.stop());
+    serial += 1;
+    return { telegram, discord, env: { ...base, ...telegram.env, ...discord.env, QUEUE_PREFIX: `bench${serial}` } };
+  };
+  const start = async (layout: { workers: number } | 'all', env: Record<string, string>): Promise<Service> => {
+    await service?.stop();
+    service = await startService(layout, env);
+    // Profiles are named by process id: say which process is which.
+    if (process.env['BENCH_CPU_PROF']) console.log(`   (CPU profiles in ${process.env['BENCH_CPU_PROF']}: ${[...service.pids].map(([name, pid]) => `${name} ${pid}`).join(', ')})`);
+    return service;
+  };
+  const meter = (s: Service): CpuMeter => new CpuMeter(new Map([...s.pids, ['redis', redis.pid], ['upstream', upstream.process.pid!]]));
+  const pipelineSettings = {
+    USER_RATE_LIMIT: '0',
+    CHANNEL_RATE_LIMIT: '0',
+    MODERATE_INPUT: 'false',
+    MODERATE_OUTPUT: 'false',
+    CHAT_CONCURRENCY: String(CHAT_CONCURRENCY),
+    ...LIMIT_OVERRIDES,
+  };
+  const shown = ['USER_RATE_LIMIT', 'CHANNEL_RATE_LIMIT', 'MODERATE_INPUT', 'MODERATE_OUTPUT', 'CHAT_CONCURRENCY', ...Object.keys(LIMIT_OVERRIDES)];
+  const capped = new Set<string>();
+  /** The issue's targets: best platform throughput, p99 at 500/s, idle worker RSS. */
+  const best = new Map<string, { rate: number; where: string }>();
+  const p99At500 = new Map<string, { ms: number; where: string }>();
+  const noteRate = (name: string, rate: number | undefined, where: string): void => {
+    if (rate !== undefined && rate > (best.get(name)?.rate ?? 0)) best.set(name, { rate, where });
+  };
+  const noteLatency = (name: string, p99: Map<number, number>, where: string): void => {
+    const ms = p99.get(500);
+    if (ms !== undefined && ms < (p99At500.get(name)?.ms ?? Number.POSITIVE_INFINITY)) p99At500.set(name, { ms, where });
+  };
+  let idleRss = Number.NaN;
+  const limitOf = (name: string): number | undefined => (name === 'telegram' ? TELEGRAM_MESSAGES_PER_SECOND : name === 'discord' ? DISCORD_REQUESTS_PER_SECOND : undefined);
+
   try {
-    console.log(`Switchboard benchmark on 127.0.0.1 (${process.platform}, Node ${process.versions.node})`);
-    const bare = await bareBullmq(redis.url);
-    console.log(`bare BullMQ add+process:        ${bare.toFixed(0)} jobs/s (${BARE_JOBS} no-op jobs, concurrency ${CONCURRENCY})`);
-
-    const upstream = await startChild('test/bench/fake-upstream.ts', [], {}, (line) => typeof line['url'] === 'string');
-    children.push(upstream);
-    const env = {
-      REDIS_URL: redis.url,
-      OPENAI_BASE_URL: String(upstream.readyLine['url']),
-      OPENAI_API_KEY: 'sk-bench-not-a-real-key',
-      QUEUE_PREFIX: PREFIX,
-      CHAT_CONCURRENCY: String(CONCURRENCY),
-      LOG_LEVEL: 'warn',
-    };
-    const service = await startChild('src/main.ts', ['--role', 'all'], { ...env, PORT: '0', LOG_LEVEL: 'info' }, (line) =>
-      String(line['msg'] ?? '').startsWith('playground at'),
-    );
-    children.push(service);
-    const baseUrl = String(service.readyLine['url']);
-    const watcher = await replyWatcher(redis.url);
-
-    const e2e = await throughput(baseUrl, watcher);
-    console.log(`end to end (playground → reply): ${e2e.toFixed(0)} messages/s (${E2E_MESSAGES} messages, ${E2E_CHANNELS} channels)`);
-    console.log(`ratio end-to-end / bare:         ${(e2e / bare).toFixed(2)}`);
-
-    const samples = await latency(baseUrl, watcher);
     console.log(
-      `added latency at ${OFFERED_RATE_PER_S} msg/s:       p50 ${percentile(samples, 50).toFixed(1)} ms, p99 ${percentile(samples, 99).toFixed(1)} ms (${samples.length} messages)`,
+      `Switchboard benchmark on 127.0.0.1 (${process.platform} ${process.arch}, ${cpus().length} CPUs, Node ${process.versions.node}; ` +
+        `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} before the run). Every user message is answered "${BENCH_REPLY}" at once by a fake upstream in its own process.`,
     );
-    console.log(`RSS of the all-in-one service:   ${(await rssMiB(service.process.pid!)).toFixed(0)} MiB after the load`);
-    watcher.close();
+    const bare = await bareBullmq(redis.url);
+    console.log(`\n0. bare BullMQ add+process: ${fmt(bare)} jobs/s (${fmt(BARE_JOBS)} no-op jobs, concurrency ${BARE_CONCURRENCY})`);
 
-    const workerReady = (line: Record<string, unknown>) => String(line['msg'] ?? '') === 'worker ready';
-    const workerEnv = { ...env, PORT: '0', LOG_LEVEL: 'info' };
-    const viaTsx = await startChild('src/main.ts', ['--role', 'worker'], workerEnv, workerReady);
-    children.push(viaTsx);
-    // Inside the project, so the build finds node_modules and package.json (type: module).
-    const buildDir = path.join(ROOT, 'dist');
-    await buildInto(buildDir);
-    const compiled = await startChild(path.join(buildDir, 'src', 'main.js'), ['--role', 'worker'], workerEnv, workerReady);
-    children.push(compiled);
-    await sleep(IDLE_SETTLE_MS);
-    console.log(`RSS of an idle worker process:   ${(await rssMiB(compiled.process.pid!)).toFixed(0)} MiB compiled (as in the Docker image), ${(await rssMiB(viaTsx.process.pid!)).toFixed(0)} MiB through tsx (npm start)`);
+    // A. As shipped.
+    {
+      const { telegram, discord, env } = await fakes();
+      console.log(`\nA. As shipped, one process (--role all), every default (${describeEnv(env, shown)}):`);
+      const s = await start('all', env);
+      for (const driver of [telegram, discord]) {
+        const cpu = meter(s);
+        await cpu.begin();
+        const r = await throughput(driver, { messages: SHIPPED_MESSAGES, window: SHIPPED_WINDOW, conversations: SHIPPED_MESSAGES, base: 0, limitMs: PHASE_LIMIT_MS });
+        const status = r.complete ? '' : ` (only ${r.answered} of ${SHIPPED_MESSAGES} answered in time)`;
+        console.log(`   ${pad(driver.name, 11)} ${pad(`${fmt(r.rate)} msg/s`, 12)} (${SHIPPED_MESSAGES} messages in ${fmt(r.seconds, 1)} s${status}); global limit ${limitOf(driver.name)}/s per bot`);
+      }
+    }
+
+    // B. The pipeline, one process.
+    {
+      const { telegram, discord, env } = await fakes();
+      const settings = { ...env, ...pipelineSettings };
+      console.log(`\nB. Pipeline, one process (--role all): ${describeEnv(settings, shown)}`);
+      const s = await start('all', settings);
+      const playground = await playgroundDriver(s.baseUrl, redis.url, s.prefix);
+      stopping.push(async () => playground.stop());
+      console.log(`   closed loop, ${WINDOW} messages in flight over ${fmt(CONVERSATIONS)} conversations (DMs), after ${WARMUP_MESSAGES} warm-up messages:`);
+      const rates = new Map<string, number>();
+      for (const driver of [playground, telegram, discord]) {
+        const m = await measureThroughput(driver, meter(s), 0, E2E_MESSAGES, limitOf(driver.name));
+        if (m.capped !== undefined) capped.add(driver.name);
+        if (m.result) rates.set(driver.name, m.result.rate);
+        noteRate(driver.name, m.result?.rate, 'one process');
+        console.log(`   ${m.line}`);
+        if (driver === playground) for (const line of await memoryPerConversation(admin, playground, s.prefix)) console.log(`   ${line}`);
+      }
+      console.log(`   ratio end-to-end / bare BullMQ: ${[...rates].map(([name, rate]) => `${name} ${fmt(rate / bare, 2)}`).join(', ')}`);
+      console.log(`   open loop, ${OFFERED_SECONDS} s at each rate:`);
+      for (const driver of [playground, telegram, discord]) {
+        if (capped.has(driver.name)) continue;
+        const l = await measureLatency(driver, 100_000);
+        noteLatency(driver.name, l.p99, 'one process');
+        console.log(`   ${l.line}`);
+      }
+      console.log(`   ${await rssOf(s.pids)}`);
+    }
+
+    // C. Moderation on.
+    {
+      const { telegram, discord, env } = await fakes();
+      const settings = { ...env, ...pipelineSettings, MODERATE_INPUT: 'true', MODERATE_OUTPUT: 'true' };
+      console.log(`\nC. As B with moderation of input and output on (two POST /moderations a message):`);
+      const s = await start('all', settings);
+      const playground = await playgroundDriver(s.baseUrl, redis.url, s.prefix);
+      stopping.push(async () => playground.stop());
+      for (const driver of [playground, telegram, discord]) {
+        if (capped.has(driver.name)) continue;
+        console.log(`   ${(await measureThroughput(driver, meter(s), 0, MODERATED_MESSAGES, limitOf(driver.name))).line}`);
+      }
+    }
+
+    // D. Scale-out.
+    for (const workers of [1, 2]) {
+      const { telegram, discord, env } = await fakes();
+      const settings = { ...env, ...pipelineSettings };
+      console.log(`\nD${workers}. As B with one --role gateway and ${workers} --role worker process${workers > 1 ? 'es' : ''} (CHAT_CONCURRENCY ${CHAT_CONCURRENCY} each):`);
+      const s = await start({ workers }, settings);
+      const playground = await playgroundDriver(s.baseUrl, redis.url, s.prefix);
+      stopping.push(async () => playground.stop());
+      for (const driver of [playground, telegram, discord]) {
+        if (capped.has(driver.name)) continue;
+        const m = await measureThroughput(driver, meter(s), 0, SCALE_MESSAGES, limitOf(driver.name));
+        noteRate(driver.name, m.result?.rate, `gateway + ${workers} worker${workers > 1 ? 's' : ''}`);
+        console.log(`   ${m.line}`);
+      }
+      if (workers === 2) {
+        for (const driver of [telegram, discord]) {
+          if (capped.has(driver.name)) continue;
+          const l = await measureLatency(driver, 100_000);
+          noteLatency(driver.name, l.p99, 'gateway + 2 workers');
+          console.log(`   ${l.line}`);
+        }
+      }
+      console.log(`   ${await rssOf(s.pids)}`);
+    }
+    await service?.stop();
+    service = undefined;
+
+    // E. Idle worker RSS.
+    const workerEnv = { ...base, QUEUE_PREFIX: 'benchidle' };
+    const viaTsx = await startChild('src/main.ts', ['--role', 'worker'], workerEnv, isWorkerReady);
+    stopping.push(() => viaTsx.stop());
+    let compiledRss = 'not measured (the build failed)';
+    try {
+      // Inside the project, so the build finds node_modules and package.json (type: module).
+      const buildDir = path.join(ROOT, 'dist');
+      await buildInto(buildDir);
+      const compiled = await startChild(path.join(buildDir, 'src', 'main.js'), ['--role', 'worker'], workerEnv, isWorkerReady);
+      stopping.push(() => compiled.stop());
+      await sleep(IDLE_SETTLE_MS);
+      idleRss = await rssMiB(compiled.process.pid!);
+      compiledRss = `${fmt(idleRss)} MiB compiled (as in the Docker image)`;
+    } catch (error) {
+      console.error(`   the build for the compiled worker failed: ${String(error)}`);
+    }
+    console.log(`\nE. RSS of an idle worker process: ${compiledRss}, ${fmt(await rssMiB(viaTsx.process.pid!))} MiB through tsx (npm start)`);
+    const platforms = ['telegram', 'discord'];
+    const throughputs = platforms.map((name) => {
+      const b = best.get(name);
+      return capped.has(name) ? `${name} capped by its platform limit` : b ? `${name} ${fmt(b.rate)} msg/s (${b.where})` : `${name} —`;
+    });
+    const latencies = platforms.map((name) => {
+      const l = p99At500.get(name);
+      return l === undefined ? `${name} —` : `${name} ${Number.isFinite(l.ms) ? `${fmt(l.ms, 1)} ms` : 'over 1% unanswered'} (${l.where})`;
+    });
+    console.log('\nTargets of issue #8 on this machine:');
+    console.log(`   at least 1,000 messages/s end to end: ${throughputs.join('; ')}`);
+    console.log(`   p99 added latency under 25 ms at 500 messages/s: ${latencies.join('; ')}`);
+    console.log(`   idle worker under 100 MiB: ${fmt(idleRss)} MiB compiled`);
+    console.log(`\nThe run took ${fmt((performance.now() - started) / 1000)} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end.`);
   } finally {
-    await Promise.all(children.map((child) => child.stop()));
+    await service?.stop();
+    for (const stop of stopping.reverse()) await stop().catch(() => undefined);
+    await upstream.stop();
+    admin.disconnect();
     await redis.stop();
     await rm(dataDir, { recursive: true, force: true });
   }

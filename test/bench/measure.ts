@@ -1,0 +1,124 @@
+/**
+ * The benchmark's two ways of loading a path, the same for every platform: a closed loop
+ * (a fixed number of messages kept in flight, for the most messages a second) and an open
+ * loop (messages offered at a fixed rate, for the added latency). A path is a Driver: it
+ * sends one user message in a conversation and resolves when the bot's final text for it
+ * is on the platform.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** What the fake upstream answers to every chat completion, and so what every final reply reads. */
+export const BENCH_REPLY = 'ok, noted.';
+/** What every user says. */
+export const BENCH_PROMPT = 'How are you today?';
+
+/** One way into the service: a platform fake (or the playground) with a user on it. */
+export interface Driver {
+  readonly name: string;
+  /**
+   * Sends one user message in conversation `conversation` and resolves with the ms from
+   * the moment the platform made it available to the bot until the platform recorded the
+   * bot's final text for it.
+   */
+  send(conversation: number): Promise<number>;
+}
+
+export interface ThroughputOptions {
+  readonly messages: number;
+  /** Messages in flight at once: sent, not yet answered. */
+  readonly window: number;
+  /** Conversations used in turn, numbered from `base`. */
+  readonly conversations: number;
+  readonly base: number;
+  /** The phase stops here even if messages are still unanswered. */
+  readonly limitMs: number;
+}
+
+export interface ThroughputResult {
+  readonly answered: number;
+  readonly seconds: number;
+  /** Answered messages a second, from the first send to the last answer. */
+  readonly rate: number;
+  /** False when the time limit ended the phase first, or messages were refused. */
+  readonly complete: boolean;
+}
+
+/** Keeps `window` messages in flight until `messages` have been answered (or the time limit). */
+export async function throughput(driver: Driver, options: ThroughputOptions): Promise<ThroughputResult> {
+  const stop = new AbortController();
+  const expired = sleep(options.limitMs, false, { signal: stop.signal }).catch(() => false);
+  const start = performance.now();
+  let last = start;
+  let next = 0;
+  let answered = 0;
+  let timedOut = false;
+  await Promise.all(
+    Array.from({ length: options.window }, async () => {
+      while (next < options.messages && !timedOut) {
+        const i = next++;
+        // A refused message (the playground's POST) is not answered; the loop goes on.
+        const answer = driver.send(options.base + (i % options.conversations)).then(
+          () => 'answered' as const,
+          () => 'refused' as const,
+        );
+        const outcome = await Promise.race([answer, expired]);
+        if (outcome === false) {
+          timedOut = true;
+          return;
+        }
+        if (outcome === 'answered') {
+          answered += 1;
+          last = performance.now();
+        }
+      }
+    }),
+  );
+  stop.abort();
+  const seconds = (last - start) / 1000;
+  return { answered, seconds, rate: seconds > 0 ? answered / seconds : 0, complete: answered === options.messages };
+}
+
+export interface LatencyOptions {
+  /** Messages offered a second, whatever the service does with them. */
+  readonly rate: number;
+  readonly seconds: number;
+  readonly conversations: number;
+  readonly base: number;
+  /** How long to wait for the last answers once everything is offered. */
+  readonly drainMs: number;
+}
+
+export interface LatencyResult {
+  /** Added latency of each answered message, sorted, in ms. */
+  readonly samples: number[];
+  readonly offered: number;
+  /** The rate the load generator actually achieved. */
+  readonly offeredRate: number;
+}
+
+/** Offers `rate` messages a second for `seconds` and collects each one's added latency. */
+export async function latencyAt(driver: Driver, options: LatencyOptions): Promise<LatencyResult> {
+  const total = Math.round(options.rate * options.seconds);
+  const interval = 1000 / options.rate;
+  const answers: Array<Promise<number | undefined>> = [];
+  const stop = new AbortController();
+  const start = performance.now();
+  for (let i = 0; i < total; i++) {
+    const wait = start + i * interval - performance.now();
+    // A late timer sends what is due in one go, as a burst would arrive.
+    if (wait > 0) await sleep(wait);
+    answers.push(driver.send(options.base + (i % options.conversations)).catch(() => undefined));
+  }
+  const offeredRate = total / ((performance.now() - start) / 1000);
+  const expired = sleep(options.drainMs, undefined, { signal: stop.signal }).catch(() => undefined);
+  const values = await Promise.all(answers.map((answer) => Promise.race([answer, expired])));
+  stop.abort();
+  const samples = values.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+  return { samples, offered: total, offeredRate };
+}
+
+/** The p-th percentile of sorted values (nearest rank). */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
