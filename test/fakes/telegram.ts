@@ -469,6 +469,9 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
           const wakeUp = (): void => done(false);
           function done(conflict: boolean): void {
             clearTimeout(timer);
+            // The socket is kept alive for the next poll: leave no listener behind on it.
+            req.socket.off('close', wakeUp);
+            res.off('close', wakeUp);
             waiters = waiters.filter((w) => w !== wakeUp);
             if (terminatePoll === terminate) terminatePoll = undefined;
             resolve(conflict);
