@@ -16,6 +16,12 @@ import type { ChannelSettingsStore, ChatActivity, ChatModel, HistoryStore, JobCo
 
 /** Typing indicators expire (Telegram after 5 s); refresh them until the first text shows. */
 const TYPING_REFRESH_MS = 4_000;
+/**
+ * "typing…" shows only if no text has appeared this soon: an answer that starts at once
+ * needs no indicator, and each one is a platform call (on Discord, a slot of the bot's
+ * 50 requests a second).
+ */
+const TYPING_DELAY_MS = 700;
 
 /** What answering needs; each a port. */
 export interface AnswerDeps {
@@ -121,7 +127,7 @@ export async function answer(deps: AnswerDeps, question: Question, context: JobC
     actions.length === 0 ? delivered : (delivered = delivered.then(() => deliverActions(outbox, target, sent, actions)));
   // When the model pauses, text it already sent still shows within one edit interval.
   const flusher = setInterval(() => void deliver(stream.flush()).catch(() => undefined), outbox.editIntervalMs);
-  const typing = keepShowing(outbox, target, 'typing', () => sent.length > 0);
+  const typing = keepShowing(outbox, target, 'typing', () => sent.length > 0, TYPING_DELAY_MS);
   let text = '';
   try {
     const request = {
@@ -244,12 +250,30 @@ export function worthRetrying(error: unknown): boolean {
   return isRetryable(error) || errorCodeOf(error) === ERROR_CODES.INTERNAL;
 }
 
-/** Shows the activity (typing, recording, uploading) now and every few seconds until `done()` is true. */
-export function keepShowing(outbox: Outbox, target: ReplyTarget, activity: ChatActivity, done: () => boolean = () => false): { stop(): void } {
+/**
+ * Shows the activity (typing, recording, uploading) after `delayMs` (at once by default)
+ * and every few seconds until `done()` is true.
+ */
+export function keepShowing(
+  outbox: Outbox,
+  target: ReplyTarget,
+  activity: ChatActivity,
+  done: () => boolean = () => false,
+  delayMs = 0,
+): { stop(): void } {
   const show = (): void => {
     if (!done()) void outbox.showTyping(target, activity).catch(() => undefined);
   };
-  show();
-  const timer = setInterval(show, TYPING_REFRESH_MS);
-  return { stop: () => clearInterval(timer) };
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const start = (): void => {
+    show();
+    timer = setInterval(show, TYPING_REFRESH_MS);
+  };
+  const first = delayMs > 0 ? setTimeout(start, delayMs) : (start(), undefined);
+  return {
+    stop: () => {
+      clearTimeout(first);
+      clearInterval(timer);
+    },
+  };
 }

@@ -51,7 +51,7 @@ export async function memoryPerConversation(redis: Redis, driver: Driver, prefix
   return [
     `Redis memory per active conversation: ${fmt((after - before) / MEMORY_CONVERSATIONS / 1024, 1)} KiB (used_memory +${fmt((after - before) / 1024 / 1024, 1)} MiB ` +
       `for ${fmt(MEMORY_CONVERSATIONS)} new conversations of ${MEMORY_EXCHANGES} exchanges each)`,
-    `  one such conversation's keys by MEMORY USAGE: ${kinds} (dedupe records live 48 h and reply ledgers 24 h per message; finished jobs are kept 1,000 per queue)`,
+    `  one such conversation's keys by MEMORY USAGE: ${kinds} (dedupe records live 48 h and reply ledgers 1 h per message; finished jobs are kept 1,000 per queue)`,
   ];
 }
 

@@ -99,7 +99,8 @@ describe('discord adapter', () => {
       allowed_mentions: { parse: [], replied_user: false },
     });
     expect(create.headers['authorization']).toBe(`Bot ${BOT_TOKEN}`);
-    expect(discord.requestsTo('POST', '/channels/{channel_id}/typing').length).toBeGreaterThan(0);
+    // The answer came at once: no typing indicator was spent on it.
+    expect(discord.requestsTo('POST', '/channels/{channel_id}/typing')).toHaveLength(0);
     // The model read the question without the mention.
     const prompt = (openai.requestsTo('/chat/completions')[0]!.body as { messages: Array<{ content: string }> }).messages;
     expect(prompt.at(-1)?.content).toBe('what is 2+2?');
@@ -254,6 +255,14 @@ describe('discord adapter', () => {
     const bodies = messageBodies();
     expect(bodies.length).toBeGreaterThan(1);
     for (const body of bodies) expect(body['allowed_mentions']).toEqual({ parse: [], replied_user: false });
+  });
+
+  it('shows typing while the model is slow to start', async () => {
+    await start();
+    openai.enqueueFault({ kind: 'slow', path: '/chat/completions', delayMs: 1_500 });
+    discord.userMessage({ content: 'think hard', mentionBot: true });
+    await answerIn(discord.channelId, shows('Echo: think hard'));
+    expect(discord.requestsTo('POST', '/channels/{channel_id}/typing').length).toBeGreaterThan(0);
   });
 
   it('retries a message after Discord answers 429 with Retry-After, and counts the 429', async () => {

@@ -167,7 +167,20 @@ describe('web adapter, whole service', () => {
     const reply = await stream.waitForMessage((m) => m.role === 'assistant' && m.final, 'final reply');
     expect(reply).toMatchObject({ text: 'Echo: hello there', author: 'Switchboard', replyTo: id });
     expect(reply.id).toMatch(/^b-/);
-    expect(stream.events.some((e) => e.event === 'typing')).toBe(true);
+    // It came at once: no "typing…" was needed.
+    expect(stream.events.some((e) => e.event === 'typing')).toBe(false);
+  });
+
+  it('shows "typing…" while the model is slow to start', async () => {
+    const channel = channelName();
+    const stream = await events(channel);
+    fake.enqueueFault({ kind: 'slow', path: '/chat/completions', delayMs: 1_500 });
+    await post(channel, { id: messageId(), text: 'think hard', author: 'Ann' });
+    await stream.waitForMessage((m) => m.role === 'assistant' && m.final, 'final reply');
+    const typing = stream.events.findIndex((e) => e.event === 'typing');
+    const firstText = stream.events.findIndex((e) => e.event === 'message' && (JSON.parse(e.data) as WebMessage).role === 'assistant');
+    expect(typing).toBeGreaterThanOrEqual(0);
+    expect(typing).toBeLessThan(firstText);
   });
 
   it('streams a long reply as edits of one message, ending in the full text', async () => {

@@ -1,12 +1,14 @@
 /**
  * The ReplyLedger port in Redis: one hash per job (sequence → where the message went and
- * its id), kept a day: far longer than any job retries.
+ * its id), kept an hour: longer than any job's retries and stalls (attempts back off from
+ * 1 s; a stalled job is picked up within seconds), and short enough that ledgers of
+ * finished jobs do not pile up at a thousand messages a second.
  */
 import type { Redis } from 'ioredis';
 import type { LedgerEntry, ReplyLedger } from '../../ports/index.js';
 import type { RedisKeys } from '../redis/keys.js';
 
-export const LEDGER_TTL_SECONDS = 24 * 3600;
+export const LEDGER_TTL_SECONDS = 3600;
 
 export function createRedisReplyLedger(options: { readonly redis: Redis; readonly keys: RedisKeys }): ReplyLedger {
   const { redis, keys } = options;

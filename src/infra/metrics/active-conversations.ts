@@ -11,6 +11,14 @@ import type { ConversationCounter } from './recorders.js';
 
 /** "Active" means a job of the conversation started within this long. */
 export const ACTIVE_WINDOW_MS = 3600 * 1000;
+/**
+ * A process writes a conversation's time at most once per this long: the count is per
+ * hour, so a minute's lag costs nothing, and a busy conversation costs one write a minute
+ * instead of one a message.
+ */
+const TOUCH_EVERY_MS = 60_000;
+/** Conversations remembered as recently written, per process, before the memory is reset. */
+const MAX_REMEMBERED = 50_000;
 
 export interface ActiveConversationsOptions {
   readonly redis: Redis | Cluster;
@@ -25,10 +33,16 @@ export function createActiveConversations(options: ActiveConversationsOptions): 
   const { redis, key } = options;
   const windowMs = options.windowMs ?? ACTIVE_WINDOW_MS;
   const now = options.now ?? Date.now;
+  const written = new Map<string, number>();
+  const touchEveryMs = Math.min(TOUCH_EVERY_MS, windowMs / 10);
   return {
     window: windowLabel(windowMs),
     async touch(conversation) {
-      await redis.multi().zadd(key, now(), conversation).pexpire(key, windowMs).exec();
+      const at = now();
+      if (at - (written.get(conversation) ?? Number.NEGATIVE_INFINITY) < touchEveryMs) return;
+      if (written.size >= MAX_REMEMBERED) written.clear();
+      written.set(conversation, at);
+      await redis.multi().zadd(key, at, conversation).pexpire(key, windowMs).exec();
     },
     async count() {
       const replies = await redis.multi().zremrangebyscore(key, '-inf', `(${now() - windowMs}`).zcard(key).exec();

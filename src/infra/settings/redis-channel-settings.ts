@@ -1,6 +1,8 @@
 /**
  * The ChannelSettingsStore port in Redis: one hash per conversation, no expiry (a
- * channel's persona outlives a quiet month, unlike its history).
+ * channel's persona outlives a quiet month, unlike its history). Every answer reads them,
+ * so a process keeps what it read for a few seconds: a change made in this process shows
+ * at once, one made elsewhere within CACHE_MS.
  */
 import type { Redis } from 'ioredis';
 import type { ChannelSettings } from '../../domain/channel-settings.js';
@@ -8,16 +10,30 @@ import type { ChannelSettingsStore } from '../../ports/index.js';
 import type { RedisKeys } from '../redis/keys.js';
 
 const FIELDS = ['persona', 'model', 'scope'] as const;
+const CACHE_MS = 5_000;
+const MAX_CACHED = 10_000;
 
-export function createRedisChannelSettings(options: { readonly redis: Redis; readonly keys: RedisKeys }): ChannelSettingsStore {
+export function createRedisChannelSettings(options: {
+  readonly redis: Redis;
+  readonly keys: RedisKeys;
+  readonly cacheMs?: number;
+  readonly now?: () => number;
+}): ChannelSettingsStore {
   const { redis, keys } = options;
+  const cacheMs = options.cacheMs ?? CACHE_MS;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, { readonly settings: ChannelSettings; readonly until: number }>();
   return {
     async get(conversation) {
+      const hit = cache.get(conversation);
+      if (hit && hit.until > now()) return hit.settings;
       const stored = await redis.hgetall(keys.settings(conversation));
       const settings: { -readonly [K in keyof ChannelSettings]: ChannelSettings[K] } = {};
       if (stored.persona) settings.persona = stored.persona;
       if (stored.model) settings.model = stored.model;
       if (stored.scope === 'channel' || stored.scope === 'user') settings.scope = stored.scope;
+      if (cache.size >= MAX_CACHED) cache.clear();
+      cache.set(conversation, { settings, until: now() + cacheMs });
       return settings;
     },
     async update(conversation, patch) {
@@ -33,6 +49,7 @@ export function createRedisChannelSettings(options: { readonly redis: Redis; rea
       if (Object.keys(set).length > 0) multi.hset(key, set);
       if (clear.length > 0) multi.hdel(key, ...clear);
       await multi.exec();
+      cache.delete(conversation);
     },
   };
 }
