@@ -61,6 +61,14 @@ export interface TelegramGateway {
   close(): Promise<void>;
 }
 
+/** The chat an update belongs to, for keeping one chat's updates in order; malformed ones share one lane. */
+function chatKeyOf(update: Update): string {
+  const message = (update as { message?: { chat?: { id?: unknown } }; edited_message?: { chat?: { id?: unknown } } }).message ??
+    (update as { edited_message?: { chat?: { id?: unknown } } }).edited_message;
+  const id = message?.chat?.id;
+  return typeof id === 'number' || typeof id === 'string' ? String(id) : '?';
+}
+
 /** What became of one update. */
 export type IntakeOutcome = 'enqueued' | 'duplicate' | 'skipped';
 
@@ -159,6 +167,36 @@ export async function startTelegramGateway(deps: TelegramGatewayDeps): Promise<T
     return false;
   };
 
+  /**
+   * Enqueues one getUpdates batch: the updates of one chat one after another, in
+   * Telegram's order (their ordering tickets are taken in that order), different chats at
+   * once. Returns the offset that confirms exactly the updates queued: up to the first one
+   * that was not (stopping), so that one and everything after it come again next time (an
+   * update queued twice is recognised by its job id).
+   */
+  const intakeBatch = async (updates: readonly Update[]): Promise<number | undefined> => {
+    const byChat = new Map<string, Update[]>();
+    for (const update of updates) {
+      const chat = chatKeyOf(update);
+      const list = byChat.get(chat);
+      if (list) list.push(update);
+      else byChat.set(chat, [update]);
+    }
+    const queued = new Set<number>();
+    await Promise.all(
+      [...byChat.values()].map(async (chatUpdates) => {
+        for (const update of chatUpdates) {
+          if (!(await intakeUntilQueued(update))) return;
+          queued.add(update.update_id);
+        }
+      }),
+    );
+    const firstMissing = updates.find((update) => !queued.has(update.update_id));
+    if (firstMissing !== undefined) return updates[0] === firstMissing ? undefined : firstMissing.update_id;
+    const last = updates.at(-1);
+    return last === undefined ? undefined : last.update_id + 1;
+  };
+
   const poll = async (): Promise<void> => {
     let offset: number | undefined;
     let failures = 0;
@@ -180,10 +218,7 @@ export async function startTelegramGateway(deps: TelegramGatewayDeps): Promise<T
         await pause(wait);
         continue;
       }
-      for (const update of updates) {
-        if (!(await intakeUntilQueued(update))) break;
-        offset = update.update_id + 1;
-      }
+      offset = (await intakeBatch(updates)) ?? offset;
     }
     // Confirm what was enqueued, so the next start is not handed it again.
     if (offset !== undefined) await api.call('getUpdates', { offset, limit: 1, timeout: 0 }).catch(() => undefined);

@@ -13,6 +13,8 @@ const h = useTelegramHarness();
 describe('telegram: who gets an answer', () => {
   it('answers a mention in a forum topic, in the same chat and topic, as a reply, with commands registered', async () => {
     await h.start();
+    // A model slow to start, so "typing…" shows (in the topic) before the answer.
+    h.openai.enqueueFault({ kind: 'slow', path: '/chat/completions', delayMs: 1_500 });
     const asked = h.telegram.message({ chat: forum, from: ann, text: `${MENTION} what is up?`, threadId: 77 });
     const texts = await h.botTexts(forum, (t) => t.includes('Echo: what is up?'), 77);
     expect(texts).toEqual(['Echo: what is up?']);
