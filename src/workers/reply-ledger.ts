@@ -6,12 +6,14 @@
  * that this one did not need (a "Retrying…" notice) are removed at the end.
  *
  * The job's state travels in an AsyncLocalStorage, so Outboxes are wrapped once and
- * workers stay plain functions of (payload, context). A crash between the platform's
- * answer and the ledger write can still double one message; that is the only window.
+ * workers stay plain functions of (payload, context). Every entry is also kept in the
+ * process until its job has finished, so when Redis goes away between a send and its
+ * ledger write (an outage), the job's next attempt in this process still finds it. Only a
+ * process that dies in that same moment can double one message.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { JobKind } from '../domain/jobs.js';
-import type { JobHandler, Outbox, Outboxes, ReplyLedger } from '../ports/index.js';
+import type { JobHandler, LedgerEntry, Outbox, Outboxes, ReplyLedger } from '../ports/index.js';
 
 /** What one running job has sent, by sequence number. */
 interface JobLedger {
@@ -23,6 +25,36 @@ interface JobLedger {
 
 const current = new AsyncLocalStorage<JobLedger>();
 
+/** Entries of unfinished jobs in this process, by ledger key: the ledger's copy in memory. */
+const unfinished = new Map<string, Map<number, LedgerEntry>>();
+/** A bound on the memory of jobs that never finish here (another process took them over). */
+const MAX_UNFINISHED_JOBS = 10_000;
+
+/** The job's entries: Redis's, plus any this process wrote that Redis may have missed. */
+async function loadEntries(ledger: ReplyLedger, key: string): Promise<Map<number, LedgerEntry>> {
+  const local = unfinished.get(key);
+  let stored: Map<number, LedgerEntry>;
+  try {
+    stored = await ledger.load(key);
+  } catch (error) {
+    if (local === undefined) throw error;
+    stored = new Map();
+  }
+  return local === undefined ? stored : new Map([...local, ...stored]);
+}
+
+/** Writes an entry to memory at once and to Redis; a failed Redis write leaves the memory copy. */
+async function recordEntry(ledger: ReplyLedger, key: string, sequence: number, entry: LedgerEntry): Promise<void> {
+  let local = unfinished.get(key);
+  if (local === undefined) {
+    if (unfinished.size >= MAX_UNFINISHED_JOBS) unfinished.clear();
+    local = new Map();
+    unfinished.set(key, local);
+  }
+  local.set(sequence, entry);
+  await ledger.record(key, sequence, entry).catch(() => undefined);
+}
+
 /** Runs each job of `handler` with a ledger of its sends; without a ledger, the handler as it is. */
 export function withReplyLedger<K extends JobKind>(ledger: ReplyLedger | undefined, outboxes: Outboxes, kind: K, handler: JobHandler<K>): JobHandler<K> {
   if (!ledger) return handler;
@@ -30,9 +62,10 @@ export function withReplyLedger<K extends JobKind>(ledger: ReplyLedger | undefin
     // Job ids are unique per kind only: a message's chat and moderate jobs share one.
     const state: JobLedger = { jobId: `${kind}/${context.jobId}`, earlier: undefined, next: 0 };
     const result = await current.run(state, () => handler(payload, context));
+    unfinished.delete(state.jobId);
     // Messages an earlier attempt sent that this one did not reuse: a stale notice, or
     // the tail of a longer answer. Best effort.
-    const earlier = state.earlier ?? (await ledger.load(state.jobId));
+    const earlier = state.earlier ?? (await loadEntries(ledger, state.jobId));
     for (const [sequence, sent] of earlier) {
       if (sequence < state.next) continue;
       const outbox = outboxes[sent.platform as keyof Outboxes];
@@ -49,13 +82,13 @@ export function ledgeredOutbox(outbox: Outbox, ledger: ReplyLedger | undefined):
   const slot = async (): Promise<{ state: JobLedger; sequence: number; earlier?: { messageId: string } } | undefined> => {
     const state = current.getStore();
     if (!state) return undefined;
-    state.earlier ??= await ledger.load(state.jobId);
+    state.earlier ??= await loadEntries(ledger, state.jobId);
     const sequence = state.next++;
     const earlier = state.earlier.get(sequence);
     return earlier ? { state, sequence, earlier } : { state, sequence };
   };
   const record = (state: JobLedger, sequence: number, chatId: string, messageId: string): Promise<void> =>
-    ledger.record(state.jobId, sequence, { platform: outbox.platform, chatId, messageId });
+    recordEntry(ledger, state.jobId, sequence, { platform: outbox.platform, chatId, messageId });
 
   return Object.assign(Object.create(outbox) as Outbox, {
     async send(target, text, options) {
