@@ -4,10 +4,8 @@
  * token, see the queue depths, the worker count and a failed job with its reason, watch
  * the page refresh by itself; the token never appears in any URL the page requests.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
@@ -17,35 +15,18 @@ import { createFakeTelegram, type FakeChat, type FakeTelegram, type FakeUser } f
 import { captureLogs } from '../support/logs.js';
 import { postMessage } from '../support/playground-client.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
+import { launchChromium } from '../support/chromium.js';
 
 /** Longest wait for one thing on the page (the page refreshes every 5 s). */
 const UI_TIMEOUT_MS = 15_000;
 /** Where the screenshot goes for a person to look at (not committed). */
 const SCREENSHOT_PATH = '/tmp/admin.png';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
 const ADMIN_TOKEN = `adm-${randomBytes(16).toString('hex')}`;
 const TELEGRAM_TOKEN = '135791:ADMIN-browser-token';
 const REASON = 'Telegram sendMessage failed: 403 Forbidden: bot was blocked by the user';
 const ann: FakeUser = { id: 5151, is_bot: false, first_name: 'Ann' };
 const dm: FakeChat = { id: 5151, type: 'private', first_name: 'Ann' };
 
-function chromiumPath(): string {
-  try {
-    const found = execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
-    if (found) return found;
-  } catch {
-    // Fall through to the Debian path.
-  }
-  if (existsSync('/usr/bin/chromium')) return '/usr/bin/chromium';
-  throw new Error('Chromium not found: install the Debian "chromium" package (apt-get install chromium)');
-}
 
 const { log, lines: logLines } = captureLogs([], { forbidden: [ADMIN_TOKEN, TELEGRAM_TOKEN] });
 
@@ -93,7 +74,7 @@ describe('operator page in a browser', () => {
       'all',
     );
     gateway = await startService({ OPENAI_BASE_URL: openai.url }, 'gateway');
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, timeout: UI_TIMEOUT_MS });
+    browser = await launchChromium(UI_TIMEOUT_MS);
     context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
     context.on('request', (request) => requestedUrls.push(request.url()));
     context.on('page', (page) => {

@@ -3,40 +3,21 @@
  * Redis, BullMQ, workers) and the fake OpenAI server: type, press Enter, watch the
  * streamed reply; a second tab of the channel shows the same conversation.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
 import type { Logger } from '../../src/ports/index.js';
 import { createFakeOpenAI, type FakeOpenAI } from '../fakes/openai.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
+import { launchChromium } from '../support/chromium.js';
 
 /** Longest wait for one thing on the page. */
 const UI_TIMEOUT_MS = 15_000;
 /** Where the screenshot goes for a person to look at (not committed). */
 const SCREENSHOT_PATH = '/tmp/playground.png';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
 
-function chromiumPath(): string {
-  try {
-    const found = execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
-    if (found) return found;
-  } catch {
-    // Fall through to the Debian path.
-  }
-  if (existsSync('/usr/bin/chromium')) return '/usr/bin/chromium';
-  throw new Error('Chromium not found: install the Debian "chromium" package (apt-get install chromium)');
-}
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 const channelName = () => `ui-${randomBytes(4).toString('hex')}`;
@@ -81,7 +62,7 @@ describe('playground in a browser', () => {
   beforeAll(async () => {
     fake = await createFakeOpenAI({ streamDelayMs: 15 });
     app = await startService({ OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-test-key' });
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, timeout: UI_TIMEOUT_MS });
+    browser = await launchChromium(UI_TIMEOUT_MS);
     context = await browser.newContext({ viewport: { width: 1000, height: 720 } });
     context.on('page', (page) => {
       page.on('pageerror', (error) => pageErrors.push(String(error)));
@@ -206,7 +187,7 @@ describe('playground with the offline demo model', () => {
 
   beforeAll(async () => {
     app = await startService({});
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, timeout: UI_TIMEOUT_MS });
+    browser = await launchChromium(UI_TIMEOUT_MS);
   });
 
   afterAll(async () => {

@@ -4,10 +4,8 @@
  * (`--use-fake-device-for-media-stream`, a beep) lets MediaRecorder record for real, and
  * `--use-fake-ui-for-media-stream` grants the microphone without a prompt.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
@@ -16,34 +14,14 @@ import type { Logger } from '../../src/ports/index.js';
 import { createFakeOpenAI, type FakeOpenAI, type MultipartFile } from '../fakes/openai.js';
 import { createPng } from '../fakes/png.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
+import { FAKE_MICROPHONE_ARGS, launchChromium } from '../support/chromium.js';
 
 /** Longest wait for one thing on the page. */
 const UI_TIMEOUT_MS = 15_000;
 const TRANSCRIPT = 'hello from the microphone';
 /** Where the screenshot goes for a person to look at (not committed). */
 const SCREENSHOT_PATH = '/tmp/playground-media.png';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-  '--autoplay-policy=no-user-gesture-required',
-];
 
-function chromiumPath(): string {
-  try {
-    const found = execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
-    if (found) return found;
-  } catch {
-    // Fall through to the Debian path.
-  }
-  if (existsSync('/usr/bin/chromium')) return '/usr/bin/chromium';
-  throw new Error('Chromium not found: install the Debian "chromium" package (apt-get install chromium)');
-}
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 const channelName = () => `uim-${randomBytes(4).toString('hex')}`;
@@ -86,7 +64,7 @@ describe('playground voice notes, photos and images in a browser', () => {
       }),
       { log: silent },
     );
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, timeout: UI_TIMEOUT_MS });
+    browser = await launchChromium(UI_TIMEOUT_MS, FAKE_MICROPHONE_ARGS);
     context = await browser.newContext({ viewport: { width: 1000, height: 720 } });
     context.on('page', (page) => {
       page.on('pageerror', (error) => pageErrors.push(String(error)));
