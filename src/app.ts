@@ -182,6 +182,16 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await Promise.all(gateways.map((gateway) => gateway.close()));
   };
   let http: RunningHttpServer;
+  /** After intake has stopped: drain the workers (up to graceMs), then close everything they used, Redis last. */
+  const closeTheRest = async (graceMs: number): Promise<void> => {
+    await workers?.close(graceMs);
+    await closeModel();
+    await closeDownloaders();
+    await queue?.close();
+    await operations.close();
+    await Promise.all(connections.map(closeRedis));
+    await embedded?.stop();
+  };
   try {
     if (worker && models) {
       // Every send of a job is written in its reply ledger, so a retried job edits what it sent before.
@@ -265,13 +275,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   } catch (error) {
     // Whatever started before the failure is stopped, so a failed start leaves nothing running.
     await closeAdapters();
-    await workers?.close(0);
-    await closeModel();
-    await closeDownloaders();
-    await queue?.close();
-    await operations.close();
-    await Promise.all(connections.map(closeRedis));
-    await embedded?.stop();
+    await closeTheRest(0);
     throw error;
   }
   log.info({ role, url: http.url }, runsGateway ? `playground at ${http.url}` : 'worker ready');
@@ -282,13 +286,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       log.info({ role }, 'stopping: no new messages; finishing the ones in progress');
       await closeAdapters();
       await http.close();
-      await workers?.close(config.shutdownTimeoutMs);
-      await closeModel();
-      await closeDownloaders();
-      await queue?.close();
-      await operations.close();
-      await Promise.all(connections.map(closeRedis));
-      await embedded?.stop();
+      await closeTheRest(config.shutdownTimeoutMs);
       log.info({ role }, 'stopped');
     })());
 

@@ -13,7 +13,7 @@ import { channelAddressOf } from '../domain/moderation.js';
 import type { InboundMessage, MemberPermissions } from '../domain/inbound-message.js';
 import { historyKeyOf, MAX_PERSONA_CHARS, parseScope } from '../domain/channel-settings.js';
 import { errorCodeOf } from '../domain/errors.js';
-import type { JobContext, JobHandler, ModelCatalog, ModerationSettings, Outbox, Outboxes } from '../ports/index.js';
+import type { JobContext, JobHandler, ModelCatalog, ModerationSettings, Outbox, Outboxes, ReplyTarget } from '../ports/index.js';
 import { answer, DeliveryError, replyTargetOf, say, type AnswerDeps } from './answer.js';
 
 /** The most photos of one message the model is shown. */
@@ -205,8 +205,8 @@ const NO_PERMISSIONS: MemberPermissions = { manageMessages: false, manageChannel
 async function fetchImage(
   image: Attachment,
   deps: ChatWorkerDeps,
-  outbox: NonNullable<Outboxes[keyof Outboxes]>,
-  target: ReturnType<typeof replyTargetOf>,
+  outbox: Outbox,
+  target: ReplyTarget,
   context: JobContext,
 ): Promise<{ dataUrl: string } | { reply: ChatResult }> {
   const maxBytes = Math.min(VISION_MAX_BYTES, outbox.maxFileBytes);

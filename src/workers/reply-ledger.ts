@@ -19,7 +19,7 @@ import type { JobHandler, LedgerEntry, Outbox, Outboxes, ReplyLedger } from '../
 interface JobLedger {
   readonly jobId: string;
   /** Sends of earlier attempts: sequence → message id (loaded on first use). */
-  earlier: Map<number, { readonly platform: string; readonly chatId: string; readonly messageId: string }> | undefined;
+  earlier: Map<number, LedgerEntry> | undefined;
   next: number;
 }
 

@@ -3,7 +3,7 @@
  * only places that create BullMQ queues and workers (ARCHITECTURE.md).
  * https://docs.bullmq.io/guide/jobs/job-ids
  */
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { JOB_KINDS, type JobKind, type JobPayload } from '../../domain/jobs.js';
 import type { JobQueue } from '../../ports/index.js';
@@ -12,6 +12,7 @@ import type { RedisKeys } from '../redis/keys.js';
 import { readDepth, type JobDepth } from './depth.js';
 import { createOrdering, PENDING_CLAIM_MS } from './ordering.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createQueueSet } from './queue-set.js';
 
 /** How often a producer asks again about a message another producer is adding. */
 const CLAIM_POLL_MS = 250;
@@ -28,10 +29,7 @@ export interface JobEnvelope<K extends JobKind = JobKind> {
   readonly ticket: number;
 }
 
-/** The BullMQ queue name of a job kind. */
-export function queueNameOf(kind: JobKind): string {
-  return kind;
-}
+export { queueNameOf } from './queue-set.js';
 
 export interface JobQueueOptions {
   /** A fail-fast producer connection (src/infra/redis/connection.ts). */
@@ -53,15 +51,8 @@ export interface ManagedJobQueue extends JobQueue {
 /** Creates the producer. Queues are opened lazily, one per job kind. */
 export function createJobQueue(options: JobQueueOptions): ManagedJobQueue {
   const ordering = createOrdering(options.connection, options.keys);
-  const queues = new Map<JobKind, Queue>();
-  const queueFor = (kind: JobKind): Queue => {
-    let queue = queues.get(kind);
-    if (!queue) {
-      queue = new Queue(queueNameOf(kind), { connection: options.connection, prefix: options.keys.prefix });
-      queues.set(kind, queue);
-    }
-    return queue;
-  };
+  const queues = createQueueSet(options.connection, options.keys);
+  const queueFor = (kind: JobKind): Queue => queues.get(kind);
 
   return {
     async enqueue(kind, payload, { jobId }) {
@@ -107,7 +98,7 @@ export function createJobQueue(options: JobQueueOptions): ManagedJobQueue {
     },
     depth: () => readDepth(queueFor),
     async close() {
-      await Promise.all([...queues.values()].map((queue) => queue.close()));
+      await queues.close();
     },
   };
 }

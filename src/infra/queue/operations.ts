@@ -6,14 +6,14 @@
  * https://api.docs.bullmq.io/classes/v5.Queue.html#getjobcounts
  * https://api.docs.bullmq.io/classes/v5.Queue.html#getworkers
  */
-import { Queue, type Job } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { JOB_KINDS, type JobKind } from '../../domain/jobs.js';
 import type { Platform } from '../../domain/inbound-message.js';
 import type { FailedJobSummary, Operations, OpsSnapshot, QueueSnapshot } from '../../ports/index.js';
 import { createScrubber } from '../log/logger.js';
 import type { RedisKeys } from '../redis/keys.js';
-import { queueNameOf } from './job-queue.js';
+import { createQueueSet } from './queue-set.js';
 
 /** How many failed jobs the snapshot lists, newest first, over every kind. */
 export const RECENT_FAILURES = 20;
@@ -39,15 +39,8 @@ export interface QueueOperations extends Operations {
 /** Creates the queries; queues are opened on the first snapshot, so an unused one costs nothing. */
 export function createQueueOperations(options: QueueOperationsOptions): QueueOperations {
   const scrub = createScrubber(options.secrets);
-  const queues = new Map<JobKind, Queue>();
-  const queueFor = (kind: JobKind): Queue => {
-    let queue = queues.get(kind);
-    if (!queue) {
-      queue = new Queue(queueNameOf(kind), { connection: options.connection, prefix: options.keys.prefix });
-      queues.set(kind, queue);
-    }
-    return queue;
-  };
+  const queues = createQueueSet(options.connection, options.keys);
+  const queueFor = (kind: JobKind): Queue => queues.get(kind);
 
   const readKind = async (kind: JobKind) => {
     const queue = queueFor(kind);
@@ -84,7 +77,7 @@ export function createQueueOperations(options: QueueOperationsOptions): QueueOpe
       };
     },
     async close() {
-      await Promise.all([...queues.values()].map((queue) => queue.close()));
+      await queues.close();
     },
   };
 }
