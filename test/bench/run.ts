@@ -14,6 +14,8 @@
  * D. Scale-out: one `--role gateway` with one, then two `--role worker` processes.
  * E. RSS of an idle worker process, compiled (as in the Docker image) and through tsx.
  *
+ * BENCH_PHASES=B,D2 runs only those phases (0, A, B, C, D1, D2, E; all by default), for a
+ * quicker look at one figure.
  * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each child process there
  * (`npx tsx test/bench/profile-top.ts <file>` lists its hottest functions).
  */
@@ -59,6 +61,9 @@ const DISCORD_REQUESTS_PER_SECOND = 50;
 const LIMIT_OVERRIDES = { TELEGRAM_MESSAGES_PER_SECOND: '100000', DISCORD_REQUESTS_PER_SECOND: '100000' };
 
 const pad = (text: string, width: number): string => text.padEnd(width);
+/** BENCH_PHASES: the phases to run, all when unset. */
+const PHASES = process.env['BENCH_PHASES']?.split(',').map((p) => p.trim().toUpperCase()).filter(Boolean);
+const wanted = (phase: string): boolean => !PHASES?.length || PHASES.includes(phase);
 
 /** Runs the closed loop on a path: a warm-up, then the measured run unless a platform limit caps it. */
 async function measureThroughput(
@@ -157,11 +162,11 @@ async function main(): Promise<void> {
       `Switchboard benchmark on 127.0.0.1 (${process.platform} ${process.arch}, ${cpus().length} CPUs, Node ${process.versions.node}; ` +
         `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} before the run). Every user message is answered "${BENCH_REPLY}" at once by a fake upstream in its own process.`,
     );
-    const bare = await bareBullmq(redis.url);
+    const bare = wanted('0') || wanted('B') ? await bareBullmq(redis.url) : Number.NaN;
     console.log(`\n0. bare BullMQ add+process: ${fmt(bare)} jobs/s (${fmt(BARE_JOBS)} no-op jobs, concurrency ${BARE_CONCURRENCY})`);
 
     // A. As shipped.
-    {
+    if (wanted('A')) {
       const { telegram, discord, env } = await fakes();
       console.log(`\nA. As shipped, one process (--role all), every default (${describeEnv(env, shown)}):`);
       const s = await start('all', env);
@@ -175,7 +180,7 @@ async function main(): Promise<void> {
     }
 
     // B. The pipeline, one process.
-    {
+    if (wanted('B')) {
       const { telegram, discord, env } = await fakes();
       const settings = { ...env, ...pipelineSettings };
       console.log(`\nB. Pipeline, one process (--role all): ${describeEnv(settings, shown)}`);
@@ -204,7 +209,7 @@ async function main(): Promise<void> {
     }
 
     // C. Moderation on.
-    {
+    if (wanted('C')) {
       const { telegram, discord, env } = await fakes();
       const settings = { ...env, ...pipelineSettings, MODERATE_INPUT: 'true', MODERATE_OUTPUT: 'true' };
       console.log(`\nC. As B with moderation of input and output on (two POST /moderations a message):`);
@@ -219,6 +224,7 @@ async function main(): Promise<void> {
 
     // D. Scale-out.
     for (const workers of [1, 2]) {
+      if (!wanted(`D${workers}`)) continue;
       const { telegram, discord, env } = await fakes();
       const settings = { ...env, ...pipelineSettings };
       console.log(`\nD${workers}. As B with one --role gateway and ${workers} --role worker process${workers > 1 ? 'es' : ''} (CHAT_CONCURRENCY ${CHAT_CONCURRENCY} each):`);
@@ -245,23 +251,25 @@ async function main(): Promise<void> {
     service = undefined;
 
     // E. Idle worker RSS.
-    const workerEnv = { ...base, QUEUE_PREFIX: 'benchidle' };
-    const viaTsx = await startChild('src/main.ts', ['--role', 'worker'], workerEnv, isWorkerReady);
-    stopping.push(() => viaTsx.stop());
-    let compiledRss = 'not measured (the build failed)';
-    try {
-      // Inside the project, so the build finds node_modules and package.json (type: module).
-      const buildDir = path.join(ROOT, 'dist');
-      await buildInto(buildDir);
-      const compiled = await startChild(path.join(buildDir, 'src', 'main.js'), ['--role', 'worker'], workerEnv, isWorkerReady);
-      stopping.push(() => compiled.stop());
-      await sleep(IDLE_SETTLE_MS);
-      idleRss = await rssMiB(compiled.process.pid!);
-      compiledRss = `${fmt(idleRss)} MiB compiled (as in the Docker image)`;
-    } catch (error) {
-      console.error(`   the build for the compiled worker failed: ${String(error)}`);
+    if (wanted('E')) {
+      const workerEnv = { ...base, QUEUE_PREFIX: 'benchidle' };
+      const viaTsx = await startChild('src/main.ts', ['--role', 'worker'], workerEnv, isWorkerReady);
+      stopping.push(() => viaTsx.stop());
+      let compiledRss = 'not measured (the build failed)';
+      try {
+        // Inside the project, so the build finds node_modules and package.json (type: module).
+        const buildDir = path.join(ROOT, 'dist');
+        await buildInto(buildDir);
+        const compiled = await startChild(path.join(buildDir, 'src', 'main.js'), ['--role', 'worker'], workerEnv, isWorkerReady);
+        stopping.push(() => compiled.stop());
+        await sleep(IDLE_SETTLE_MS);
+        idleRss = await rssMiB(compiled.process.pid!);
+        compiledRss = `${fmt(idleRss)} MiB compiled (as in the Docker image)`;
+      } catch (error) {
+        console.error(`   the build for the compiled worker failed: ${String(error)}`);
+      }
+      console.log(`\nE. RSS of an idle worker process: ${compiledRss}, ${fmt(await rssMiB(viaTsx.process.pid!))} MiB through tsx (npm start)`);
     }
-    console.log(`\nE. RSS of an idle worker process: ${compiledRss}, ${fmt(await rssMiB(viaTsx.process.pid!))} MiB through tsx (npm start)`);
     const platforms = ['telegram', 'discord'];
     const throughputs = platforms.map((name) => {
       const b = best.get(name);
