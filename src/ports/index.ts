@@ -249,6 +249,11 @@ export interface JobContext {
   /** 1 for the first attempt. */
   readonly attempt: number;
   readonly maxAttempts: number;
+  /**
+   * True when no earlier run of this job can have started: not a retry, not taken over
+   * from a stalled worker. Nothing of it can have been sent before. Absent: unknown.
+   */
+  readonly firstRun?: boolean;
   /** Aborted when the process is shutting down and the grace period is over. */
   readonly signal: AbortSignal;
   readonly log: Logger;

@@ -60,7 +60,8 @@ export function withReplyLedger<K extends JobKind>(ledger: ReplyLedger | undefin
   if (!ledger) return handler;
   return async (payload, context) => {
     // Job ids are unique per kind only: a message's chat and moderate jobs share one.
-    const state: JobLedger = { jobId: `${kind}/${context.jobId}`, earlier: undefined, next: 0 };
+    // A first run has nothing to find: no read of the ledger then.
+    const state: JobLedger = { jobId: `${kind}/${context.jobId}`, earlier: context.firstRun ? new Map() : undefined, next: 0 };
     const result = await current.run(state, () => handler(payload, context));
     unfinished.delete(state.jobId);
     // Messages an earlier attempt sent that this one did not reuse: a stale notice, or

@@ -126,6 +126,8 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
         jobId: job.id ?? '',
         attempt,
         maxAttempts,
+        // BullMQ counts every start (`ats`), a stalled job's takeover included.
+        firstRun: job.attemptsStarted <= 1 && job.attemptsMade === 0,
         signal: abort.signal,
         log: options.log.child({ jobId: job.id, kind, ...whereFrom(job), conversation, attempt }),
       };

@@ -1,0 +1,115 @@
+/**
+ * The reply ledger on real Redis: a job's first run writes what it sends without reading
+ * the ledger first (nothing can be there: one round trip saved per job); a later run reads
+ * it, edits what the earlier run sent and removes what it no longer needs.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { createRedisReplyLedger } from '../../src/infra/ledger/redis-reply-ledger.js';
+import { createRedisKeys } from '../../src/infra/redis/keys.js';
+import { ledgeredOutbox, withReplyLedger } from '../../src/workers/reply-ledger.js';
+import type { ChatJob, ChatResult } from '../../src/domain/jobs.js';
+import type { JobContext, Outbox, ReplyLedger, ReplyTarget } from '../../src/ports/index.js';
+import { testRedisUrl, uniquePrefix } from '../support/redis.js';
+
+const redis = new Redis(testRedisUrl());
+afterAll(() => redis.disconnect());
+
+/** What reached the platform, in order. */
+type PlatformCall = { op: 'send'; id: string; text: string } | { op: 'edit'; id: string; text: string } | { op: 'delete'; id: string };
+
+/** A platform's side of the Outbox port: records each call, numbers the messages. */
+function platform(): { outbox: Outbox; calls: PlatformCall[] } {
+  const calls: PlatformCall[] = [];
+  let next = 100;
+  const outbox = {
+    platform: 'telegram',
+    maxMessageLength: 4096,
+    editIntervalMs: 1000,
+    maxFileBytes: 20 * 1024 * 1024,
+    async send(_target: ReplyTarget, text: string) {
+      const id = String(next++);
+      calls.push({ op: 'send', id, text });
+      return { id };
+    },
+    async edit(_target: ReplyTarget, message: { id: string }, text: string) {
+      calls.push({ op: 'edit', id: message.id, text });
+    },
+    async deleteMessage(_chat: unknown, id: string) {
+      calls.push({ op: 'delete', id });
+    },
+    showTyping: async () => undefined,
+    fetchFile: async () => Promise.reject(new Error('no files here')),
+    sendImage: async () => Promise.reject(new Error('no images here')),
+  } as Outbox;
+  return { outbox, calls };
+}
+
+function setup() {
+  const stored = createRedisReplyLedger({ redis, keys: createRedisKeys(uniquePrefix('ledger')) });
+  let loads = 0;
+  const ledger: ReplyLedger = {
+    load: (jobId) => {
+      loads += 1;
+      return stored.load(jobId);
+    },
+    record: (jobId, sequence, entry) => stored.record(jobId, sequence, entry),
+  };
+  const { outbox, calls } = platform();
+  const wrapped = ledgeredOutbox(outbox, ledger);
+  const target: ReplyTarget = { chat: { platform: 'telegram', id: '42', kind: 'dm' } };
+  /** A chat job that sends each of `texts` as a message. */
+  const job = (texts: string[]) =>
+    withReplyLedger(ledger, { telegram: wrapped }, 'chat', async (): Promise<ChatResult> => {
+      for (const text of texts) await wrapped.send(target, text, { final: true });
+      return { replied: true, messagesSent: texts.length, outcome: 'answered' };
+    });
+  const context = (extra: Partial<JobContext>): JobContext => ({
+    jobId: 'telegram:42:7',
+    attempt: 1,
+    maxAttempts: 3,
+    signal: new AbortController().signal,
+    log: pino({ level: 'silent' }),
+    ...extra,
+  });
+  return { stored, calls, job, context, loads: () => loads };
+}
+
+const payload = {} as ChatJob;
+
+describe('reply ledger (real Redis)', () => {
+  it('does not read the ledger on a first run, and writes each send to it', async () => {
+    const s = setup();
+    await s.job(['Retrying…', 'the answer'])(payload, s.context({ firstRun: true }));
+    expect(s.loads()).toBe(0);
+    expect(s.calls).toEqual([
+      { op: 'send', id: '100', text: 'Retrying…' },
+      { op: 'send', id: '101', text: 'the answer' },
+    ]);
+    const entries = await s.stored.load('chat/telegram:42:7');
+    expect([...entries].map(([sequence, entry]) => [sequence, entry.messageId])).toEqual([
+      [0, '100'],
+      [1, '101'],
+    ]);
+  });
+
+  it('reads it on a later run: edits what the earlier run sent and deletes what is left over', async () => {
+    const s = setup();
+    await s.job(['Retrying…', 'half an answer'])(payload, s.context({ firstRun: true }));
+    s.calls.length = 0;
+    await s.job(['the whole answer'])(payload, s.context({ firstRun: false, attempt: 2 }));
+    expect(s.loads()).toBe(1);
+    expect(s.calls).toEqual([
+      { op: 'edit', id: '100', text: 'the whole answer' },
+      { op: 'delete', id: '101' },
+    ]);
+  });
+
+  it('reads it when nobody says whether the run is the first', async () => {
+    const s = setup();
+    await s.job(['an answer'])(payload, s.context({}));
+    expect(s.loads()).toBe(1);
+    expect(s.calls).toEqual([{ op: 'send', id: '100', text: 'an answer' }]);
+  });
+});
