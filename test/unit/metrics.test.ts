@@ -4,7 +4,7 @@
  * AI client and chat model report through. Never asserts on times.
  */
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createOpenAIChatModel, createOpenAIClient } from '../../src/infra/ai/index.js';
 import { createActiveConversations, createMetrics, type AiRequestObservation } from '../../src/infra/metrics/index.js';
 import { createFakeOpenAI, type FakeOpenAI } from '../fakes/openai.js';
@@ -150,6 +150,15 @@ describe('createActiveConversations (real Redis)', () => {
     expect(await redis.zrange(key, 0, -1)).toEqual(['web:b']);
     // The set expires by itself once idle for a window.
     expect(await redis.pttl(key)).toBeGreaterThan(0);
+    await redis.del(key);
+  });
+
+  it('writes the touches of many jobs together, within a second, without a scrape', async () => {
+    const key = `${uniquePrefix('active')}:active-conversations`;
+    const counter = createActiveConversations({ redis, key });
+    for (let i = 0; i < 50; i++) await counter.touch(`telegram:${i}`);
+    await vi.waitFor(async () => expect(await redis.zcard(key)).toBe(50), { timeout: 3_000, interval: 100 });
+    expect(await counter.count()).toBe(50);
     await redis.del(key);
   });
 });

@@ -3,7 +3,8 @@
  * Redis: one sorted set, member = conversation key, score = when a job of it last
  * started. A count drops the entries older than the window, then takes the set's size:
  * exact, and its memory is bounded by the conversations of one window. The set expires
- * on its own once nothing has been active for a window.
+ * on its own once nothing has been active for a window. Each process writes its touches
+ * in batches, at most a second late.
  * https://redis.io/docs/latest/develop/data-types/sorted-sets/
  */
 import type { Cluster, Redis } from 'ioredis';
@@ -19,6 +20,13 @@ export const ACTIVE_WINDOW_MS = 3600 * 1000;
 const TOUCH_EVERY_MS = 60_000;
 /** Conversations remembered as recently written, per process, before the memory is reset. */
 const MAX_REMEMBERED = 50_000;
+/**
+ * Touches are written together, once per this long (or sooner when this many wait): one
+ * ZADD of many members instead of a round trip per job. A process that stops loses at
+ * most this much of the count's input.
+ */
+const FLUSH_EVERY_MS = 1_000;
+const FLUSH_AT_PENDING = 1_000;
 
 export interface ActiveConversationsOptions {
   readonly redis: Redis | Cluster;
@@ -35,6 +43,18 @@ export function createActiveConversations(options: ActiveConversationsOptions): 
   const now = options.now ?? Date.now;
   const written = new Map<string, number>();
   const touchEveryMs = Math.min(TOUCH_EVERY_MS, windowMs / 10);
+  /** Touches not yet written: conversation → when. */
+  let pending = new Map<string, number>();
+  let timer: NodeJS.Timeout | undefined;
+  const flush = async (): Promise<void> => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (pending.size === 0) return;
+    const batch = pending;
+    pending = new Map();
+    const members = [...batch].flatMap(([conversation, at]) => [at, conversation]);
+    await redis.multi().zadd(key, ...members).pexpire(key, windowMs).exec();
+  };
   return {
     window: windowLabel(windowMs),
     async touch(conversation) {
@@ -42,9 +62,13 @@ export function createActiveConversations(options: ActiveConversationsOptions): 
       if (at - (written.get(conversation) ?? Number.NEGATIVE_INFINITY) < touchEveryMs) return;
       if (written.size >= MAX_REMEMBERED) written.clear();
       written.set(conversation, at);
-      await redis.multi().zadd(key, at, conversation).pexpire(key, windowMs).exec();
+      pending.set(conversation, at);
+      if (pending.size >= FLUSH_AT_PENDING) return flush();
+      // Metrics never keep a process alive, nor fail a job: a lost write only undercounts.
+      timer ??= setTimeout(() => void flush().catch(() => undefined), FLUSH_EVERY_MS).unref();
     },
     async count() {
+      await flush();
       const replies = await redis.multi().zremrangebyscore(key, '-inf', `(${now() - windowMs}`).zcard(key).exec();
       const [error, size] = replies?.[1] ?? [new Error('no reply'), 0];
       if (error) throw error;
