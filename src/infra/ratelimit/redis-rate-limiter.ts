@@ -58,8 +58,15 @@ end
 return 0
 `;
 
+/* KEYS the limits' sorted sets; ARGV[1] when the call finished; ARGV[2] its member. Moves the member where it still is. */
+const SETTLE_LUA = `
+for i = 1, #KEYS do redis.call('ZADD', KEYS[i], 'XX', ARGV[1], ARGV[2]) end
+return 0
+`;
+
 interface AcquireCommand {
   sbRateAcquire(numKeys: number, ...args: Array<string | number>): Promise<number>;
+  sbRateSettle(numKeys: number, ...args: Array<string | number>): Promise<number>;
 }
 
 export interface RedisRateLimiterOptions {
@@ -72,7 +79,10 @@ export interface RedisRateLimiterOptions {
 /** Creates the shared rate limiter. */
 export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLimiter {
   const redis = options.redis as Redis & Partial<AcquireCommand>;
-  if (typeof redis.sbRateAcquire !== 'function') redis.defineCommand('sbRateAcquire', { lua: ACQUIRE_LUA });
+  if (typeof redis.sbRateAcquire !== 'function') {
+    redis.defineCommand('sbRateAcquire', { lua: ACQUIRE_LUA });
+    redis.defineCommand('sbRateSettle', { lua: SETTLE_LUA });
+  }
   const r = redis as Redis & AcquireCommand;
   const now = options.now ?? Date.now;
   // An abort only cuts the sleep short; the loop's throwIfAborted rejects with the caller's reason.
@@ -92,10 +102,10 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLi
       await sleep(Math.min(Math.max(wait, MIN_WAIT_MS), MAX_WAIT_SLICE_MS), signal);
     }
   };
-  /** Moves a finished call's place to when it finished (only if it is still there). */
+  /** Moves a finished call's place to when it finished (only if it is still there), in one round trip. */
   const settle = async (limits: readonly RateLimit[], member: string): Promise<void> => {
-    const at = now();
-    await Promise.all(limits.map((l) => redis.zadd(options.keys.rateLimit(l.key), 'XX', at, member))).catch(() => undefined);
+    const keys = limits.map((l) => options.keys.rateLimit(l.key));
+    await r.sbRateSettle(keys.length, ...keys, now(), member).catch(() => undefined);
   };
   const newMember = (): string => randomBytes(8).toString('hex');
 
