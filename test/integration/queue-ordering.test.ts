@@ -122,6 +122,18 @@ describe('per-conversation ordering across workers', () => {
     expect(runs).toBe(1);
   });
 
+  it('has written down every added message by the time the producer has closed', async () => {
+    const { queue, prefix } = await setup(async () => ok);
+    for (let i = 1; i <= 20; i++) await queue.enqueue('chat', message('z', `m${i}`), { jobId: `web:z:m${i}` });
+    // The "added" marks are off the enqueue path; closing waits for them.
+    await queue.close();
+    const redis = new Redis(testRedisUrl());
+    const keys = createRedisKeys(prefix);
+    const records = await Promise.all(Array.from({ length: 20 }, (_, i) => redis.get(keys.dedupe('z', `web:z:m${i + 1}`))));
+    redis.disconnect();
+    expect(records).toEqual(Array.from({ length: 20 }, (_, i) => `${i + 1}:added`));
+  });
+
   it('reports a message posted several times at once as new exactly once', async () => {
     let runs = 0;
     const { queue } = await setup(async () => {

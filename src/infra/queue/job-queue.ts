@@ -16,6 +16,8 @@ import { createQueueSet } from './queue-set.js';
 
 /** How often a producer asks again about a message another producer is adding. */
 const CLAIM_POLL_MS = 250;
+/** Tries, and the pause before each retry, of writing down that a message's job was added. */
+const MARK_RETRY_MS = [100, 400, 1_600] as const;
 
 /** First retry after this long, doubling each attempt. */
 const BACKOFF_DELAY_MS = 1_000;
@@ -53,6 +55,29 @@ export function createJobQueue(options: JobQueueOptions): ManagedJobQueue {
   const ordering = createOrdering(options.connection, options.keys);
   const queues = createQueueSet(options.connection, options.keys);
   const queueFor = (kind: JobKind): Queue => queues.get(kind);
+  /** Dedupe records being marked "added"; close() waits for them. */
+  const marking = new Set<Promise<void>>();
+  /**
+   * Marks the message's claim "added", off the caller's path: the job is on the queue
+   * already, so the platform may be told the message is taken (Telegram's next poll need
+   * not wait for this round trip). Until the mark lands, a second delivery of the message
+   * waits for it (`beingAdded`). Retried a few times; if Redis stays away, the claim goes
+   * stale after PENDING_CLAIM_MS and a later delivery adds the message again under the same
+   * job id, which BullMQ ignores while it keeps the job.
+   */
+  const markAdded = (conversation: string, jobId: string, ticket: number): void => {
+    const mark = (async () => {
+      for (const pause of [0, ...MARK_RETRY_MS]) {
+        if (pause > 0) await sleep(pause);
+        try {
+          return await ordering.markAdded(conversation, jobId, ticket);
+        } catch {
+          // try again after the next pause
+        }
+      }
+    })().finally(() => marking.delete(mark));
+    marking.add(mark);
+  };
 
   return {
     async enqueue(kind, payload, { jobId }) {
@@ -84,7 +109,7 @@ export function createJobQueue(options: JobQueueOptions): ManagedJobQueue {
         await ordering.release(payload.conversation, jobId, ticket).catch(() => undefined);
         throw error;
       }
-      await ordering.markAdded(payload.conversation, jobId, ticket);
+      markAdded(payload.conversation, jobId, ticket);
       options.metrics?.jobEnqueued(kind, false);
       return { jobId: job.id ?? jobId, duplicate: false };
     },
@@ -98,6 +123,7 @@ export function createJobQueue(options: JobQueueOptions): ManagedJobQueue {
     },
     depth: () => readDepth(queueFor),
     async close() {
+      await Promise.all(marking);
       await queues.close();
     },
   };
