@@ -99,9 +99,14 @@ export async function answer(deps: AnswerDeps, question: Question, context: JobC
 
   // The prompt: the channel's persona, the conversation so far (the channel's, or with
   // `/scope user` the author's own), the new message.
-  const settings = (await deps.channelSettings?.get(conversation)) ?? {};
+  // The settings and the channel's history are read at once: with the default scope (and
+  // most channels have it), the second read costs no round trip of its own.
+  const settingsRead = deps.channelSettings?.get(conversation);
+  const channelHistory = deps.history.read(conversation);
+  channelHistory.catch(() => undefined); // awaited below unless the scope is the user's
+  const settings = (await settingsRead) ?? {};
   const historyKey = historyKeyOf(conversation, settings.scope, message.author.id);
-  const earlier = await deps.history.read(historyKey);
+  const earlier = await (historyKey === conversation ? channelHistory : deps.history.read(historyKey));
   const prompt: ChatPromptMessage[] = [
     { role: 'system', content: settings.persona ?? deps.systemPrompt },
     ...earlier.map(toPromptMessage),
