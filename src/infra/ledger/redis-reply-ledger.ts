@@ -10,8 +10,22 @@ import type { RedisKeys } from '../redis/keys.js';
 
 export const LEDGER_TTL_SECONDS = 3600;
 
+/* KEYS[1] the job's ledger; ARGV[1] sequence, ARGV[2] entry (JSON), ARGV[3] TTL in seconds. One round trip, no MULTI. */
+const RECORD_LUA = `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 0
+`;
+
+interface RecordCommand {
+  sbLedgerRecord(key: string, sequence: number, entry: string, ttlSeconds: number): Promise<number>;
+}
+
 export function createRedisReplyLedger(options: { readonly redis: Redis; readonly keys: RedisKeys }): ReplyLedger {
   const { redis, keys } = options;
+  const r = redis as Redis & Partial<RecordCommand>;
+  if (typeof r.sbLedgerRecord !== 'function') redis.defineCommand('sbLedgerRecord', { numberOfKeys: 1, lua: RECORD_LUA });
+  const commands = redis as Redis & RecordCommand;
   return {
     async load(jobId) {
       const stored = await redis.hgetall(keys.ledger(jobId));
@@ -26,8 +40,7 @@ export function createRedisReplyLedger(options: { readonly redis: Redis; readonl
       return entries;
     },
     async record(jobId, sequence, entry) {
-      const key = keys.ledger(jobId);
-      await redis.multi().hset(key, String(sequence), JSON.stringify(entry)).expire(key, LEDGER_TTL_SECONDS).exec();
+      await commands.sbLedgerRecord(keys.ledger(jobId), sequence, JSON.stringify(entry), LEDGER_TTL_SECONDS);
     },
   };
 }
