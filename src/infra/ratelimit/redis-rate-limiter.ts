@@ -107,7 +107,10 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLi
     const keys = limits.map((l) => options.keys.rateLimit(l.key));
     await r.sbRateSettle(keys.length, ...keys, now(), member).catch(() => undefined);
   };
-  const newMember = (): string => randomBytes(8).toString('hex');
+  // Unique across processes (a random prefix per limiter) without a random draw per call.
+  const memberPrefix = randomBytes(6).toString('hex');
+  let calls = 0;
+  const newMember = (): string => `${memberPrefix}${(calls++).toString(36)}`;
 
   return {
     async acquire(limits, signal) {
