@@ -152,13 +152,24 @@ describe('per-conversation ordering across workers', () => {
     const first = await ordering.accept('v', 'web:v:m1');
     expect(first.alreadyAdded).toBe(false);
     // Another producer while the first is still adding: it is told to ask again shortly.
-    expect(await ordering.accept('v', 'web:v:m1')).toEqual({ ticket: first.ticket, alreadyAdded: false, beingAdded: true });
+    expect(await ordering.accept('v', 'web:v:m1')).toEqual({ ticket: first.ticket, alreadyAdded: false, beingAdded: true, runnable: false });
     // The first never confirmed: a redelivery later takes over, with the same ticket.
     clock += PENDING_CLAIM_MS + 1;
-    expect(await ordering.accept('v', 'web:v:m1')).toEqual({ ticket: first.ticket, alreadyAdded: false, beingAdded: false });
+    expect(await ordering.accept('v', 'web:v:m1')).toEqual({ ticket: first.ticket, alreadyAdded: false, beingAdded: false, runnable: true });
     await ordering.markAdded('v', 'web:v:m1', first.ticket);
     clock += PENDING_CLAIM_MS * 100;
-    expect(await ordering.accept('v', 'web:v:m1')).toEqual({ ticket: first.ticket, alreadyAdded: true, beingAdded: false });
+    expect(await ordering.accept('v', 'web:v:m1')).toEqual({ ticket: first.ticket, alreadyAdded: true, beingAdded: false, runnable: false });
+  });
+
+  it('tells a message whose predecessors have all finished that it may run whenever it is picked up', async () => {
+    const { connections, prefix } = await setup(async () => ok);
+    const ordering = createOrdering(connections[0]!, createRedisKeys(prefix));
+    expect(await ordering.accept('r', 'web:r:a')).toMatchObject({ ticket: 1, runnable: true });
+    // b comes while a is unfinished: b must look whether its turn has come.
+    expect(await ordering.accept('r', 'web:r:b')).toMatchObject({ ticket: 2, runnable: false });
+    await ordering.finish('r', 1);
+    await ordering.finish('r', 2);
+    expect(await ordering.accept('r', 'web:r:c')).toMatchObject({ ticket: 3, runnable: true });
   });
 
   it('gives up its claim when the add fails, so the next try takes it over at once with the same ticket', async () => {
@@ -167,10 +178,10 @@ describe('per-conversation ordering across workers', () => {
     // BullMQ refuses this id ("Custom Id cannot contain :"): the add fails after the claim.
     await expect(queue.enqueue('chat', message('f', 'm1'), { jobId: 'web:f:m1:x' })).rejects.toThrow();
     const retry = await ordering.accept('f', 'web:f:m1:x');
-    expect(retry).toEqual({ ticket: 1, alreadyAdded: false, beingAdded: false });
+    expect(retry).toEqual({ ticket: 1, alreadyAdded: false, beingAdded: false, runnable: true });
     // Without the release, a retry would have been told to wait for the failed producer.
     const held = await ordering.accept('f', 'web:f:m2');
-    expect(await ordering.accept('f', 'web:f:m2')).toEqual({ ticket: held.ticket, alreadyAdded: false, beingAdded: true });
+    expect(await ordering.accept('f', 'web:f:m2')).toEqual({ ticket: held.ticket, alreadyAdded: false, beingAdded: true, runnable: false });
   });
 
   it('holds later messages while an earlier one is retried, and releases them after a final failure', async () => {

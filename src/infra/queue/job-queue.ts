@@ -29,6 +29,8 @@ const KEEP_FAILED = { age: 7 * 24 * 3600, count: 5000 };
 export interface JobEnvelope<K extends JobKind = JobKind> {
   readonly payload: JobPayload<K>;
   readonly ticket: number;
+  /** Set when no earlier message of the conversation was unfinished at intake: its turn has come already. */
+  readonly runnable?: true;
 }
 
 export { queueNameOf } from './queue-set.js';
@@ -94,7 +96,7 @@ export function createJobQueue(options: JobQueueOptions): ManagedJobQueue {
         options.metrics?.jobEnqueued(kind, true);
         return { jobId, duplicate: true };
       }
-      const envelope: JobEnvelope = { payload, ticket };
+      const envelope: JobEnvelope = acceptance.runnable ? { payload, ticket, runnable: true } : { payload, ticket };
       let job;
       try {
         job = await queueFor(kind).add(kind, envelope, {

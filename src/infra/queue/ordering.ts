@@ -26,21 +26,28 @@ const MAX_SCAN = 50;
  * KEYS[1] dedupe record of the message, KEYS[2] ticket counter, KEYS[3] ticket -> job id hash,
  * KEYS[4] done counter.  ARGV[1] job id, ARGV[2] dedupe TTL ms, ARGV[3] state TTL ms,
  * ARGV[4] now (ms), ARGV[5] how long a pending claim is trusted (ms).
- * Returns {ticket, state}: 0 = new (add the job), 1 = claimed earlier but never confirmed
- * added and the claim is stale (add it again: the producer died), 2 = added (add
- * nothing), 3 = being added by a producer right now (ask again shortly: it may fail).
+ * Returns {ticket, state, runnable}. State: 0 = new (add the job), 1 = claimed earlier but
+ * never confirmed added and the claim is stale (add it again: the producer died), 2 = added
+ * (add nothing), 3 = being added by a producer right now (ask again shortly: it may fail).
+ * Runnable: 1 when every earlier ticket has finished already (the done counter only
+ * grows, so the job may run whenever it is picked up, without asking again).
  * The record reads "<ticket>:pending:<claimed at ms>" until the job is added, then "<ticket>:added".
  */
 const ACCEPT_LUA = `
+local function runnable(ticket)
+  if ticket <= tonumber(redis.call('GET', KEYS[4]) or '0') + 1 then return 1 end
+  return 0
+end
 local record = redis.call('GET', KEYS[1])
 if record then
   local ticket, state, since = string.match(record, '^(%d+):(%a+):?(%d*)$')
+  ticket = tonumber(ticket)
   if state == 'pending' and tonumber(ARGV[4]) - (tonumber(since) or 0) > tonumber(ARGV[5]) then
     redis.call('SET', KEYS[1], ticket .. ':pending:' .. ARGV[4], 'PX', ARGV[2])
-    return {tonumber(ticket), 1}
+    return {ticket, 1, runnable(ticket)}
   end
-  if state == 'pending' then return {tonumber(ticket), 3} end
-  return {tonumber(ticket), 2}
+  if state == 'pending' then return {ticket, 3, 0} end
+  return {ticket, 2, 0}
 end
 if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('DEL', KEYS[4]) end
 local ticket = redis.call('INCR', KEYS[2])
@@ -48,7 +55,7 @@ redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('SET', KEYS[1], ticket .. ':pending:' .. ARGV[4], 'PX', ARGV[2])
 redis.call('HSET', KEYS[3], ticket, ARGV[1])
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
-return {ticket, 0}
+return {ticket, 0, runnable(ticket)}
 `;
 
 /*
@@ -66,7 +73,7 @@ return redis.call('HGET', KEYS[2], tostring(ticket + 1))
 `;
 
 interface OrderingCommands {
-  sbAccept(k1: string, k2: string, k3: string, k4: string, jobId: string, dedupeTtl: number, stateTtl: number, now: number, claimMs: number): Promise<[number, number]>;
+  sbAccept(k1: string, k2: string, k3: string, k4: string, jobId: string, dedupeTtl: number, stateTtl: number, now: number, claimMs: number): Promise<[number, number, number]>;
   sbAdvance(k1: string, k2: string, k3: string, ticket: number, stateTtl: number): Promise<string | null>;
 }
 
@@ -86,6 +93,8 @@ export interface Acceptance {
   readonly alreadyAdded: boolean;
   /** True while another producer is adding it (or one failed moments ago): ask again shortly. */
   readonly beingAdded: boolean;
+  /** True when every earlier message of the conversation had finished: the job need not check its turn. */
+  readonly runnable: boolean;
 }
 
 /** The ordering operations, bound to one Redis connection and key space. */
@@ -117,11 +126,11 @@ export function createOrdering(
 
   return {
     async accept(conversation, jobId) {
-      const [ticket, state] = await r.sbAccept(
+      const [ticket, state, runnable] = await r.sbAccept(
         keys.dedupe(conversation, jobId), keys.orderSeq(conversation), keys.orderTickets(conversation), keys.orderDone(conversation),
         jobId, DEDUPE_TTL_MS, ORDER_STATE_TTL_MS, now(), PENDING_CLAIM_MS,
       );
-      return { ticket, alreadyAdded: state === 2, beingAdded: state === 3 };
+      return { ticket, alreadyAdded: state === 2, beingAdded: state === 3, runnable: runnable === 1 };
     },
     async release(conversation, jobId, ticket) {
       // A claim made at time 0 is stale for every producer: the next accept reuses the ticket.

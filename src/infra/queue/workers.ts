@@ -107,9 +107,10 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
     if (!handler) continue;
 
     const processor = async (job: Job<JobEnvelope>, token?: string): Promise<JobResult<JobKind>> => {
-      const { payload, ticket } = job.data;
+      const { payload, ticket, runnable } = job.data;
       const conversation = payload.conversation;
-      if (!(await ordering.mayRun(conversation, ticket, job.timestamp, stateOf))) {
+      // A job whose predecessors had all finished at intake needs no look (the usual case).
+      if (!runnable && !(await ordering.mayRun(conversation, ticket, job.timestamp, stateOf))) {
         await job.moveToDelayed(Date.now() + ORDER_POLL_MS, token);
         // The predecessor may have finished between the check and the move; don't sleep then.
         if (await ordering.mayRun(conversation, ticket, job.timestamp, stateOf)) await job.promote().catch(() => undefined);
