@@ -1,5 +1,6 @@
 /** Child processes of the benchmark: started on 127.0.0.1, read until ready, always stopped. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TSX = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
 const READY_TIMEOUT_MS = 30_000;
+/** The Node flags every service process runs with, as `npm start` and the Docker image give them (scripts/node-flags.json). */
+export const SERVICE_NODE_FLAGS: readonly string[] = JSON.parse(readFileSync(path.join(ROOT, 'scripts', 'node-flags.json'), 'utf8')).service;
 
 export interface Child {
   readonly process: ChildProcess;
@@ -21,11 +24,12 @@ export async function startChild(
   args: string[],
   env: Record<string, string>,
   ready: (line: Record<string, unknown>) => boolean,
+  nodeFlags: readonly string[] = [],
 ): Promise<Child> {
   const loader = file.endsWith('.ts') ? ['--import', TSX] : [];
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each child there, for a look in DevTools.
   const profile = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}`] : [];
-  const child = spawn(process.execPath, [...profile, ...loader, file, ...args], {
+  const child = spawn(process.execPath, [...nodeFlags, ...profile, ...loader, file, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -29,7 +29,7 @@ import { discordDriver, playgroundDriver, telegramDriver, type PlatformDriver } 
 import { BENCH_REPLY, latencyAt, percentile, throughput, type Driver, type ThroughputResult } from './measure.js';
 import { bareBullmq, BARE_CONCURRENCY, BARE_JOBS } from './bare.js';
 import { memoryPerConversation } from './memory.js';
-import { buildInto, ROOT, rssMiB, startChild } from './processes.js';
+import { buildInto, ROOT, rssMiB, SERVICE_NODE_FLAGS, startChild } from './processes.js';
 import { CpuMeter, fmt, isWorkerReady, rssOf, startService, type Service } from './service.js';
 
 /** Worker concurrency of the chat jobs in the pipeline runs (CHAT_CONCURRENCY; the default is 16). */
@@ -126,9 +126,18 @@ async function main(): Promise<void> {
     serial += 1;
     return { telegram, discord, env: { ...base, ...telegram.env, ...discord.env, QUEUE_PREFIX: `bench${serial}` } };
   };
+  // The service runs compiled, as the Docker image runs it; through tsx if the build fails.
+  const buildDir = path.join(ROOT, 'dist');
+  let entry = path.join(buildDir, 'src', 'main.js');
+  try {
+    await buildInto(buildDir);
+  } catch (error) {
+    console.error(`   the build failed (${String(error)}); the service runs through tsx instead`);
+    entry = 'src/main.ts';
+  }
   const start = async (layout: { workers: number } | 'all', env: Record<string, string>): Promise<Service> => {
     await service?.stop();
-    service = await startService(layout, env);
+    service = await startService(layout, env, entry);
     // Profiles are named by process id: say which process is which.
     if (process.env['BENCH_CPU_PROF']) console.log(`   (CPU profiles in ${process.env['BENCH_CPU_PROF']}: ${[...service.pids].map(([name, pid]) => `${name} ${pid}`).join(', ')})`);
     return service;
@@ -160,7 +169,8 @@ async function main(): Promise<void> {
   try {
     console.log(
       `Switchboard benchmark on 127.0.0.1 (${process.platform} ${process.arch}, ${cpus().length} CPUs, Node ${process.versions.node}; ` +
-        `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} before the run). Every user message is answered "${BENCH_REPLY}" at once by a fake upstream in its own process.`,
+        `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} before the run). Every user message is answered "${BENCH_REPLY}" at once by a fake upstream in its own process. ` +
+        `The service runs ${entry === 'src/main.ts' ? 'through tsx' : 'compiled (dist/src/main.js, as in the Docker image)'}.`,
     );
     const bare = wanted('0') || wanted('B') ? await bareBullmq(redis.url) : Number.NaN;
     console.log(`\n0. bare BullMQ add+process: ${fmt(bare)} jobs/s (${fmt(BARE_JOBS)} no-op jobs, concurrency ${BARE_CONCURRENCY})`);
@@ -253,20 +263,15 @@ async function main(): Promise<void> {
     // E. Idle worker RSS.
     if (wanted('E')) {
       const workerEnv = { ...base, QUEUE_PREFIX: 'benchidle' };
-      const viaTsx = await startChild('src/main.ts', ['--role', 'worker'], workerEnv, isWorkerReady);
+      const viaTsx = await startChild('src/main.ts', ['--role', 'worker'], workerEnv, isWorkerReady, SERVICE_NODE_FLAGS);
       stopping.push(() => viaTsx.stop());
       let compiledRss = 'not measured (the build failed)';
-      try {
-        // Inside the project, so the build finds node_modules and package.json (type: module).
-        const buildDir = path.join(ROOT, 'dist');
-        await buildInto(buildDir);
-        const compiled = await startChild(path.join(buildDir, 'src', 'main.js'), ['--role', 'worker'], workerEnv, isWorkerReady);
+      if (entry !== 'src/main.ts') {
+        const compiled = await startChild(entry, ['--role', 'worker'], workerEnv, isWorkerReady, SERVICE_NODE_FLAGS);
         stopping.push(() => compiled.stop());
         await sleep(IDLE_SETTLE_MS);
         idleRss = await rssMiB(compiled.process.pid!);
         compiledRss = `${fmt(idleRss)} MiB compiled (as in the Docker image)`;
-      } catch (error) {
-        console.error(`   the build for the compiled worker failed: ${String(error)}`);
       }
       console.log(`\nE. RSS of an idle worker process: ${compiledRss}, ${fmt(await rssMiB(viaTsx.process.pid!))} MiB through tsx (npm start)`);
     }

@@ -5,7 +5,7 @@
  */
 import { cpus } from 'node:os';
 import type { Redis } from 'ioredis';
-import { cpuMs, rssMiB, startChild, type Child } from './processes.js';
+import { cpuMs, rssMiB, SERVICE_NODE_FLAGS, startChild, type Child } from './processes.js';
 
 export const fmt = (n: number, digits = 0): string =>
   Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '—';
@@ -22,24 +22,27 @@ export interface Service {
 const isGatewayReady = (line: Record<string, unknown>): boolean => String(line['msg'] ?? '').startsWith('playground at');
 export const isWorkerReady = (line: Record<string, unknown>): boolean => String(line['msg'] ?? '') === 'worker ready';
 
-/** Starts `--role all`, or one `--role gateway` and `workers` × `--role worker`. */
-export async function startService(layout: { workers: number } | 'all', env: Record<string, string>): Promise<Service> {
+/**
+ * Starts `--role all`, or one `--role gateway` and `workers` × `--role worker`, from `entry`:
+ * the compiled `dist/src/main.js` (as the Docker image runs it) or `src/main.ts` through tsx.
+ */
+export async function startService(layout: { workers: number } | 'all', env: Record<string, string>, entry = 'src/main.ts'): Promise<Service> {
   const children: Child[] = [];
   const pids = new Map<string, number>();
   try {
     if (layout === 'all') {
-      const all = await startChild('src/main.ts', ['--role', 'all'], env, isGatewayReady);
+      const all = await startChild(entry, ['--role', 'all'], env, isGatewayReady, SERVICE_NODE_FLAGS);
       children.push(all);
       pids.set('service', all.process.pid!);
     } else {
       const workers = await Promise.all(
-        Array.from({ length: layout.workers }, () => startChild('src/main.ts', ['--role', 'worker'], env, isWorkerReady)),
+        Array.from({ length: layout.workers }, () => startChild(entry, ['--role', 'worker'], env, isWorkerReady, SERVICE_NODE_FLAGS)),
       );
       workers.forEach((worker, i) => {
         children.push(worker);
         pids.set(`worker#${i + 1}`, worker.process.pid!);
       });
-      const gateway = await startChild('src/main.ts', ['--role', 'gateway'], env, isGatewayReady);
+      const gateway = await startChild(entry, ['--role', 'gateway'], env, isGatewayReady, SERVICE_NODE_FLAGS);
       children.push(gateway);
       pids.set('gateway', gateway.process.pid!);
     }
