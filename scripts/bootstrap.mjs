@@ -11,6 +11,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** Node flags of the service's processes (see the file's "why"). */
+const SERVICE_NODE_FLAGS = JSON.parse(readFileSync(path.join(ROOT, 'scripts', 'node-flags.json'), 'utf8')).service;
 const MIN_NODE = [20, 19];
 const [command = 'start', ...args] = process.argv.slice(2);
 
@@ -103,7 +105,7 @@ ensureNpmDependencies();
 switch (command) {
   case 'start': {
     if (!redisUrlConfigured()) ensureBinary(['redis-server'], 'redis-server', 'to run the embedded Redis (or set REDIS_URL)');
-    runForwarding(process.execPath, ['--import', tsx, 'src/main.ts', ...args]);
+    runForwarding(process.execPath, [...SERVICE_NODE_FLAGS, '--import', tsx, 'src/main.ts', ...args]);
     break;
   }
   case 'test': {

@@ -112,7 +112,7 @@ describe('Dockerfile', () => {
     expect(healthcheck?.args).toMatch(/CMD \["node", "-e"/);
   });
 
-  it('starts dist/src/main.js, which is where `npm run build` writes src/main.ts', () => {
+  it('starts dist/src/main.js, which is where `npm run build` writes src/main.ts, with the service\'s Node flags', () => {
     const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
     const buildProject = /tsc -p (\S+)/.exec(pkg.scripts.build ?? '')?.[1];
     expect(buildProject).toBe('tsconfig.build.json');
@@ -126,9 +126,9 @@ describe('Dockerfile', () => {
     const entrypoint = execForm(all(final, 'ENTRYPOINT')[0]!.args);
     const cmd = execForm(all(final, 'CMD')[0]!.args);
     const argv = [...entrypoint, ...cmd];
-    expect(argv[0]).toBe('node');
-    expect(argv[1]).toBe(built);
-    expect(argv.slice(2)).toEqual(['--role', 'all']);
+    // node, the service's flags (as `npm start` gives them), the built entry, the role.
+    const flags = (JSON.parse(read('scripts/node-flags.json')) as { service: string[] }).service;
+    expect(argv).toEqual(['node', ...flags, built, '--role', 'all']);
     // The stage that builds copies in what the build reads.
     const buildCopies = all(stages.find((s) => all(s, 'RUN').some((r) => r.args === 'npm run build'))!, 'COPY').map((i) => i.args);
     for (const needed of ['tsconfig.json', buildProject!, 'src', 'adapters']) {
