@@ -7,7 +7,7 @@
  * library's own error (which may quote the URL) is never kept as a cause.
  */
 import { Input, Telegram, TelegramError } from 'telegraf';
-import { withDeadline } from '../../src/domain/deadline.js';
+import { deadlineIn } from '../../src/domain/deadline.js';
 
 /** The longest we wait for an answer to one call (telegraf's own limit is over eight minutes). */
 const CALL_TIMEOUT_MS = 30_000;
@@ -72,14 +72,13 @@ export function createTelegramApi(options: TelegramApiOptions): TelegramApi {
   return {
     async call<T>(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
       const limitMs = method === 'getUpdates' ? Number(params['timeout'] ?? 0) * 1000 + LONG_POLL_GRACE_MS : (options.callTimeoutMs ?? CALL_TIMEOUT_MS);
-      return withDeadline(limitMs, signal, async (combined, deadline) => {
-        try {
-          return (await callApi(method, params, { signal: combined })) as T;
-        } catch (error) {
-          if (deadline.expired && !signal?.aborted) throw new TelegramNetworkError(method, `no answer within ${limitMs} ms`, 'ETIMEDOUT');
-          throw toTelegramError(method, error, options.token);
-        }
-      });
+      const deadline = deadlineIn(limitMs, signal);
+      try {
+        return (await callApi(method, params, { signal: deadline.signal })) as T;
+      } catch (error) {
+        if (deadline.expired) throw new TelegramNetworkError(method, `no answer within ${limitMs} ms`, 'ETIMEDOUT');
+        throw toTelegramError(method, error, options.token);
+      }
     },
   };
 }

@@ -15,7 +15,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { Agent, errors as undiciErrors, request } from 'undici';
-import { withDeadline } from '../../domain/deadline.js';
+import { deadlineIn } from '../../domain/deadline.js';
 import { FileFetchError, FileTooLargeError, type FileContent } from '../../domain/media.js';
 import type { Downloader, FetchFileOptions } from '../../ports/index.js';
 
@@ -106,58 +106,58 @@ export function createGuardedDownloader(options: GuardedDownloaderOptions): Guar
       } catch {
         throw new FileFetchError('refused a download: not a URL', false);
       }
-      return withDeadline(timeoutMs, signal, async (combined, deadline) => {
-        for (let redirects = 0; ; redirects++) {
-          checkUrl(url);
-          let response;
-          try {
-            response = await request(url, { method: 'GET', dispatcher: agent, signal: combined, headers: { accept: '*/*' } });
-          } catch (error) {
-            if (signal?.aborted) throw signal.reason;
-            throw describeFailure(error, url, deadline.expired);
-          }
-          const { statusCode, headers, body } = response;
-          if (statusCode >= 300 && statusCode < 400 && typeof headers.location === 'string') {
-            await body.dump().catch(() => undefined);
-            if (redirects >= MAX_REDIRECTS) throw new FileFetchError(`too many redirects from ${url.hostname}`, false);
-            url = new URL(headers.location, url);
-            continue;
-          }
-          if (statusCode < 200 || statusCode >= 300) {
-            await body.dump().catch(() => undefined);
-            throw new FileFetchError(`download from ${url.hostname} failed: HTTP ${statusCode}`, statusCode >= 500 || statusCode === 429 || statusCode === 408);
-          }
-          const declared = Number(headers['content-length']);
-          if (Number.isFinite(declared) && declared > maxBytes) {
-            discard(body);
-            throw new FileTooLargeError(declared, maxBytes);
-          }
-          const chunks: Buffer[] = [];
-          let total = 0;
-          try {
-            for await (const chunk of body as AsyncIterable<Buffer>) {
-              total += chunk.length;
-              if (total > maxBytes) {
-                discard(body);
-                throw new FileTooLargeError(undefined, maxBytes);
-              }
-              chunks.push(chunk);
-            }
-          } catch (error) {
-            if (error instanceof FileTooLargeError) throw error;
-            if (signal?.aborted) throw signal.reason;
-            throw describeFailure(error, url, deadline.expired);
-          }
-          const type = headers['content-type'];
-          const mimeType = typeof type === 'string' ? type.split(';')[0]?.trim() : undefined;
-          const fileName = decodeURIComponent(url.pathname.split('/').at(-1) ?? '') || undefined;
-          return {
-            bytes: new Uint8Array(Buffer.concat(chunks, total)),
-            ...(mimeType ? { mimeType } : {}),
-            ...(fileName ? { fileName } : {}),
-          };
+      const deadline = deadlineIn(timeoutMs, signal);
+      const combined = deadline.signal;
+      for (let redirects = 0; ; redirects++) {
+        checkUrl(url);
+        let response;
+        try {
+          response = await request(url, { method: 'GET', dispatcher: agent, signal: combined, headers: { accept: '*/*' } });
+        } catch (error) {
+          if (signal?.aborted) throw signal.reason;
+          throw describeFailure(error, url, deadline.expired);
         }
-      });
+        const { statusCode, headers, body } = response;
+        if (statusCode >= 300 && statusCode < 400 && typeof headers.location === 'string') {
+          await body.dump().catch(() => undefined);
+          if (redirects >= MAX_REDIRECTS) throw new FileFetchError(`too many redirects from ${url.hostname}`, false);
+          url = new URL(headers.location, url);
+          continue;
+        }
+        if (statusCode < 200 || statusCode >= 300) {
+          await body.dump().catch(() => undefined);
+          throw new FileFetchError(`download from ${url.hostname} failed: HTTP ${statusCode}`, statusCode >= 500 || statusCode === 429 || statusCode === 408);
+        }
+        const declared = Number(headers['content-length']);
+        if (Number.isFinite(declared) && declared > maxBytes) {
+          discard(body);
+          throw new FileTooLargeError(declared, maxBytes);
+        }
+        const chunks: Buffer[] = [];
+        let total = 0;
+        try {
+          for await (const chunk of body as AsyncIterable<Buffer>) {
+            total += chunk.length;
+            if (total > maxBytes) {
+              discard(body);
+              throw new FileTooLargeError(undefined, maxBytes);
+            }
+            chunks.push(chunk);
+          }
+        } catch (error) {
+          if (error instanceof FileTooLargeError) throw error;
+          if (signal?.aborted) throw signal.reason;
+          throw describeFailure(error, url, deadline.expired);
+        }
+        const type = headers['content-type'];
+        const mimeType = typeof type === 'string' ? type.split(';')[0]?.trim() : undefined;
+        const fileName = decodeURIComponent(url.pathname.split('/').at(-1) ?? '') || undefined;
+        return {
+          bytes: new Uint8Array(Buffer.concat(chunks, total)),
+          ...(mimeType ? { mimeType } : {}),
+          ...(fileName ? { fileName } : {}),
+        };
+      }
     },
     close: () => agent.close(),
   };
