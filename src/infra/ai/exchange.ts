@@ -1,20 +1,33 @@
 /**
- * One HTTP attempt's lifetime: its own AbortController, linked to the caller's signal,
- * and a timer that aborts it when the endpoint is silent for too long. The timer is a
- * deadline for a JSON call and an idle timer for a stream (restarted by touch()).
+ * One HTTP attempt's lifetime: the caller's signal, undici's headers timeout until the
+ * answer's headers arrive, then a timer on the body (a deadline for a JSON answer, an idle
+ * timer for a stream, restarted by touch()) that destroys the body when the endpoint is
+ * silent for too long, as closing an abandoned attempt does.
+ *
+ * No AbortController of its own: on Node 20 every AbortSignal outlives the young
+ * generation (only a full GC collects it) and keeps the request hung on it alive with it,
+ * which at hundreds of calls a second made long mark-compact pauses (src/domain/deadline.ts).
  * See https://platform.openai.com/docs/guides/error-codes/api-errors
  */
 import { AiTimeoutError } from '../../domain/errors.js';
+
+/** What of a response body an Exchange needs: a way to drop it. */
+interface Body {
+  destroy(error?: Error): unknown;
+}
+
+/** undici's own timeouts (headersTimeout, bodyTimeout). */
+const UNDICI_TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /**
  * Lifetime of one attempt of one request.
  * See https://platform.openai.com/docs/guides/error-codes/api-errors
  */
 export class Exchange {
-  readonly #controller = new AbortController();
   readonly #caller: AbortSignal | undefined;
   readonly #timeoutMs: number;
   readonly #what: string;
+  #body: Body | undefined;
   #timer: NodeJS.Timeout | undefined;
   #timedOut = false;
   #closed = false;
@@ -23,22 +36,19 @@ export class Exchange {
     this.#caller = caller;
     this.#timeoutMs = timeoutMs;
     this.#what = what;
-    caller?.addEventListener('abort', this.#onCallerAbort, { once: true });
-    if (caller?.aborted) this.#onCallerAbort();
-    this.touch();
   }
 
-  /** The signal to give undici. */
-  get signal(): AbortSignal {
-    return this.#controller.signal;
+  /** The signal to give undici: the caller's. */
+  get signal(): AbortSignal | undefined {
+    return this.#caller;
   }
 
-  /** True when our timer, not the caller, ended the attempt. */
+  /** True when a timeout, not the caller, ended the attempt. */
   get timedOut(): boolean {
     return this.#timedOut;
   }
 
-  /** The silence after which the attempt is aborted. */
+  /** The silence after which the attempt is given up. */
   get timeoutMs(): number {
     return this.#timeoutMs;
   }
@@ -53,29 +63,36 @@ export class Exchange {
     return this.#caller?.reason;
   }
 
-  /** Restarts the timer (data arrived), optionally with a shorter allowance. */
+  /** Notes what ended the attempt before its headers arrived: undici's headers timeout counts as ours. */
+  failed(error: unknown): void {
+    const code = (error as { code?: unknown } | undefined)?.code;
+    if (typeof code === 'string' && UNDICI_TIMEOUTS.has(code)) this.#timedOut = true;
+  }
+
+  /** The headers arrived: from now on the body's silence is timed. */
+  attach(body: Body): void {
+    this.#body = body;
+    this.touch();
+  }
+
+  /** Restarts the body's timer (data arrived), optionally with a shorter allowance. */
   touch(timeoutMs: number = this.#timeoutMs): void {
-    if (this.#closed) return;
+    if (this.#closed || !this.#body) return;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(this.#onTimeout, timeoutMs);
   }
 
-  /** Ends the attempt; aborts the request unless it `completed` on its own. */
+  /** Ends the attempt; drops the body unless it `completed` on its own. */
   close(completed: boolean): void {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#timer);
-    this.#caller?.removeEventListener('abort', this.#onCallerAbort);
-    // Aborting is what closes the socket of a request the consumer gave up on.
-    if (!completed) this.#controller.abort(new Error(`${this.#what} was abandoned`));
+    // Destroying the body is what closes the socket of a request the consumer gave up on.
+    if (!completed) this.#body?.destroy(new Error(`${this.#what} was abandoned`));
   }
-
-  readonly #onCallerAbort = (): void => {
-    this.#controller.abort(this.#caller?.reason);
-  };
 
   readonly #onTimeout = (): void => {
     this.#timedOut = true;
-    this.#controller.abort(new AiTimeoutError(`${this.#what} timed out after ${this.#timeoutMs} ms`));
+    this.#body?.destroy(new AiTimeoutError(`${this.#what} timed out after ${this.#timeoutMs} ms`));
   };
 }

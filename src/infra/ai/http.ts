@@ -103,11 +103,12 @@ export async function send<T>(
         body: call.form ? call.form() : call.json === undefined ? undefined : JSON.stringify(call.json),
         dispatcher: settings.dispatcher,
         signal: exchange.signal,
-        // Our Exchange owns timing, so undici's own timers are off.
-        headersTimeout: 0,
+        // undici times the wait for the headers; the Exchange times the body (idle, for a stream).
+        headersTimeout: settings.timeoutMs,
         bodyTimeout: 0,
       });
       const { statusCode, headers } = response;
+      exchange.attach(response.body);
       attempt(String(statusCode));
       if (statusCode >= 200 && statusCode < 300) {
         return await read({ statusCode, headers, body: response.body, exchange });
@@ -117,6 +118,7 @@ export async function send<T>(
       const error = apiErrorFromResponse({ statusCode, statusText: response.statusText, headers, bodyText }, what, settings.redact);
       failure = { error, retry: shouldRetryResponse(statusCode, headers), headers };
     } catch (caught) {
+      exchange.failed(caught);
       exchange.close(false);
       attempt(exchange.callerAborted ? 'aborted' : exchange.timedOut ? 'timeout' : 'network');
       if (exchange.callerAborted) throw exchange.callerReason;
