@@ -99,6 +99,14 @@ describe('createSseDecoder', () => {
     }
   });
 
+  it('decodes malformed UTF-8 as a TextDecoder does (U+FFFD), wherever the bytes are split', () => {
+    const enc = new TextEncoder();
+    const bytes = new Uint8Array([...enc.encode('data: {"t":"a'), 0xff, 0xc3, ...enc.encode('b'), 0xf0, 0x9f, ...enc.encode('c"}\n\ndata: [DONE]\n\n')]);
+    const expected = JSON.parse(new TextDecoder().decode(bytes).split('\n')[0]!.slice('data: '.length));
+    expect(expected.t).toBe('a\uFFFD\uFFFDb\uFFFDc');
+    for (const pieces of splits(bytes)) expect(decodeSse(pieces).payloads).toEqual([expected]);
+  });
+
   it('strips a UTF-8 byte-order mark', () => {
     expect(decodeSse(['\uFEFFdata: {"n":1}\n\ndata: [DONE]\n\n']).payloads).toEqual([{ n: 1 }]);
     const bytes = new TextEncoder().encode('\uFEFFdata: {"n":1}\n\ndata: [DONE]\n\n');
