@@ -81,6 +81,9 @@ export async function throughput(driver: Driver, options: ThroughputOptions): Pr
 export interface LatencyOptions {
   /** Messages offered a second, whatever the service does with them. */
   readonly rate: number;
+  /** Offered first and not measured, so the service is in its steady state at this rate (no leftovers of an earlier phase: garbage, queued jobs). */
+  readonly settleSeconds: number;
+  /** Offered and measured after the settling. */
   readonly seconds: number;
   readonly conversations: number;
   readonly base: number;
@@ -96,18 +99,22 @@ export interface LatencyResult {
   readonly offeredRate: number;
 }
 
-/** Offers `rate` messages a second for `seconds` and collects each one's added latency. */
+/** Offers `rate` messages a second for `settleSeconds` + `seconds` and collects the added latency of each message of the last `seconds`. */
 export async function latencyAt(driver: Driver, options: LatencyOptions): Promise<LatencyResult> {
+  const settling = Math.round(options.rate * options.settleSeconds);
   const total = Math.round(options.rate * options.seconds);
   const interval = 1000 / options.rate;
   const answers: Array<Promise<number | undefined>> = [];
   const stop = new AbortController();
-  const start = performance.now();
-  for (let i = 0; i < total; i++) {
-    const wait = start + i * interval - performance.now();
+  const begin = performance.now();
+  let start = begin;
+  for (let i = 0; i < settling + total; i++) {
+    const wait = begin + i * interval - performance.now();
     // A late timer sends what is due in one go, as a burst would arrive.
     if (wait > 0) await sleep(wait);
-    answers.push(driver.send(options.base + (i % options.conversations)).catch(() => undefined));
+    if (i === settling) start = performance.now();
+    const answer = driver.send(options.base + (i % options.conversations)).catch(() => undefined);
+    if (i >= settling) answers.push(answer);
   }
   const offeredRate = total / ((performance.now() - start) / 1000);
   const expired = sleep(options.drainMs, undefined, { signal: stop.signal }).catch(() => undefined);

@@ -29,7 +29,7 @@ export async function startChild(
   const loader = file.endsWith('.ts') ? ['--import', TSX] : [];
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each child there, for a look in DevTools.
   const profile = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}`] : [];
-  const child = spawn(process.execPath, [...nodeFlags, ...profile, ...loader, file, ...args], {
+  const child = spawn(process.execPath, [...nodeFlags, ...(process.env['BENCH_NODE_FLAGS']?.split(' ').filter(Boolean) ?? []), ...profile, ...loader, file, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -46,7 +46,8 @@ export async function startChild(
           resolve(parsed);
         }
       } catch {
-        // not JSON: ignore
+        // Not a log line: what a BENCH_NODE_FLAGS flag printed (--trace-gc…), passed on with the time.
+        process.stderr.write(`[pid ${child.pid} at ${(performance.now() / 1000).toFixed(2)} s] ${line}\n`);
       }
     });
   });

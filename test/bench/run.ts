@@ -16,6 +16,8 @@
  *
  * BENCH_PHASES=B,D2 runs only those phases (0, A, B, C, D1, D2, E; all by default), for a
  * quicker look at one figure.
+ * BENCH_NODE_FLAGS="--trace-gc" adds Node flags to the service's processes; what they print
+ * goes to stderr with the process id and the time.
  * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each child process there
  * (`npx tsx test/bench/profile-top.ts <file>` lists its hottest functions).
  */
@@ -45,9 +47,10 @@ const CONVERSATIONS = 2_000;
 /** As shipped: few messages, as the platforms' global limits make them slow. */
 const SHIPPED_MESSAGES = 150;
 const SHIPPED_WINDOW = 64;
-/** Open loop: offered rates and how long each is offered. */
+/** Open loop: offered rates; how long each is offered before it is measured, and while. */
 const OFFERED_RATES = [200, 500] as const;
-const OFFERED_SECONDS = 5;
+const SETTLE_SECONDS = 3;
+const OFFERED_SECONDS = 10;
 /** Time limits: no phase runs longer, whatever the service does. */
 const PHASE_LIMIT_MS = 25_000;
 const DRAIN_LIMIT_MS = 15_000;
@@ -93,7 +96,7 @@ async function measureLatency(driver: Driver, base: number): Promise<{ line: str
   const parts: string[] = [];
   const p99 = new Map<number, number>();
   for (const [i, rate] of OFFERED_RATES.entries()) {
-    const r = await latencyAt(driver, { rate, seconds: OFFERED_SECONDS, conversations: CONVERSATIONS, base: base + i * CONVERSATIONS, drainMs: DRAIN_LIMIT_MS });
+    const r = await latencyAt(driver, { rate, settleSeconds: SETTLE_SECONDS, seconds: OFFERED_SECONDS, conversations: CONVERSATIONS, base: base + i * CONVERSATIONS, drainMs: DRAIN_LIMIT_MS });
     const missing = r.offered - r.samples.length;
     // Unanswered messages count as slower than any answered one.
     p99.set(rate, missing > r.offered / 100 ? Number.POSITIVE_INFINITY : percentile(r.samples, 99));
@@ -208,7 +211,7 @@ async function main(): Promise<void> {
         if (driver === playground) for (const line of await memoryPerConversation(admin, playground, s.prefix)) console.log(`   ${line}`);
       }
       console.log(`   ratio end-to-end / bare BullMQ: ${[...rates].map(([name, rate]) => `${name} ${fmt(rate / bare, 2)}`).join(', ')}`);
-      console.log(`   open loop, ${OFFERED_SECONDS} s at each rate:`);
+      console.log(`   open loop: each rate offered for ${SETTLE_SECONDS} s to settle, then ${OFFERED_SECONDS} s measured:`);
       for (const driver of [playground, telegram, discord]) {
         if (capped.has(driver.name)) continue;
         const l = await measureLatency(driver, 100_000);
