@@ -52,6 +52,11 @@ export interface DiscordGatewayDeps {
   readonly log: Logger;
 }
 
+/** Users (and members) discord.js keeps at most; the bot's own is always kept. */
+const CACHED_USERS = 1_000;
+/** How often cached DM channels are dropped. */
+const DM_SWEEP_INTERVAL_MS = 10 * 60_000;
+
 /** A connected gateway. */
 export interface DiscordGateway {
   /** The bot's user id, from READY. */
@@ -71,8 +76,15 @@ export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<Dis
     partials: [Partials.Channel, Partials.Message],
     rest: { api: deps.apiUrl, globalRequestsPerSecond: global.max },
     // We never read old messages back; without a message cache a replayed MESSAGE_CREATE
-    // reaches us again and the queue's dedupe, shared by every process, decides.
-    makeCache: Options.cacheWithLimits({ ...Options.DefaultMakeCacheSettings, MessageManager: 0 }),
+    // reaches us again and the queue's dedupe, shared by every process, decides. Users and
+    // members matter only while their message becomes a job (replies go by REST, by id):
+    // bounded, so a server of 50,000 members does not grow the heap by every writer.
+    makeCache: Options.cacheWithLimits({
+      ...Options.DefaultMakeCacheSettings,
+      MessageManager: 0,
+      UserManager: { maxSize: CACHED_USERS, keepOverLimit: (user) => user.id === user.client.user.id },
+      GuildMemberManager: { maxSize: CACHED_USERS, keepOverLimit: (member) => member.id === member.client.user.id },
+    }),
     allowedMentions: { parse: [], repliedUser: false },
   });
 
@@ -209,10 +221,16 @@ export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<Dis
   }
   const shards = [...client.ws.shards.keys()];
   log.info({ botId, guilds: client.guilds.cache.size, shards, shardCount: client.options.shardCount }, 'discord gateway ready');
+  // discord.js cannot bound its channel cache, and it keeps a DM channel for every user who
+  // ever wrote; a swept one comes back (as a partial) with its next message.
+  const sweeper = setInterval(() => client.channels.cache.sweep((channel) => channel.isDMBased()), DM_SWEEP_INTERVAL_MS).unref();
 
   return {
     botId,
-    close: () => client.destroy(),
+    close: async () => {
+      clearInterval(sweeper);
+      await client.destroy();
+    },
   };
 }
 
