@@ -22,8 +22,16 @@ export const TELEGRAM_TOKEN = '123456:BENCH-token';
 const TELEGRAM_CHAT_BASE = 500_000_000;
 /** Discord user ids (and so DM channels) from this snowflake. */
 const DISCORD_USER_BASE = 210_000_000_000_000_000n;
-/** Request logs are emptied past this length; the drivers keep what they need themselves. */
+/**
+ * Request logs are emptied past this length, and message logs cut to their newest
+ * KEEP_MESSAGES (a bot's edit is of a message it sent moments ago): the drivers keep what
+ * they need themselves, and the load generator's heap stays small, so its own GC pauses
+ * do not show as the service's latency.
+ */
 const MAX_RECORDED = 5_000;
+const KEEP_MESSAGES = 1_000;
+/** Bot messages remembered for their edits, newest last. */
+const MAX_ANSWERS = 10_000;
 
 interface Waiter {
   readonly at: number;
@@ -48,15 +56,21 @@ function waiters(): { add(key: string, at: number): Promise<number>; done(key: s
   };
 }
 
-/** Wraps `array.push` so `each` sees every element recorded; empties the array past MAX_RECORDED when `trim`. */
-function onPush<T>(array: T[], each: (item: T) => void, trim: boolean): void {
+/** Wraps `array.push` so `each` sees every element recorded; past MAX_RECORDED, keeps the newest `keep`. */
+function onPush<T>(array: T[], each: (item: T) => void, keep: number): void {
   const push = array.push.bind(array);
   array.push = (...items: T[]): number => {
     const length = push(...items);
     for (const item of items) each(item);
-    if (trim && array.length > MAX_RECORDED) array.length = 0;
+    if (array.length > MAX_RECORDED) array.splice(0, array.length - keep);
     return length;
   };
+}
+
+/** Remembers a bot message's key, forgetting the oldest past MAX_ANSWERS. */
+function remember(answers: Map<string, string>, key: string, value: string): void {
+  answers.set(key, value);
+  if (answers.size > MAX_ANSWERS) answers.delete(answers.keys().next().value!);
 }
 
 /** Text as a user sees it: Telegram HTML without its tags and entities. */
@@ -91,14 +105,14 @@ export async function telegramDriver(): Promise<PlatformDriver & { readonly fake
         if (replyTo === undefined) return;
         const key = `${chat}:${replyTo}`;
         const sent = (call.response.result as { message_id: number }).message_id;
-        answers.set(`${chat}:${sent}`, key);
+        remember(answers, `${chat}:${sent}`, key);
         if (visibleText(call.params['text']) === BENCH_REPLY) pending.done(key);
       } else if (call.method === 'editMessageText') {
         const key = answers.get(`${chat}:${String(call.params['message_id'])}`);
         if (visibleText(call.params['text']) === BENCH_REPLY) pending.done(key);
       }
     },
-    true,
+    0,
   );
   return {
     name: 'telegram',
@@ -130,10 +144,10 @@ export async function discordDriver(): Promise<PlatformDriver & { readonly fake:
       if (message.author.id !== fake.bot.id) return;
       const replyTo = message.message_reference?.message_id;
       if (replyTo === undefined) return;
-      answers.set(message.id, replyTo);
+      remember(answers, message.id, replyTo);
       if (message.content === BENCH_REPLY) pending.done(replyTo);
     },
-    false,
+    KEEP_MESSAGES,
   );
   onPush(
     fake.requests,
@@ -142,7 +156,7 @@ export async function discordDriver(): Promise<PlatformDriver & { readonly fake:
       const content = (request.body as { content?: unknown } | undefined)?.content;
       if (content === BENCH_REPLY) pending.done(answers.get(request.path.split('/').at(-1) ?? ''));
     },
-    true,
+    0,
   );
   return {
     name: 'discord',
