@@ -55,7 +55,7 @@ export interface DiscordGatewayDeps {
 /** Users (and members) discord.js keeps at most; the bot's own is always kept. */
 const CACHED_USERS = 1_000;
 /** How often cached DM channels are dropped. */
-const DM_SWEEP_INTERVAL_MS = 10 * 60_000;
+const DM_SWEEP_INTERVAL_MS = 60_000;
 
 /** A connected gateway. */
 export interface DiscordGateway {

@@ -152,7 +152,7 @@ export function createDiscordOutbox(deps: DiscordOutboxDeps): Outbox {
     maxMessageLength: DISCORD_MAX_MESSAGE_LENGTH,
     editIntervalMs: EDIT_INTERVAL_MS,
 
-    async send(target, text): Promise<SentMessage> {
+    async send(target, text, options): Promise<SentMessage> {
       const handle = parseReplyHandle(target.replyHandle);
       const body = { content: text, allowed_mentions: noPings() };
       if (handle) {
@@ -182,7 +182,8 @@ export function createDiscordOutbox(deps: DiscordOutboxDeps): Outbox {
       const message = await call<APIMessage>('POST /channels/:id/messages', [global, channelLimit(channel, 'send')], () =>
         rest.post(Routes.channelMessages(channel), { body: create }),
       );
-      remember(shown, `${channel}/${message.id}`, text);
+      // A final message is not edited again (the stream is done): nothing to remember.
+      if (!options.final) remember(shown, `${channel}/${message.id}`, text);
       return { id: message.id };
     },
 
@@ -190,7 +191,10 @@ export function createDiscordOutbox(deps: DiscordOutboxDeps): Outbox {
       const handle = parseReplyHandle(target.replyHandle);
       const channel = channelOf(target);
       const key = `${handle ? handle.interactionToken : channel}/${message.id}`;
-      if (shown.get(key) === text) return;
+      if (shown.get(key) === text) {
+        if (options.final) shown.delete(key);
+        return;
+      }
       const limits = handle ? [global] : [global, channelLimit(channel, 'edit')];
       // A streaming edit that does not fit the limits now is skipped: a later edit carries
       // the whole text anyway, and the final one always goes through.
@@ -201,9 +205,10 @@ export function createDiscordOutbox(deps: DiscordOutboxDeps): Outbox {
       const route = handle ? 'PATCH /webhooks/:app/:token/messages/:id' : 'PATCH /channels/:id/messages/:id';
       if (options.final) {
         await call(route, limits, run);
-      } else if (!(await deps.rateLimiter.tryRun(limits, () => call(route, [], run))).ran) {
+        shown.delete(key);
         return;
       }
+      if (!(await deps.rateLimiter.tryRun(limits, () => call(route, [], run))).ran) return;
       remember(shown, key, text);
     },
 

@@ -78,6 +78,9 @@ export async function throughput(driver: Driver, options: ThroughputOptions): Pr
   return { answered, seconds, rate: seconds > 0 ? answered / seconds : 0, complete: answered === options.messages };
 }
 
+/** BENCH_SLOW_MS=<ms>: list (on stderr) when each measured message slower than this was sent, to find stalls. */
+const SLOW_MS = Number(process.env['BENCH_SLOW_MS'] ?? Number.POSITIVE_INFINITY);
+
 export interface LatencyOptions {
   /** Messages offered a second, whatever the service does with them. */
   readonly rate: number;
@@ -107,13 +110,21 @@ export async function latencyAt(driver: Driver, options: LatencyOptions): Promis
   const answers: Array<Promise<number | undefined>> = [];
   const stop = new AbortController();
   const begin = performance.now();
+  const slow: string[] = [];
   let start = begin;
   for (let i = 0; i < settling + total; i++) {
     const wait = begin + i * interval - performance.now();
     // A late timer sends what is due in one go, as a burst would arrive.
     if (wait > 0) await sleep(wait);
     if (i === settling) start = performance.now();
-    const answer = driver.send(options.base + (i % options.conversations)).catch(() => undefined);
+    const sentAt = performance.now();
+    const answer = driver.send(options.base + (i % options.conversations)).then(
+      (ms) => {
+        if (ms > SLOW_MS && i >= settling) slow.push(`${((sentAt - start) / 1000).toFixed(2)}s:${Math.round(ms)}ms`);
+        return ms;
+      },
+      () => undefined,
+    );
     if (i >= settling) answers.push(answer);
   }
   const offeredRate = total / ((performance.now() - start) / 1000);
@@ -121,6 +132,7 @@ export async function latencyAt(driver: Driver, options: LatencyOptions): Promis
   const values = await Promise.all(answers.map((answer) => Promise.race([answer, expired])));
   stop.abort();
   const samples = values.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+  if (slow.length > 0) console.error(`   [${driver.name} at ${options.rate}/s, measuring from ${(start / 1000).toFixed(2)} s] slower than ${SLOW_MS} ms: ${slow.join(' ')}`);
   return { samples, offered: total, offeredRate };
 }
 

@@ -13,17 +13,9 @@ import type { ConversationCounter } from './recorders.js';
 /** "Active" means a job of the conversation started within this long. */
 export const ACTIVE_WINDOW_MS = 3600 * 1000;
 /**
- * A process writes a conversation's time at most once per this long: the count is per
- * hour, so a minute's lag costs nothing, and a busy conversation costs one write a minute
- * instead of one a message.
- */
-const TOUCH_EVERY_MS = 60_000;
-/** Conversations remembered as recently written, per process, before the memory is reset. */
-const MAX_REMEMBERED = 50_000;
-/**
  * Touches are written together, once per this long (or sooner when this many wait): one
- * ZADD of many members instead of a round trip per job. A process that stops loses at
- * most this much of the count's input.
+ * ZADD of many members instead of a round trip per job, and nothing kept per conversation
+ * in between. A process that stops loses at most this much of the count's input.
  */
 const FLUSH_EVERY_MS = 1_000;
 const FLUSH_AT_PENDING = 1_000;
@@ -41,8 +33,6 @@ export function createActiveConversations(options: ActiveConversationsOptions): 
   const { redis, key } = options;
   const windowMs = options.windowMs ?? ACTIVE_WINDOW_MS;
   const now = options.now ?? Date.now;
-  const written = new Map<string, number>();
-  const touchEveryMs = Math.min(TOUCH_EVERY_MS, windowMs / 10);
   /** Touches not yet written: conversation → when. */
   let pending = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
@@ -58,11 +48,8 @@ export function createActiveConversations(options: ActiveConversationsOptions): 
   return {
     window: windowLabel(windowMs),
     async touch(conversation) {
-      const at = now();
-      if (at - (written.get(conversation) ?? Number.NEGATIVE_INFINITY) < touchEveryMs) return;
-      if (written.size >= MAX_REMEMBERED) written.clear();
-      written.set(conversation, at);
-      pending.set(conversation, at);
+      // A conversation's touches within one flush are one member of one ZADD.
+      pending.set(conversation, now());
       if (pending.size >= FLUSH_AT_PENDING) return flush();
       // Metrics never keep a process alive, nor fail a job: a lost write only undercounts.
       timer ??= setTimeout(() => void flush().catch(() => undefined), FLUSH_EVERY_MS).unref();

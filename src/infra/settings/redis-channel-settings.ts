@@ -23,16 +23,27 @@ export function createRedisChannelSettings(options: {
   const cacheMs = options.cacheMs ?? CACHE_MS;
   const now = options.now ?? Date.now;
   const cache = new Map<string, { readonly settings: ChannelSettings; readonly until: number }>();
+  /** Drops expired entries (the oldest come first), so the cache holds only the last few seconds' conversations. */
+  const forgetExpired = (): void => {
+    const at = now();
+    for (const [conversation, entry] of cache) {
+      if (entry.until > at) return;
+      cache.delete(conversation);
+    }
+  };
   return {
     async get(conversation) {
       const hit = cache.get(conversation);
       if (hit && hit.until > now()) return hit.settings;
+      forgetExpired();
       const stored = await redis.hgetall(keys.settings(conversation));
       const settings: { -readonly [K in keyof ChannelSettings]: ChannelSettings[K] } = {};
       if (stored.persona) settings.persona = stored.persona;
       if (stored.model) settings.model = stored.model;
       if (stored.scope === 'channel' || stored.scope === 'user') settings.scope = stored.scope;
       if (cache.size >= MAX_CACHED) cache.clear();
+      // Re-inserted at the end: the map stays in the order entries expire.
+      cache.delete(conversation);
       cache.set(conversation, { settings, until: now() + cacheMs });
       return settings;
     },
