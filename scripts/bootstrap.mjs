@@ -134,7 +134,8 @@ switch (command) {
   }
   case 'bench': {
     ensureBinary(['redis-server'], 'redis-server', 'for the benchmark (it starts a throwaway Redis)');
-    runForwarding(process.execPath, ['--import', tsx, 'test/bench/run.ts', ...args]);
+    // The load generator (and the fakes in it) with the service's GC flags, so its own pauses stay small.
+    runForwarding(process.execPath, [...SERVICE_NODE_FLAGS, '--import', tsx, 'test/bench/run.ts', ...args]);
     break;
   }
   case 'soak': {

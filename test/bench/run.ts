@@ -117,7 +117,8 @@ async function main(): Promise<void> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'switchboard-bench-'));
   const redis: EmbeddedRedis = await startEmbeddedRedis({ dataDir, persistence: false });
   const admin = new Redis(redis.url);
-  const upstream = await startChild('test/bench/fake-upstream.ts', [], {}, (line) => typeof line['url'] === 'string');
+  // The fake upstream is in every message's path: it gets the service's GC flags, so its pauses are not counted as the service's.
+  const upstream = await startChild('test/bench/fake-upstream.ts', [], {}, (line) => typeof line['url'] === 'string', SERVICE_NODE_FLAGS);
   const stopping: Array<() => Promise<void>> = [];
   let service: Service | undefined;
   let serial = 0;
