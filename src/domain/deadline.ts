@@ -8,6 +8,8 @@
  * generation with dead requests, paid for in long mark-compact pauses. A shared signal
  * fires at most one slice late: a tenth of the deadline, and never more than a second.
  */
+import { setMaxListeners } from 'node:events';
+
 export interface Deadline {
   /** Aborts at the deadline (reason: a TimeoutError) or when the caller's signal does (its reason). */
   readonly signal: AbortSignal;
@@ -40,6 +42,8 @@ class Slices {
     if (this.#byDue.size === 0) this.#caller?.addEventListener('abort', this.#onCallerAbort, { once: true });
 
     const controller = new AbortController();
+    // Shared by every call of the slice, each of which may listen for its abort.
+    setMaxListeners(0, controller.signal);
     let expired = false;
     // Unref'd: a deadline never keeps a process alive; the call it guards does, while it runs.
     const timer = setTimeout(() => {
