@@ -54,7 +54,13 @@ const OFFERED_SECONDS = 10;
 /** Time limits: no phase runs longer, whatever the service does. */
 const PHASE_LIMIT_MS = 25_000;
 const DRAIN_LIMIT_MS = 15_000;
+/**
+ * An idle worker's RSS is read twice: this long after it is ready (the start-up's garbage
+ * still in the heap), and once it has been idle for IDLE_MS, after V8's memory reducer
+ * (which runs some seconds after allocation stops) has given the start-up's heap back.
+ */
 const IDLE_SETTLE_MS = 5_000;
+const IDLE_MS = 20_000;
 /** A path whose warm-up is slower than this many times the platform's global limit is capped by it. */
 const CAPPED_FACTOR = 1.5;
 /** The platforms' documented global limits, as the Outboxes enforce them. */
@@ -274,8 +280,10 @@ async function main(): Promise<void> {
         const compiled = await startChild(entry, ['--role', 'worker'], workerEnv, isWorkerReady, SERVICE_NODE_FLAGS);
         stopping.push(() => compiled.stop());
         await sleep(IDLE_SETTLE_MS);
+        const early = await rssMiB(compiled.process.pid!);
+        await sleep(IDLE_MS - IDLE_SETTLE_MS);
         idleRss = await rssMiB(compiled.process.pid!);
-        compiledRss = `${fmt(idleRss)} MiB compiled (as in the Docker image)`;
+        compiledRss = `${fmt(idleRss)} MiB compiled (as in the Docker image) after ${IDLE_MS / 1000} s idle (${fmt(early)} MiB ${IDLE_SETTLE_MS / 1000} s after start)`;
       }
       console.log(`\nE. RSS of an idle worker process: ${compiledRss}, ${fmt(await rssMiB(viaTsx.process.pid!))} MiB through tsx (npm start)`);
     }
