@@ -47,10 +47,19 @@ const CONVERSATIONS = 2_000;
 /** As shipped: few messages, as the platforms' global limits make them slow. */
 const SHIPPED_MESSAGES = 150;
 const SHIPPED_WINDOW = 64;
-/** Open loop: offered rates; how long each is offered before it is measured, and while. */
-const OFFERED_RATES = [200, 500] as const;
+/**
+ * Open loop: offered rates, each first offered SETTLE_SECONDS unmeasured, then measured for
+ * its seconds. The rate of the target is measured for 30 s: long enough to hold a process's
+ * full GCs (one every ~20 s at that rate) as often as they come, so its p99 is the steady
+ * state's and not a matter of whether a 10 s window caught one.
+ */
+const OFFERED = [
+  { rate: 200, seconds: 10 },
+  { rate: 500, seconds: 30 },
+] as const;
 const SETTLE_SECONDS = 3;
-const OFFERED_SECONDS = 10;
+/** The latency the target is about (issue #8: p99 under 25 ms at 500 messages a second). */
+const TARGET_MS = 25;
 /** Time limits: no phase runs longer, whatever the service does. */
 const PHASE_LIMIT_MS = 25_000;
 const DRAIN_LIMIT_MS = 15_000;
@@ -101,14 +110,15 @@ async function measureThroughput(
 async function measureLatency(driver: Driver, base: number): Promise<{ line: string; p99: Map<number, number> }> {
   const parts: string[] = [];
   const p99 = new Map<number, number>();
-  for (const [i, rate] of OFFERED_RATES.entries()) {
-    const r = await latencyAt(driver, { rate, settleSeconds: SETTLE_SECONDS, seconds: OFFERED_SECONDS, conversations: CONVERSATIONS, base: base + i * CONVERSATIONS, drainMs: DRAIN_LIMIT_MS });
+  for (const [i, { rate, seconds }] of OFFERED.entries()) {
+    const r = await latencyAt(driver, { rate, settleSeconds: SETTLE_SECONDS, seconds, conversations: CONVERSATIONS, base: base + i * CONVERSATIONS, drainMs: DRAIN_LIMIT_MS });
     const missing = r.offered - r.samples.length;
     // Unanswered messages count as slower than any answered one.
     p99.set(rate, missing > r.offered / 100 ? Number.POSITIVE_INFINITY : percentile(r.samples, 99));
     const lagging = r.offeredRate < rate * 0.95 ? `, offered only ${fmt(r.offeredRate)}/s` : '';
     parts.push(
-      `at ${rate}/s p50 ${fmt(percentile(r.samples, 50), 1)} ms, p99 ${fmt(percentile(r.samples, 99), 1)} ms${missing > 0 ? ` (${missing} of ${r.offered} unanswered)` : ''}${lagging}`,
+      `at ${rate}/s p50 ${fmt(percentile(r.samples, 50), 1)} ms, p99 ${fmt(percentile(r.samples, 99), 1)} ms, max ${fmt(r.samples.at(-1) ?? Number.NaN)} ms ` +
+        `(${fmt(r.samples.filter((ms) => ms > TARGET_MS).length)} of ${fmt(r.offered)} over ${TARGET_MS} ms${missing > 0 ? `, ${missing} unanswered` : ''})${lagging}`,
     );
   }
   return { line: `${pad(driver.name, 11)} added latency ${parts.join('; ')}`, p99 };
@@ -218,7 +228,7 @@ async function main(): Promise<void> {
         if (driver === playground) for (const line of await memoryPerConversation(admin, playground, s.prefix)) console.log(`   ${line}`);
       }
       console.log(`   ratio end-to-end / bare BullMQ: ${[...rates].map(([name, rate]) => `${name} ${fmt(rate / bare, 2)}`).join(', ')}`);
-      console.log(`   open loop: each rate offered for ${SETTLE_SECONDS} s to settle, then ${OFFERED_SECONDS} s measured:`);
+      console.log(`   open loop: each rate offered for ${SETTLE_SECONDS} s to settle, then measured (${OFFERED.map((o) => `${o.rate}/s for ${o.seconds} s`).join(', ')}):`);
       for (const driver of [playground, telegram, discord]) {
         if (capped.has(driver.name)) continue;
         const l = await measureLatency(driver, 100_000);
@@ -298,7 +308,7 @@ async function main(): Promise<void> {
     });
     console.log('\nTargets of issue #8 on this machine:');
     console.log(`   at least 1,000 messages/s end to end: ${throughputs.join('; ')}`);
-    console.log(`   p99 added latency under 25 ms at 500 messages/s: ${latencies.join('; ')}`);
+    console.log(`   p99 added latency under ${TARGET_MS} ms at 500 messages/s: ${latencies.join('; ')}`);
     console.log(`   idle worker under 100 MiB: ${fmt(idleRss)} MiB compiled`);
     console.log(`\nThe run took ${fmt((performance.now() - started) / 1000)} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end.`);
   } finally {
