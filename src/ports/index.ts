@@ -34,8 +34,12 @@ export interface ChatModel {
 export interface HistoryStore {
   /** Oldest first. Empty when the conversation is new, cleared or expired. */
   read(conversation: string): Promise<HistoryEntry[]>;
-  /** Appends entries atomically, then trims the oldest to the token budget. */
-  append(conversation: string, entries: readonly HistoryEntry[]): Promise<void>;
+  /**
+   * Appends entries atomically, then trims the oldest to the token budget. With `once` (a
+   * job's id), an append whose id this history took lately is skipped: a job that runs
+   * again (its first run was cut off after recording) records its exchange once.
+   */
+  append(conversation: string, entries: readonly HistoryEntry[], options?: { readonly once?: string }): Promise<void>;
   clear(conversation: string): Promise<void>;
 }
 

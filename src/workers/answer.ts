@@ -161,10 +161,16 @@ export async function answer(deps: AnswerDeps, question: Question, context: JobC
     }
     // Remember the exchange before showing the final version, so whatever the user sees
     // as finished is already in the history the next message will read.
-    await deps.history.append(historyKey, [
-      { role: 'user', name: message.author.displayName, text: question.text, at: message.receivedAt },
-      { role: 'assistant', name: deps.botName, text, at: now() },
-    ]);
+    // Once per job: a rerun whose first run recorded the exchange (then lost the final
+    // delivery to an outage) does not record it twice.
+    await deps.history.append(
+      historyKey,
+      [
+        { role: 'user', name: message.author.displayName, text: question.text, at: message.receivedAt },
+        { role: 'assistant', name: deps.botName, text, at: now() },
+      ],
+      { once: context.jobId },
+    );
     await deliver(stream.finish());
   } catch (error) {
     if (error instanceof DeliveryError) throw error.cause ?? error;

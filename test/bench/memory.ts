@@ -24,7 +24,7 @@ const SAMPLE = 20;
 function stateOf(key: string): string {
   if (key.includes(':msg:')) return 'dedupe records';
   if (key.includes(':ledger:')) return 'reply ledgers';
-  if (key.endsWith(':history') || key.endsWith(':tokens')) return 'history';
+  if (key.endsWith(':history') || key.endsWith(':tokens') || key.endsWith(':appends')) return 'history';
   if (key.includes(':{c:')) return 'ordering';
   return 'finished job records';
 }

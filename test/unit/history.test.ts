@@ -117,6 +117,23 @@ describe('redis history store', () => {
     }
   });
 
+  it('records an exchange once when the same job appends it again, and appends of other jobs as usual', async () => {
+    const redis = connect();
+    const keys = freshKeys();
+    const store = createRedisHistoryStore({ redis, keys, maxTokens: 10_000, idleTtlSeconds: TTL_SECONDS });
+    await store.append(CONVERSATION, [entry(0), entry(1)], { once: 'telegram:1:10' });
+    // The same job, run again after its first run was cut off past this point.
+    await store.append(CONVERSATION, [entry(0), entry(1)], { once: 'telegram:1:10' });
+    await store.append(CONVERSATION, [entry(2), entry(3)], { once: 'telegram:1:11' });
+    await store.append(CONVERSATION, [entry(4)]);
+    expect(await store.read(CONVERSATION)).toEqual([entry(0), entry(1), entry(2), entry(3), entry(4)]);
+    expect(await storedTotal(redis, keys)).toBe([0, 1, 2, 3, 4].reduce((sum, i) => sum + messageTokens(entry(i), countTokens), 0));
+    await store.clear(CONVERSATION);
+    // After /reset the same id may be recorded again (a new history).
+    await store.append(CONVERSATION, [entry(0)], { once: 'telegram:1:10' });
+    expect(await store.read(CONVERSATION)).toEqual([entry(0)]);
+  });
+
   it('clear deletes both keys', async () => {
     const redis = connect();
     const keys = freshKeys();

@@ -24,17 +24,25 @@ const MIN_MAX_TOKENS = 64;
 /** Name of the script on the ioredis client; prefixed so it cannot clash with another module's. */
 const APPEND_COMMAND = 'switchboardHistoryAppend';
 
+/**
+ * Append ids remembered per history. A rerun's append comes before any later message's
+ * (jobs of a conversation run one at a time, in order), so a few are plenty.
+ */
+const MAX_APPEND_IDS = 16;
+
 const APPEND_SCRIPT = `
 --[[
   Appends entries to one conversation's history and trims it to its budget, atomically.
   KEYS[1]   history list: JSON entries, oldest first, each starting {"tokens":<n>,
   KEYS[2]   token total of the list
+  KEYS[3]   ids of the latest appends, newest first
   ARGV[1]   token budget (integer)
   ARGV[2]   most entries kept (integer)
-  ARGV[3]   idle TTL in milliseconds, set on both keys
-  ARGV[4..] entries to append, oldest first, as JSON
-  Returns   { entries kept, token total, entries dropped }; both keys are deleted when
-            nothing is kept
+  ARGV[3]   idle TTL in milliseconds, set on every key
+  ARGV[4]   this append's id ('' for none): an id among the latest is not appended again
+  ARGV[5..] entries to append, oldest first, as JSON
+  Returns   { entries kept, token total, entries dropped }, or {-1, 0, 0} for an append
+            already made; history and total are deleted when nothing is kept
 ]]
 local function tokensOf(raw)
   -- Our entries lead with their count, so no entry text is decoded here; anything else
@@ -44,6 +52,16 @@ local function tokensOf(raw)
   local ok, entry = pcall(cjson.decode, raw)
   if ok and type(entry) == 'table' and type(entry.tokens) == 'number' then return entry.tokens end
   return 0
+end
+
+local once = ARGV[4]
+if once ~= '' then
+  for _, id in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
+    if id == once then return { -1, 0, 0 } end
+  end
+  redis.call('LPUSH', KEYS[3], once)
+  redis.call('LTRIM', KEYS[3], 0, ${MAX_APPEND_IDS - 1})
+  redis.call('PEXPIRE', KEYS[3], ARGV[3])
 end
 
 local maxTokens = tonumber(ARGV[1])
@@ -59,7 +77,7 @@ elseif total == nil then
   for _, raw in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do total = total + tokensOf(raw) end
 end
 
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   length = redis.call('RPUSH', KEYS[1], ARGV[i])
   total = total + tokensOf(ARGV[i])
 end
@@ -83,9 +101,11 @@ return { length, total, dropped }
 type AppendCommand = (
   historyKey: string,
   tokensKey: string,
+  appendsKey: string,
   maxTokens: number,
   maxEntries: number,
   ttlMs: number,
+  once: string,
   ...entries: string[]
 ) => Promise<[kept: number, total: number, dropped: number]>;
 
@@ -93,7 +113,7 @@ type AppendCommand = (
 export interface RedisHistoryStoreOptions {
   /** A standalone, Sentinel or Cluster client; the store defines its script on it. */
   readonly redis: Redis | Cluster;
-  readonly keys: Pick<RedisKeys, 'history' | 'historyTokens'>;
+  readonly keys: Pick<RedisKeys, 'history' | 'historyTokens' | 'historyAppends'>;
   /** Token budget of one conversation's history (at least 64). */
   readonly maxTokens: number;
   /** Both keys expire this long after the last append. */
@@ -114,7 +134,7 @@ export function createRedisHistoryStore(options: RedisHistoryStoreOptions): Hist
   validate(maxTokens, idleTtlSeconds, maxEntries);
   const ttlMs = idleTtlSeconds * 1000;
 
-  redis.defineCommand(APPEND_COMMAND, { lua: APPEND_SCRIPT, numberOfKeys: 2 });
+  redis.defineCommand(APPEND_COMMAND, { lua: APPEND_SCRIPT, numberOfKeys: 3 });
   const appendScript = (redis as unknown as Record<typeof APPEND_COMMAND, AppendCommand>)[APPEND_COMMAND].bind(redis);
 
   return {
@@ -130,7 +150,7 @@ export function createRedisHistoryStore(options: RedisHistoryStoreOptions): Hist
       return entries;
     },
 
-    async append(conversation, entries) {
+    async append(conversation, entries, options) {
       if (entries.length === 0) return;
       const serialized = entries.map((original) => {
         const { entry, tokens, truncated } = fitEntry(original, maxTokens, count);
@@ -138,11 +158,14 @@ export function createRedisHistoryStore(options: RedisHistoryStoreOptions): Hist
         // `tokens` first: the script reads it with a pattern instead of decoding the text.
         return JSON.stringify({ tokens, role: entry.role, name: entry.name, text: entry.text, at: entry.at });
       });
-      await appendScript(keys.history(conversation), keys.historyTokens(conversation), maxTokens, maxEntries, ttlMs, ...serialized);
+      await appendScript(
+        keys.history(conversation), keys.historyTokens(conversation), keys.historyAppends(conversation),
+        maxTokens, maxEntries, ttlMs, options?.once ?? '', ...serialized,
+      );
     },
 
     async clear(conversation) {
-      await redis.del(keys.history(conversation), keys.historyTokens(conversation));
+      await redis.del(keys.history(conversation), keys.historyTokens(conversation), keys.historyAppends(conversation));
     },
   };
 }

@@ -6,6 +6,7 @@
  * Layout, with the default prefix `sb`:
  *   sb:{c:<conversation>}:history      list of JSON history entries, oldest first
  *   sb:{c:<conversation>}:tokens       token total of the history list
+ *   sb:{c:<conversation>}:appends      list: ids of the latest appends (a rerun records its exchange once)
  *   sb:{c:<conversation>}:seq          last ordering ticket handed out
  *   sb:{c:<conversation>}:done         highest ticket whose job has finished
  *   sb:{c:<conversation>}:tickets      hash ticket -> job id (for promotion and gap repair)
@@ -28,6 +29,7 @@ export interface RedisKeys {
   readonly prefix: string;
   history(conversation: string): string;
   historyTokens(conversation: string): string;
+  historyAppends(conversation: string): string;
   orderSeq(conversation: string): string;
   orderDone(conversation: string): string;
   orderTickets(conversation: string): string;
@@ -52,6 +54,7 @@ export function createRedisKeys(prefix: string): RedisKeys {
     prefix,
     history: (c) => `${conv(c)}:history`,
     historyTokens: (c) => `${conv(c)}:tokens`,
+    historyAppends: (c) => `${conv(c)}:appends`,
     orderSeq: (c) => `${conv(c)}:seq`,
     orderDone: (c) => `${conv(c)}:done`,
     orderTickets: (c) => `${conv(c)}:tickets`,
