@@ -5,6 +5,7 @@
  * string fixtures.
  * See https://platform.openai.com/docs/api-reference/chat-streaming
  */
+import { StringDecoder } from 'node:string_decoder';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { AiApiError, AiStreamError } from '../../domain/errors.js';
 
@@ -39,7 +40,10 @@ export interface SseDecoder {
  * See https://platform.openai.com/docs/api-reference/chat-streaming
  */
 export function createSseDecoder(): SseDecoder {
-  const text = createUtf8Decoder();
+  // Node's StringDecoder keeps a character split across chunks for the next one. Not a
+  // TextDecoder: on Node 20 each outlives the young generation (only a full GC collects
+  // it), with everything the stream hangs on it.
+  const text = new StringDecoder('utf8');
   let done = false;
   let pending: unknown[] = [];
   let failure: Error | undefined;
@@ -68,11 +72,11 @@ export function createSseDecoder(): SseDecoder {
   return {
     push(chunk) {
       if (done) return drain();
-      let piece = typeof chunk === 'string' ? chunk : text.decode(chunk);
-      // The byte decoder drops a byte-order mark; text input must lose it the same way.
+      let piece = typeof chunk === 'string' ? chunk : text.write(chunk);
+      // A byte-order mark at the start of the body is not part of the text.
       if (!started && piece !== '') {
         started = true;
-        if (typeof chunk === 'string' && piece.startsWith('\uFEFF')) piece = piece.slice(1);
+        if (piece.startsWith('\uFEFF')) piece = piece.slice(1);
       }
       parser.feed(piece);
       return drain();
@@ -101,56 +105,6 @@ export function decodeSse(chunks: Iterable<Uint8Array | string>): { payloads: un
   for (const chunk of chunks) payloads.push(...decoder.push(chunk));
   payloads.push(...decoder.end());
   return { payloads, done: decoder.done };
-}
-
-/** The byte-order mark a UTF-8 decoder drops at the start of a stream. */
-const BOM = [0xef, 0xbb, 0xbf] as const;
-
-/**
- * UTF-8 bytes to text across chunks that may split a character: the complete characters of
- * each chunk now, an incomplete one (at most 3 bytes) with the next chunk; malformed bytes
- * become U+FFFD. Plain Buffer decoding instead of a TextDecoder per stream: on Node 20 a
- * TextDecoder outlives the young generation (only a full GC collects it), with everything
- * the stream hangs on it.
- */
-function createUtf8Decoder(): { decode(chunk: Uint8Array): string; end(): string } {
-  let carry: Buffer | undefined;
-  let started = false;
-  return {
-    decode(chunk) {
-      let bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      if (carry) bytes = Buffer.concat([carry, bytes]);
-      carry = undefined;
-      if (!started && bytes.length > 0) {
-        if (bytes.length < BOM.length && BOM.slice(0, bytes.length).every((b, i) => bytes[i] === b)) {
-          carry = Buffer.from(bytes);
-          return '';
-        }
-        started = true;
-        if (BOM.every((b, i) => bytes[i] === b)) bytes = bytes.subarray(BOM.length);
-      }
-      const complete = completeLength(bytes);
-      if (complete < bytes.length) carry = Buffer.from(bytes.subarray(complete));
-      return bytes.toString('utf8', 0, complete);
-    },
-    end() {
-      const rest = carry?.toString('utf8') ?? '';
-      carry = undefined;
-      return rest;
-    },
-  };
-}
-
-/** The length of `bytes` without an incomplete UTF-8 sequence at its end. */
-function completeLength(bytes: Buffer): number {
-  // Look back over at most 3 continuation bytes (10xxxxxx) for the lead byte of the last character.
-  for (let back = 1; back <= Math.min(4, bytes.length); back++) {
-    const byte = bytes[bytes.length - back]!;
-    if ((byte & 0xc0) === 0x80) continue;
-    const needed = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
-    return needed > back ? bytes.length - back : bytes.length;
-  }
-  return bytes.length;
 }
 
 const DONE = Symbol('done');

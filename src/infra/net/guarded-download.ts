@@ -107,12 +107,11 @@ export function createGuardedDownloader(options: GuardedDownloaderOptions): Guar
         throw new FileFetchError('refused a download: not a URL', false);
       }
       const deadline = deadlineIn(timeoutMs, signal);
-      const combined = deadline.signal;
       for (let redirects = 0; ; redirects++) {
         checkUrl(url);
         let response;
         try {
-          response = await request(url, { method: 'GET', dispatcher: agent, signal: combined, headers: { accept: '*/*' } });
+          response = await request(url, { method: 'GET', dispatcher: agent, signal: deadline.signal, headers: { accept: '*/*' } });
         } catch (error) {
           if (signal?.aborted) throw signal.reason;
           throw describeFailure(error, url, deadline.expired);
