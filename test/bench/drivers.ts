@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createFakeDiscord, type FakeDiscord, type FakeMessage as DiscordMessage, type RecordedRequest } from '../fakes/discord.js';
 import { createFakeTelegram, type FakeTelegram, type RecordedCall } from '../fakes/telegram.js';
-import { BENCH_PROMPT, BENCH_REPLY, type Driver } from './measure.js';
+import { BENCH_PROMPT, BENCH_REPLY, type Driver, type WriteCounts } from './measure.js';
 
 export const TELEGRAM_TOKEN = '123456:BENCH-token';
 /** Private chats (one user each) from this id: a DM is always addressed to the bot, and has no group limit. */
@@ -32,6 +32,15 @@ const MAX_RECORDED = 5_000;
 const KEEP_MESSAGES = 1_000;
 /** Bot messages remembered for their edits, newest last. */
 const MAX_ANSWERS = 10_000;
+
+/** The Bot API calls that write to a chat (what a bot spends of Telegram's limits on an answer). */
+const TELEGRAM_WRITES = new Set(['sendMessage', 'editMessageText', 'sendMessageDraft', 'sendChatAction']);
+/** Discord REST calls that write to a channel, by method and route, with their short names. */
+const DISCORD_WRITES: Readonly<Record<string, string>> = {
+  'POST /channels/{channel_id}/messages': 'create',
+  'PATCH /channels/{channel_id}/messages/{message_id}': 'edit',
+  'POST /channels/{channel_id}/typing': 'typing',
+};
 
 interface Waiter {
   readonly at: number;
@@ -89,15 +98,38 @@ export interface PlatformDriver extends Driver {
   stop(): Promise<void>;
 }
 
+/** What a driver is told: the bot's final text it waits for (the fake upstream's reply). */
+export interface DriverOptions {
+  readonly reply?: string;
+}
+
+/** Counts of the bot's platform calls by kind, since the last take(). */
+function writeCounter(): { count(kind: string): void; take(): WriteCounts } {
+  let counts: Record<string, number> = {};
+  return {
+    count(kind) {
+      counts[kind] = (counts[kind] ?? 0) + 1;
+    },
+    take() {
+      const taken = counts;
+      counts = {};
+      return taken;
+    },
+  };
+}
+
 /** A fake Bot API with its flood limits off; users write in private chats. */
-export async function telegramDriver(): Promise<PlatformDriver & { readonly fake: FakeTelegram }> {
+export async function telegramDriver(options: DriverOptions = {}): Promise<PlatformDriver & { readonly fake: FakeTelegram }> {
+  const reply = options.reply ?? BENCH_REPLY;
   const fake = await createFakeTelegram({ token: TELEGRAM_TOKEN, rateLimits: false });
   const pending = waiters();
+  const writes = writeCounter();
   // The bot's message → the user's message it answers, for edits.
   const answers = new Map<string, string>();
   onPush(
     fake.calls,
     (call: RecordedCall) => {
+      if (TELEGRAM_WRITES.has(call.method)) writes.count(call.response.ok ? call.method : `${call.method} refused`);
       if (!call.response.ok) return;
       const chat = String(call.params['chat_id']);
       if (call.method === 'sendMessage') {
@@ -106,10 +138,10 @@ export async function telegramDriver(): Promise<PlatformDriver & { readonly fake
         const key = `${chat}:${replyTo}`;
         const sent = (call.response.result as { message_id: number }).message_id;
         remember(answers, `${chat}:${sent}`, key);
-        if (visibleText(call.params['text']) === BENCH_REPLY) pending.done(key);
+        if (visibleText(call.params['text']) === reply) pending.done(key);
       } else if (call.method === 'editMessageText') {
         const key = answers.get(`${chat}:${String(call.params['message_id'])}`);
-        if (visibleText(call.params['text']) === BENCH_REPLY) pending.done(key);
+        if (visibleText(call.params['text']) === reply) pending.done(key);
       }
     },
     0,
@@ -129,14 +161,17 @@ export async function telegramDriver(): Promise<PlatformDriver & { readonly fake
       const messageId = (update['message'] as { message_id: number }).message_id;
       return pending.add(`${id}:${messageId}`, at);
     },
+    writes: () => writes.take(),
     stop: () => fake.stop(),
   };
 }
 
 /** A fake Discord (gateway and REST); users write in DMs, one DM channel each. */
-export async function discordDriver(): Promise<PlatformDriver & { readonly fake: FakeDiscord }> {
+export async function discordDriver(options: DriverOptions = {}): Promise<PlatformDriver & { readonly fake: FakeDiscord }> {
+  const reply = options.reply ?? BENCH_REPLY;
   const fake = await createFakeDiscord({});
   const pending = waiters();
+  const writes = writeCounter();
   const answers = new Map<string, string>();
   onPush(
     fake.messages,
@@ -145,16 +180,19 @@ export async function discordDriver(): Promise<PlatformDriver & { readonly fake:
       const replyTo = message.message_reference?.message_id;
       if (replyTo === undefined) return;
       remember(answers, message.id, replyTo);
-      if (message.content === BENCH_REPLY) pending.done(replyTo);
+      if (message.content === reply) pending.done(replyTo);
     },
     KEEP_MESSAGES,
   );
   onPush(
     fake.requests,
     (request: RecordedRequest) => {
+      const kind = DISCORD_WRITES[`${request.method} ${request.route}`];
+      // Recorded before it is answered: every call counts, as it spends the limits either way.
+      if (kind) writes.count(kind);
       if (request.method !== 'PATCH' || request.route !== '/channels/{channel_id}/messages/{message_id}') return;
       const content = (request.body as { content?: unknown } | undefined)?.content;
-      if (content === BENCH_REPLY) pending.done(answers.get(request.path.split('/').at(-1) ?? ''));
+      if (content === reply) pending.done(answers.get(request.path.split('/').at(-1) ?? ''));
     },
     0,
   );
@@ -168,6 +206,7 @@ export async function discordDriver(): Promise<PlatformDriver & { readonly fake:
       const payload = fake.userMessage({ content: BENCH_PROMPT, dm: true, author: { id, username: `user${conversation}` } });
       return pending.add(String(payload['id']), at);
     },
+    writes: () => writes.take(),
     stop: () => fake.stop(),
   };
 }

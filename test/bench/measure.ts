@@ -12,6 +12,25 @@ export const BENCH_REPLY = 'ok, noted.';
 /** What every user says. */
 export const BENCH_PROMPT = 'How are you today?';
 
+/** Words of the timed reply's sentences, used in turn. */
+const REPLY_WORDS = 'the quick answer takes its time while every word arrives one after another from a model that thinks before it writes'.split(' ');
+const WORDS_PER_SENTENCE = 12;
+
+/** The timed fake model's answer: `words` words in sentences of twelve, the same for every message. */
+export function timedReply(words: number): string {
+  const out: string[] = [];
+  for (let i = 0; i < words; i++) {
+    let word = REPLY_WORDS[i % REPLY_WORDS.length]!;
+    if (i % WORDS_PER_SENTENCE === 0) word = word[0]!.toUpperCase() + word.slice(1);
+    if (i % WORDS_PER_SENTENCE === WORDS_PER_SENTENCE - 1 || i === words - 1) word += '.';
+    out.push(word);
+  }
+  return out.join(' ');
+}
+
+/** The bot's platform calls by kind (sendMessage, sendMessageDraft, edit…), counted by the fake platform. */
+export type WriteCounts = Record<string, number>;
+
 /** One way into the service: a platform fake (or the playground) with a user on it. */
 export interface Driver {
   readonly name: string;
@@ -21,6 +40,8 @@ export interface Driver {
    * bot's final text for it.
    */
   send(conversation: number): Promise<number>;
+  /** The bot's platform calls since the last call of this, by kind (platforms only). */
+  writes?(): WriteCounts;
 }
 
 export interface ThroughputOptions {
@@ -140,4 +161,78 @@ export async function latencyAt(driver: Driver, options: LatencyOptions): Promis
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+export interface PeopleOptions {
+  /** People writing at once: each sends a message, waits for the final answer, and sends the next at once. */
+  readonly users: number;
+  /** Run first and not measured: everyone has started, and the service is in its steady state. */
+  readonly settleSeconds: number;
+  /** Measured: messages sent in this window count. */
+  readonly seconds: number;
+  /** Conversation numbers from here, one per person. */
+  readonly base: number;
+  /** How long to wait for the last answers after the window. */
+  readonly drainMs: number;
+  /** Started when the measured window begins and stopped when it ends (sampling memory, queue depth…). */
+  readonly during?: () => () => Promise<void>;
+}
+
+export interface PeopleResult {
+  /** Delivery to final text of each message sent in the window and answered, sorted, in ms. */
+  readonly samples: number[];
+  /** Messages sent in the window. */
+  readonly sent: number;
+  /** Of those, not answered by the end of the drain. */
+  readonly unanswered: number;
+  /** Answers that arrived within the window, a second. */
+  readonly answersPerSecond: number;
+}
+
+/**
+ * `users` people write at once, each in a conversation of their own: each sends a message,
+ * waits for its final answer, and writes again at once, for `settleSeconds` + `seconds`.
+ * This is how a crowd loads a bot whose answers take seconds: the number of answers in
+ * flight is the number of people, and answers a second is what the bot keeps up with.
+ */
+export async function peopleAtOnce(driver: Driver, options: PeopleOptions): Promise<PeopleResult> {
+  const begin = performance.now();
+  const windowStart = begin + options.settleSeconds * 1000;
+  const windowEnd = windowStart + options.seconds * 1000;
+  const deadline = windowEnd + options.drainMs;
+  const samples: number[] = [];
+  let sent = 0;
+  let answered = 0;
+  let inWindow = 0;
+  let stopDuring: (() => Promise<void>) | undefined;
+  const startDuring = setTimeout(() => {
+    stopDuring = options.during?.();
+  }, options.settleSeconds * 1000);
+  const stop = new AbortController();
+  const expired = sleep(deadline - performance.now(), 'expired' as const, { signal: stop.signal }).catch(() => 'expired' as const);
+  await Promise.all(
+    Array.from({ length: options.users }, async (_, person) => {
+      // Everyone starts within the first second, not in one instant.
+      await sleep((person / options.users) * 1000);
+      while (performance.now() < windowEnd) {
+        const sentAt = performance.now();
+        const measured = sentAt >= windowStart;
+        if (measured) sent += 1;
+        const outcome = await Promise.race([driver.send(options.base + person).catch(() => 'refused' as const), expired]);
+        if (outcome === 'expired') return;
+        if (outcome === 'refused') continue;
+        const now = performance.now();
+        if (now >= windowStart && now < windowEnd) inWindow += 1;
+        if (measured) {
+          answered += 1;
+          samples.push(outcome);
+        }
+      }
+    }),
+  );
+  stop.abort();
+  clearTimeout(startDuring);
+  await stopDuring?.();
+  samples.sort((a, b) => a - b);
+  return { samples, sent, unanswered: sent - answered, answersPerSecond: inWindow / options.seconds };
 }

@@ -25,6 +25,7 @@ export async function startChild(
   env: Record<string, string>,
   ready: (line: Record<string, unknown>) => boolean,
   nodeFlags: readonly string[] = [],
+  options: { readonly ipc?: boolean } = {},
 ): Promise<Child> {
   const loader = file.endsWith('.ts') ? ['--import', TSX] : [];
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each child there, for a look in DevTools.
@@ -32,7 +33,7 @@ export async function startChild(
   const child = spawn(process.execPath, [...nodeFlags, ...(process.env['BENCH_NODE_FLAGS']?.split(' ').filter(Boolean) ?? []), ...profile, ...loader, file, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: options.ipc ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });
   const readyLine = await new Promise<Record<string, unknown>>((resolve, reject) => {

@@ -33,6 +33,7 @@ import { bareBullmq, BARE_CONCURRENCY, BARE_JOBS } from './bare.js';
 import { memoryPerConversation } from './memory.js';
 import { buildInto, ROOT, rssMiB, SERVICE_NODE_FLAGS, startChild } from './processes.js';
 import { CpuMeter, fmt, isWorkerReady, rssOf, startService, type Service } from './service.js';
+import { CROWDS, measureCrowd, replyOf, TIMINGS, upstreamEnv } from './realtime.js';
 
 /** Worker concurrency of the chat jobs in the pipeline runs (CHAT_CONCURRENCY; the default is 16). */
 const CHAT_CONCURRENCY = 64;
@@ -204,8 +205,41 @@ async function main(): Promise<void> {
         const cpu = meter(s);
         await cpu.begin();
         const r = await throughput(driver, { messages: SHIPPED_MESSAGES, window: SHIPPED_WINDOW, conversations: SHIPPED_MESSAGES, base: 0, limitMs: PHASE_LIMIT_MS });
+        driver.writes?.();
         const status = r.complete ? '' : ` (only ${r.answered} of ${SHIPPED_MESSAGES} answered in time)`;
         console.log(`   ${pad(driver.name, 11)} ${pad(`${fmt(r.rate)} msg/s`, 12)} (${SHIPPED_MESSAGES} messages in ${fmt(r.seconds, 1)} s${status}); global limit ${limitOf(driver.name)}/s per bot`);
+      }
+    }
+
+    // R. A real model's timing: what users feel.
+    if (wanted('R')) {
+      const crowds = process.env['BENCH_CROWDS']?.split(',').map(Number) ?? [...CROWDS];
+      const timings = TIMINGS.filter((_, i) => !process.env['BENCH_TIMINGS'] || process.env['BENCH_TIMINGS'].split(',').includes(String(i)));
+      const settings = { USER_RATE_LIMIT: '0', CHANNEL_RATE_LIMIT: '0', ...LIMIT_OVERRIDES };
+      console.log(
+        `\nR. A real model's timing, one process (--role all), as shipped but for the abuse limits and the platforms' global caps ` +
+          `(${describeEnv(settings, ['USER_RATE_LIMIT', 'CHANNEL_RATE_LIMIT', ...Object.keys(LIMIT_OVERRIDES)])}; CHAT_CONCURRENCY and moderation as shipped). ` +
+          `People write at once in private chats, each again as soon as their answer is final:`,
+      );
+      for (const timing of timings) {
+        const timed = await startChild('test/bench/fake-upstream.ts', [], upstreamEnv(timing), (line) => typeof line['url'] === 'string', SERVICE_NODE_FLAGS, { ipc: true });
+        stopping.push(() => timed.stop());
+        console.log(`   upstream: first word after ${fmt(timing.firstTokenMs / 1000, 1)} s, ${timing.words} words streamed over ${fmt(timing.streamMs / 1000, 1)} s`);
+        for (const users of crowds) {
+          for (const make of [telegramDriver, discordDriver]) {
+            const driver = await make({ reply: replyOf(timing) });
+            stopping.push(() => driver.stop());
+            serial += 1;
+            const env = { ...base, OPENAI_BASE_URL: String(timed.readyLine['url']), ...driver.env, ...settings, QUEUE_PREFIX: `bench${serial}` };
+            const s = await start('all', env);
+            const crowd = await measureCrowd(driver, s, admin, users, 0);
+            console.log(`   ${crowd.line}`);
+            await service?.stop();
+            service = undefined;
+            await driver.stop();
+          }
+        }
+        await timed.stop();
       }
     }
 

@@ -23,6 +23,7 @@ import {
 } from './openapi-validator.js';
 import { createPng, type Rgb } from '../../src/infra/ai/png.js';
 import { parseMultipart } from './multipart.js';
+import { createUpstreamLimits, estimatedTokens, type FakeUpstreamLimits, type UpstreamLimits } from './openai-rate-limits.js';
 
 export type { MultipartFile } from './openapi-validator.js';
 
@@ -47,8 +48,6 @@ const BASELINE_MODERATION_SCORE = 0.0001;
 const MODERATION_FLAG_THRESHOLD = 0.5;
 /** Token accounting is rough on purpose: words, plus a fixed cost per message. */
 const TOKENS_PER_MESSAGE = 4;
-/** Sent on every API answer, like the live API's rate-limit headers. */
-const RATE_LIMIT = { requests: 10_000, tokens: 30_000_000 } as const;
 /** Model ids the fake lists. */
 const MODEL_IDS = [
   'gpt-4o-mini',
@@ -158,6 +157,12 @@ export interface FakeOpenAIOptions {
   chatReply?: (body: ChatRequestBody) => string;
   streamChunkSize?: number;
   streamDelayMs?: number;
+  /** Stream one word (with its following space) per chunk instead of `streamChunkSize` code points. */
+  streamByWord?: boolean;
+  /** Wait this long after the role chunk before the first content chunk (a model's time to first token). */
+  firstTokenDelayMs?: number;
+  /** Requests and tokens per minute, kept and reported like the live API (unlimited by default). */
+  rateLimits?: UpstreamLimits;
   moderationRules?: ModerationRule[];
   imageFormat?: 'b64_json' | 'url';
   /** Check request bodies against the OpenAPI spec (default true). */
@@ -180,6 +185,10 @@ export interface FakeOpenAI {
   streamChunkSize: number;
   /** Delay between SSE chunks. */
   streamDelayMs: number;
+  streamByWord: boolean;
+  firstTokenDelayMs: number;
+  /** The rate limits: `limits.set({ requestsPerMinute })` changes them (a 429 storm, or its end). */
+  readonly limits: FakeUpstreamLimits;
   moderationRules: ModerationRule[];
   /** Image format when the request does not say. */
   imageFormat: 'b64_json' | 'url';
@@ -233,6 +242,8 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
     transcriptReply: () => options.transcript ?? DEFAULT_TRANSCRIPT,
     streamChunkSize: options.streamChunkSize ?? DEFAULT_STREAM_CHUNK_SIZE,
     streamDelayMs: options.streamDelayMs ?? 0,
+    streamByWord: options.streamByWord ?? false,
+    firstTokenDelayMs: options.firstTokenDelayMs ?? 0,
     moderationRules: () => [...(options.moderationRules ?? [])],
     imageFormat: options.imageFormat ?? 'b64_json',
   };
@@ -256,6 +267,9 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
     transcriptReply: defaults.transcriptReply,
     streamChunkSize: defaults.streamChunkSize,
     streamDelayMs: defaults.streamDelayMs,
+    streamByWord: defaults.streamByWord,
+    firstTokenDelayMs: defaults.firstTokenDelayMs,
+    limits: createUpstreamLimits(options.rateLimits),
     moderationRules: defaults.moderationRules(),
     imageFormat: defaults.imageFormat,
     enqueueFault(fault) {
@@ -275,6 +289,9 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
       fake.transcriptReply = defaults.transcriptReply;
       fake.streamChunkSize = defaults.streamChunkSize;
       fake.streamDelayMs = defaults.streamDelayMs;
+      fake.streamByWord = defaults.streamByWord;
+      fake.firstTokenDelayMs = defaults.firstTokenDelayMs;
+      fake.limits.set(options.rateLimits ?? {});
       fake.moderationRules = defaults.moderationRules();
       fake.imageFormat = defaults.imageFormat;
     },
@@ -351,7 +368,8 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
       sendError(res, methodOk ? 405 : 404, { message, type: 'invalid_request_error', param: null, code: null });
       return;
     }
-    if (pathname.startsWith(`${API_PREFIX}/`)) setApiHeaders(res);
+    const api = pathname.startsWith(`${API_PREFIX}/`);
+    if (api) setApiHeaders(res);
     if (route.auth && options.apiKey !== undefined) {
       const refusal = checkApiKey(headers['authorization'], options.apiKey);
       if (refusal) return sendError(res, 401, refusal);
@@ -362,6 +380,17 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
         fake.violations.push(refusal.line);
         return sendError(res, 400, refusal.error);
       }
+    }
+
+    if (api && method === 'POST') {
+      const body = parsed.body as { model?: unknown } | undefined;
+      const decision = fake.limits.decide(estimatedTokens(parsed.body), typeof body?.model === 'string' ? body.model : 'the model');
+      for (const [name, value] of Object.entries(decision.headers)) res.setHeader(name, value);
+      if (decision.refusal) {
+        return sendError(res, 429, { message: decision.refusal.message, type: decision.refusal.type, param: null, code: 'rate_limit_exceeded' });
+      }
+    } else if (api) {
+      for (const [name, value] of Object.entries(fake.limits.headers())) res.setHeader(name, value);
     }
 
     const fault = takeFault(pathname);
@@ -467,7 +496,7 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
       // With include_usage the live API sends `usage: null` on every chunk but the last.
       ...(includeUsage ? { usage: null } : {}),
     });
-    const pieces = splitCodePoints(reply, fake.streamChunkSize);
+    const pieces = fake.streamByWord ? splitWords(reply) : splitCodePoints(reply, fake.streamChunkSize);
     const events: string[] = [JSON.stringify(chunk({ role: 'assistant', content: '', refusal: null }, null))];
     for (const piece of pieces) events.push(JSON.stringify(chunk({ content: piece }, null)));
     events.push(JSON.stringify(chunk({}, finishReason)));
@@ -486,7 +515,8 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
       if (cutAt !== undefined && i === cutAt) return void res.socket?.destroy();
       if (isGone(res) || stopping.signal.aborted) return;
       await write(res, `data: ${event}\n\n`);
-      if (fake.streamDelayMs > 0 && i < events.length - 1) await pause(fake.streamDelayMs);
+      if (i === 0 && fake.firstTokenDelayMs > 0) await pause(fake.firstTokenDelayMs);
+      else if (fake.streamDelayMs > 0 && i < events.length - 1) await pause(fake.streamDelayMs);
     }
     res.end();
   }
@@ -631,6 +661,11 @@ function usageOf(body: ChatRequestBody, reply: string): object {
       rejected_prediction_tokens: 0,
     },
   };
+}
+
+/** One word and the spaces after it per piece, as a model streams tokens. */
+function splitWords(text: string): string[] {
+  return text.match(/\s*\S+\s*/g) ?? [text];
 }
 
 /** Splits by code points so a chunk boundary never falls inside a surrogate pair. */
@@ -810,12 +845,6 @@ function setApiHeaders(res: ServerResponse): void {
   res.setHeader('x-request-id', `req_${randomId()}`);
   res.setHeader('openai-version', '2020-10-01');
   res.setHeader('openai-processing-ms', '1');
-  res.setHeader('x-ratelimit-limit-requests', String(RATE_LIMIT.requests));
-  res.setHeader('x-ratelimit-remaining-requests', String(RATE_LIMIT.requests - 1));
-  res.setHeader('x-ratelimit-reset-requests', '6ms');
-  res.setHeader('x-ratelimit-limit-tokens', String(RATE_LIMIT.tokens));
-  res.setHeader('x-ratelimit-remaining-tokens', String(RATE_LIMIT.tokens - 1));
-  res.setHeader('x-ratelimit-reset-tokens', '0s');
 }
 
 /** Type, code and message of the live API's answers for a bare status. */

@@ -1,0 +1,116 @@
+/**
+ * Phase R of the benchmark: what users feel with a real model's timing. A fake upstream
+ * waits before its first word and streams the answer over seconds; hundreds or thousands
+ * of people write at once in private chats, each writing again as soon as their answer is
+ * final. Per platform and crowd it prints answers a second, delivery to final text
+ * (p50/p95/max), the platform calls per answer, the service's memory per 1,000 answers in
+ * flight and its event-loop delay.
+ */
+import type { Redis } from 'ioredis';
+import { peopleAtOnce, percentile, timedReply, type Driver, type WriteCounts } from './measure.js';
+import { rssMiB } from './processes.js';
+import { fmt, type Service } from './service.js';
+
+/** A model's timing: first word after `firstTokenMs`, the rest over `streamMs`. */
+export interface ModelTiming {
+  readonly firstTokenMs: number;
+  readonly streamMs: number;
+  readonly words: number;
+}
+
+export const TIMINGS: readonly ModelTiming[] = [
+  { firstTokenMs: 500, streamMs: 3_000, words: 60 },
+  { firstTokenMs: 1_000, streamMs: 10_000, words: 60 },
+];
+export const CROWDS = [500, 2_000] as const;
+/** Everyone has written and the first answers are back before measuring starts. */
+const SETTLE_SECONDS = 6;
+const MEASURE_SECONDS = 20;
+const DRAIN_MS = 30_000;
+const SAMPLE_EVERY_MS = 1_000;
+/** prom-client samples the event loop every 10 ms (its default precision); a sample's delay includes those 10 ms. */
+const LOOP_SAMPLE_MS = 10;
+
+/** The upstream's environment for a timing. */
+export function upstreamEnv(timing: ModelTiming): Record<string, string> {
+  return {
+    BENCH_UPSTREAM_FIRST_TOKEN_MS: String(timing.firstTokenMs),
+    BENCH_UPSTREAM_STREAM_MS: String(timing.streamMs),
+    BENCH_UPSTREAM_WORDS: String(timing.words),
+  };
+}
+
+/** The answer the timed upstream gives, which a driver waits for. */
+export function replyOf(timing: ModelTiming): string {
+  return timedReply(timing.words);
+}
+
+/** The event-loop delay a service process measured since its last scrape (prom-client resets it on each). */
+async function eventLoopDelay(service: Service): Promise<{ p50: number; p99: number; max: number } | undefined> {
+  try {
+    const text = await (await fetch(`${service.baseUrl}/metrics`)).text();
+    const read = (name: string): number => Math.max(0, Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? Number.NaN) * 1000 - LOOP_SAMPLE_MS);
+    return { p50: read('nodejs_eventloop_lag_p50_seconds'), p99: read('nodejs_eventloop_lag_p99_seconds'), max: read('nodejs_eventloop_lag_max_seconds') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Platform calls per answer, by kind, most frequent first. */
+function perAnswer(writes: WriteCounts, answers: number): string {
+  const entries = Object.entries(writes).sort((a, b) => b[1] - a[1]);
+  const total = entries.filter(([kind]) => !kind.endsWith('refused') && kind !== 'sendChatAction' && kind !== 'typing').reduce((sum, [, n]) => sum + n, 0);
+  const parts = entries.map(([kind, n]) => `${kind} ${fmt(n / Math.max(1, answers), 2)}`);
+  return `${fmt(total / Math.max(1, answers), 2)} writes/answer (${parts.join(', ')})`;
+}
+
+/**
+ * One crowd on one platform: the service is already running with `driver`'s platform.
+ * Returns the printed line and the figures the summary needs.
+ */
+export async function measureCrowd(
+  driver: Driver,
+  service: Service,
+  admin: Redis,
+  users: number,
+  base: number,
+): Promise<{ line: string; p95: number; unanswered: number; kibPerAnswer: number }> {
+  const pid = service.pids.get('service') ?? [...service.pids.values()][0]!;
+  const idleRss = await rssMiB(pid);
+  const rss: number[] = [];
+  const active: number[] = [];
+  let loop: Awaited<ReturnType<typeof eventLoopDelay>>;
+  const result = await peopleAtOnce(driver, {
+    users,
+    settleSeconds: SETTLE_SECONDS,
+    seconds: MEASURE_SECONDS,
+    base,
+    drainMs: DRAIN_MS,
+    during: () => {
+      driver.writes?.();
+      void eventLoopDelay(service);
+      const timer = setInterval(() => {
+        void rssMiB(pid).then((mib) => rss.push(mib));
+        void admin.llen(`${service.prefix}:chat:active`).then((n) => active.push(n));
+      }, SAMPLE_EVERY_MS);
+      return async () => {
+        clearInterval(timer);
+        loop = await eventLoopDelay(service);
+      };
+    },
+  });
+  const writes = driver.writes?.() ?? {};
+  const avg = (values: number[]): number => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+  const inFlight = avg(active);
+  const kibPerAnswer = inFlight > 0 ? ((avg(rss) - idleRss) * 1024) / inFlight : Number.NaN;
+  const answers = result.answersPerSecond * MEASURE_SECONDS;
+  const s = result.samples;
+  const line =
+    `${driver.name.padEnd(9)} ${String(users).padStart(5)} people: ${fmt(result.answersPerSecond, 1)} answers/s; delivery → final text ` +
+    `p50 ${fmt(percentile(s, 50) / 1000, 2)} s, p95 ${fmt(percentile(s, 95) / 1000, 2)} s, max ${fmt((s.at(-1) ?? Number.NaN) / 1000, 2)} s` +
+    `${result.unanswered > 0 ? `, ${fmt(result.unanswered)} of ${fmt(result.sent)} unanswered` : `, all ${fmt(result.sent)} answered`}; ` +
+    `${perAnswer(writes, answers)}; ${fmt(inFlight)} in flight, RSS ${fmt(idleRss)} → ${fmt(Math.max(...rss, idleRss))} MiB ` +
+    `(${fmt((kibPerAnswer * 1000) / 1024, 1)} MiB per 1,000 in flight); event-loop delay p50 ${fmt(loop?.p50 ?? Number.NaN, 1)} ms, ` +
+    `p99 ${fmt(loop?.p99 ?? Number.NaN, 1)} ms, max ${fmt(loop?.max ?? Number.NaN, 1)} ms (beyond the 10 ms sampling)`;
+  return { line, p95: percentile(s, 95), unanswered: result.unanswered, kibPerAnswer };
+}
