@@ -174,8 +174,8 @@ export interface PeopleOptions {
   readonly base: number;
   /** How long to wait for the last answers after the window. */
   readonly drainMs: number;
-  /** Started when the measured window begins and stopped when it ends (sampling memory, queue depth…). */
-  readonly during?: () => () => Promise<void>;
+  /** Started when the measured window begins; its result is called when the window ends, with the answers that arrived in it. */
+  readonly during?: () => (answers: number) => Promise<void>;
 }
 
 export interface PeopleResult {
@@ -204,10 +204,14 @@ export async function peopleAtOnce(driver: Driver, options: PeopleOptions): Prom
   let sent = 0;
   let answered = 0;
   let inWindow = 0;
-  let stopDuring: (() => Promise<void>) | undefined;
+  let stopped: Promise<void> | undefined;
   const startDuring = setTimeout(() => {
-    stopDuring = options.during?.();
+    const stopDuring = options.during?.();
+    endDuring = setTimeout(() => {
+      stopped = stopDuring?.(inWindow);
+    }, windowEnd - performance.now());
   }, options.settleSeconds * 1000);
+  let endDuring: ReturnType<typeof setTimeout> | undefined;
   const stop = new AbortController();
   const expired = sleep(deadline - performance.now(), 'expired' as const, { signal: stop.signal }).catch(() => 'expired' as const);
   await Promise.all(
@@ -232,7 +236,8 @@ export async function peopleAtOnce(driver: Driver, options: PeopleOptions): Prom
   );
   stop.abort();
   clearTimeout(startDuring);
-  await stopDuring?.();
+  clearTimeout(endDuring);
+  await stopped;
   samples.sort((a, b) => a - b);
   return { samples, sent, unanswered: sent - answered, answersPerSecond: inWindow / options.seconds };
 }

@@ -9,7 +9,7 @@
 import type { Redis } from 'ioredis';
 import { peopleAtOnce, percentile, timedReply, type Driver, type WriteCounts } from './measure.js';
 import { rssMiB } from './processes.js';
-import { fmt, type Service } from './service.js';
+import { fmt, type CpuMeter, type Service } from './service.js';
 
 /** A model's timing: first word after `firstTokenMs`, the rest over `streamMs`. */
 export interface ModelTiming {
@@ -74,12 +74,14 @@ export async function measureCrowd(
   admin: Redis,
   users: number,
   base: number,
+  cpu: CpuMeter,
 ): Promise<{ line: string; p95: number; unanswered: number; kibPerAnswer: number }> {
   const pid = service.pids.get('service') ?? [...service.pids.values()][0]!;
   const idleRss = await rssMiB(pid);
   const rss: number[] = [];
   const active: number[] = [];
   let loop: Awaited<ReturnType<typeof eventLoopDelay>>;
+  let cpuLine = '';
   const result = await peopleAtOnce(driver, {
     users,
     settleSeconds: SETTLE_SECONDS,
@@ -88,14 +90,16 @@ export async function measureCrowd(
     drainMs: DRAIN_MS,
     during: () => {
       driver.writes?.();
+      void cpu.begin();
       void eventLoopDelay(service);
       const timer = setInterval(() => {
         void rssMiB(pid).then((mib) => rss.push(mib));
         void admin.llen(`${service.prefix}:chat:active`).then((n) => active.push(n));
       }, SAMPLE_EVERY_MS);
-      return async () => {
+      return async (answers) => {
         clearInterval(timer);
         loop = await eventLoopDelay(service);
+        cpuLine = await cpu.perMessage(answers);
       };
     },
   });
@@ -111,6 +115,6 @@ export async function measureCrowd(
     `${result.unanswered > 0 ? `, ${fmt(result.unanswered)} of ${fmt(result.sent)} unanswered` : `, all ${fmt(result.sent)} answered`}; ` +
     `${perAnswer(writes, answers)}; ${fmt(inFlight)} in flight, RSS ${fmt(idleRss)} → ${fmt(Math.max(...rss, idleRss))} MiB ` +
     `(${fmt((kibPerAnswer * 1000) / 1024, 1)} MiB per 1,000 in flight); event-loop delay p50 ${fmt(loop?.p50 ?? Number.NaN, 1)} ms, ` +
-    `p99 ${fmt(loop?.p99 ?? Number.NaN, 1)} ms, max ${fmt(loop?.max ?? Number.NaN, 1)} ms (beyond the 10 ms sampling)`;
+    `p99 ${fmt(loop?.p99 ?? Number.NaN, 1)} ms, max ${fmt(loop?.max ?? Number.NaN, 1)} ms (beyond the 10 ms sampling); ${cpuLine.replace('message', 'answer')}`;
   return { line, p95: percentile(s, 95), unanswered: result.unanswered, kibPerAnswer };
 }

@@ -227,12 +227,13 @@ async function main(): Promise<void> {
         console.log(`   upstream: first word after ${fmt(timing.firstTokenMs / 1000, 1)} s, ${timing.words} words streamed over ${fmt(timing.streamMs / 1000, 1)} s`);
         for (const users of crowds) {
           for (const make of [telegramDriver, discordDriver]) {
+            if (process.env['BENCH_PLATFORMS'] && !process.env['BENCH_PLATFORMS'].includes(make === telegramDriver ? 'telegram' : 'discord')) continue;
             const driver = await make({ reply: replyOf(timing) });
             stopping.push(() => driver.stop());
             serial += 1;
             const env = { ...base, OPENAI_BASE_URL: String(timed.readyLine['url']), ...driver.env, ...settings, QUEUE_PREFIX: `bench${serial}` };
             const s = await start('all', env);
-            const crowd = await measureCrowd(driver, s, admin, users, 0);
+            const crowd = await measureCrowd(driver, s, admin, users, 0, new CpuMeter(new Map([...s.pids, ['redis', redis.pid], ['upstream', timed.process.pid!]])));
             console.log(`   ${crowd.line}`);
             await service?.stop();
             service = undefined;

@@ -11,10 +11,8 @@
  * the normal answer. A request refused before the fault step does not consume a fault.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleepTimer } from 'node:timers/promises';
 import {
   validateJsonRequest,
   validateMultipartRequest,
@@ -253,8 +251,6 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
   const faults: QueuedFault[] = [];
   const images = new Map<string, Buffer>();
   const stopping = new AbortController();
-  // Every paused stream listens for the stop; many at once are normal here, not a leak.
-  setMaxListeners(0, stopping.signal);
   let origin = '';
 
   const fake: FakeOpenAI = {
@@ -298,8 +294,24 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
     stop: () => stopServer(server, stopping),
   };
 
+  // Paused streams are woken by the stop through one listener, not one each: an
+  // EventTarget's listeners are a list it walks on every add, so thousands of streams
+  // pausing on one signal cost more than the streams themselves.
+  const paused = new Set<() => void>();
+  stopping.signal.addEventListener('abort', () => {
+    for (const wake of paused) wake();
+  });
   const pause = (ms: number): Promise<void> =>
-    sleepTimer(ms, undefined, { signal: stopping.signal }).catch(() => undefined);
+    new Promise((resolve) => {
+      if (stopping.signal.aborted) return resolve();
+      const wake = (): void => {
+        clearTimeout(timer);
+        paused.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      paused.add(wake);
+    });
 
   const routes: Route[] = [
     { method: 'POST', path: /^\/v1\/chat\/completions$/, specPath: '/chat/completions', auth: true, handler: (ctx) => chat(ctx) },
