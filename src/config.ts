@@ -151,7 +151,7 @@ const envSchema = z.object({
   MAX_COMPLETION_TOKENS: integer(1024, 16, 100_000),
   HISTORY_MAX_TOKENS: integer(4000, 100, 1_000_000),
   HISTORY_TTL_SECONDS: integer(7 * 24 * 3600, 60, 365 * 24 * 3600),
-  CHAT_CONCURRENCY: integer(16, 1, 1000),
+  CHAT_CONCURRENCY: integer(16, 1, 100_000),
   CHAT_VISION: z
     .string()
     .trim()

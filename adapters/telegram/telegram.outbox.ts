@@ -10,6 +10,16 @@
  * sends and final edits wait their turn. A 429 pauses the chat's keys for `retry_after`
  * and the same call is retried: a reply is never dropped.
  *
+ * Drafts (Bot API 9.3, sendMessageDraft): in private chats an answer streams as a draft,
+ * then one sendMessage persists it. Telegram documents a draft as a streamed, ephemeral
+ * preview, not a message (it is a typing action, `sendMessageTextDraftAction`, that the
+ * next message from the bot replaces): drafts are paced one a second per chat on a count of
+ * their own, so the final message never waits behind them, and they spend nothing of the
+ * bot's messages a second. A draft that does not fit is skipped; a 429 pauses the chat's
+ * drafts. Where Telegram refuses drafts (a group, a Bot API server without the method),
+ * the answer sends and edits instead, and private chats stream by editing for an hour.
+ * https://core.telegram.org/bots/api#sendmessagedraft  https://core.telegram.org/api/bots/ai
+ *
  * Text goes as HTML converted from the model's Markdown; if Telegram refuses the
  * entities, the same text goes again as plain text. An edit that would not change what a
  * message shows is not sent at all, and Telegram's "message is not modified" is success.
@@ -51,6 +61,8 @@ export const DEFAULT_MESSAGES_PER_SECOND = 30;
 const MAX_FLOOD_RETRIES = 8;
 /** When Telegram gives no retry_after with a 429. */
 const DEFAULT_RETRY_AFTER_SECONDS = 1;
+/** After Telegram refuses a draft in a kind of chat, that kind streams by editing for this long, then tries drafts again. */
+const DRAFT_REFUSAL_MS = 3_600_000;
 /** Messages still streaming whose shown text this process remembers (a reply's messages live in one job, one process). */
 const MAX_TRACKED_MESSAGES = 10_000;
 
@@ -95,12 +107,20 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
     return limits;
   };
 
+  /** A chat's drafts: one a second, counted apart from its messages (a draft is no message). */
+  const draftLimitsFor = (chat: ChatRef): RateLimit[] => [{ key: `telegram:${deps.botId}:draft:${chat.id}`, ...CHAT_LIMIT }];
+
   /**
    * One rate-limited call. Returns undefined when a 'skip' call did not fit (or hit a 429):
    * the caller's next update carries the text.
    */
-  const limited = async <T>(chat: ChatRef, mode: Mode, method: string, params: Record<string, unknown>): Promise<T | undefined> => {
-    const limits = limitsFor(chat, mode);
+  const limited = async <T>(
+    chat: ChatRef,
+    mode: Mode,
+    method: string,
+    params: Record<string, unknown>,
+    limits: RateLimit[] = limitsFor(chat, mode),
+  ): Promise<T | undefined> => {
     const once = (): Promise<T> => deps.api.call<T>(method, params);
     for (let attempt = 0; ; attempt += 1) {
       try {
@@ -126,15 +146,21 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
     method: string,
     params: Record<string, unknown>,
     text: string,
+    limits?: RateLimit[],
   ): Promise<T | undefined> => {
     try {
-      return await limited<T>(chat, mode, method, { ...params, text: markdownToTelegramHtml(text), parse_mode: 'HTML' });
+      return await limited<T>(chat, mode, method, { ...params, text: markdownToTelegramHtml(text), parse_mode: 'HTML' }, limits);
     } catch (error) {
       if (!(error instanceof TelegramApiError) || !error.badEntities) throw error;
       log.warn({ method, chat: chat.id, description: error.description }, 'telegram refused the HTML; sending plain text');
-      return limited<T>(chat, mode, method, { ...params, text });
+      return limited<T>(chat, mode, method, { ...params, text }, limits);
     }
   };
+
+  // Kinds of chat where Telegram refused a draft lately, until when.
+  const draftsRefused = new Map<string, number>();
+  const draftKindOf = (chat: ChatRef): string => `${chat.kind}${chat.threadId === undefined ? '' : ':topic'}`;
+  const now = deps.now ?? Date.now;
 
   return {
     ...createTelegramModeration({ api: deps.api, ...(deps.now === undefined ? {} : { now: deps.now }) }),
@@ -169,6 +195,27 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
         if (!(error instanceof TelegramApiError) || !error.notModified) throw error;
         remember(key, options.final ? undefined : text);
       }
+    },
+
+    drafts: {
+      available(chat) {
+        return chat.kind === 'dm' && (draftsRefused.get(draftKindOf(chat)) ?? 0) <= now();
+      },
+      async show(target, draftId, text) {
+        // An Integer: drafts go to private chats only, never to an @username.
+        const params = { chat_id: Number(target.chat.id), draft_id: draftId, ...thread(target) };
+        try {
+          await withFormatting(target.chat, 'skip', 'sendMessageDraft', params, text, draftLimitsFor(target.chat));
+          return true;
+        } catch (error) {
+          // Only a refusal changes how the answer streams; anything else skips this draft (the final message carries the text).
+          if (!(error instanceof TelegramApiError) || (error.status !== 400 && error.status !== 404)) return true;
+          const kind = draftKindOf(target.chat);
+          if (!draftsRefused.has(kind)) log.warn({ status: error.status, description: error.description, chatKind: kind }, 'telegram refused sendMessageDraft: answers here stream by editing for the next hour');
+          draftsRefused.set(kind, now() + DRAFT_REFUSAL_MS);
+          return false;
+        }
+      },
     },
 
     async showTyping(target, activity = 'typing'): Promise<void> {

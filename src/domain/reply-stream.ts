@@ -9,6 +9,11 @@ import { assertMessageLength, nextChunk, type CodeFence, type MessageChunk } fro
 // A last line that may still turn into a fence line, or a fence line still being written,
 // changes how everything after it splits: it waits for its line break.
 const PENDING_FENCE_LINE = /^[ \t]*(?:`{0,2}|~{0,2}|`{3,}[^\n]*|~{3,}[^\n]*)$/;
+/** A first piece worth showing: this many characters, or a whole sentence or line. */
+const FIRST_PIECE_MIN_CHARS = 30;
+const SENTENCE_END = /[.!?…。！？:](?:\s|$)|\n/;
+/** After the hold, a first piece that is still not worth showing is shown anyway this many holds after the first word. */
+const FIRST_PIECE_MAX_HOLDS = 2;
 
 /** How a reply streams on one platform. */
 export interface ReplyStreamOptions {
@@ -16,18 +21,32 @@ export interface ReplyStreamOptions {
   readonly maxLength: number;
   /** The least time between two updates of the growing message (Outbox.editIntervalMs). */
   readonly editIntervalMs: number;
+  /**
+   * How long after the first word nothing is shown (0, the default: show the first word at
+   * once). An answer that ends within the hold goes out as one message, never edited; after
+   * it, the first message waits for a piece worth showing (a sentence, a line, or
+   * FIRST_PIECE_MIN_CHARS), at most FIRST_PIECE_MAX_HOLDS holds after the first word.
+   */
+  readonly firstHoldMs?: number;
+  /**
+   * 'draft' (Telegram's sendMessageDraft): the growing tail is shown as a draft, and each
+   * message is sent once, final. 'edit' (the default): sent, then edited.
+   */
+  readonly preview?: 'edit' | 'draft';
   /** Milliseconds clock; `Date.now` by default. */
   readonly now?: () => number;
 }
 
 /**
- * What the platform should show: post message #index, or replace its text. A message's
- * `send` always comes before its edits, and each message gets exactly one action with
- * `final: true`, its last.
+ * What the platform should show: post message #index, or replace its text, or (in draft
+ * preview) show the growing message #index as a draft. A message's `send` always comes
+ * before its edits, and each message gets exactly one action with `final: true`, its last;
+ * in draft preview a message's only send is final, after its drafts.
  */
 export type ReplyAction =
   | { readonly type: 'send'; readonly index: number; readonly text: string; readonly final: boolean }
-  | { readonly type: 'edit'; readonly index: number; readonly text: string; readonly final: boolean };
+  | { readonly type: 'edit'; readonly index: number; readonly text: string; readonly final: boolean }
+  | { readonly type: 'draft'; readonly index: number; readonly text: string; readonly final: false };
 
 /**
  * The reply to one model answer. Feed it deltas with `push`, call `flush` on a timer so
@@ -48,6 +67,12 @@ export class ReplyStream {
   readonly #shown: Array<{ readonly text: string; readonly final: boolean } | undefined> = [];
   #lastUpdate: number | undefined;
   #finished = false;
+  readonly #firstHoldMs: number;
+  #preview: 'edit' | 'draft';
+  /** When the first non-whitespace text arrived. */
+  #firstTextAt: number | undefined;
+  /** The text of the last draft, so the same draft is never sent twice. */
+  #drafted: { readonly index: number; readonly text: string } | undefined;
 
   /** Throws a RangeError on a limit below MIN_MESSAGE_LENGTH or a negative interval. */
   constructor(options: ReplyStreamOptions) {
@@ -55,9 +80,30 @@ export class ReplyStream {
     if (!Number.isFinite(options.editIntervalMs) || options.editIntervalMs < 0) {
       throw new RangeError(`editIntervalMs must be a finite number >= 0, got ${options.editIntervalMs}`);
     }
+    if (options.firstHoldMs !== undefined && !(options.firstHoldMs >= 0)) {
+      throw new RangeError(`firstHoldMs must be a number >= 0, got ${options.firstHoldMs}`);
+    }
     this.#maxLength = options.maxLength;
     this.#editIntervalMs = options.editIntervalMs;
     this.#now = options.now ?? Date.now;
+    this.#firstHoldMs = options.firstHoldMs ?? 0;
+    this.#preview = options.preview ?? 'edit';
+  }
+
+  /** The growing message is shown as a draft, not a message. */
+  get preview(): 'edit' | 'draft' {
+    return this.#preview;
+  }
+
+  /**
+   * Drafts were refused: from now on the growing message is sent and edited, and its text
+   * is due at once (what the draft showed must not vanish for an interval).
+   */
+  useEdits(): void {
+    if (this.#preview === 'edit') return;
+    this.#preview = 'edit';
+    this.#drafted = undefined;
+    this.#lastUpdate = undefined;
   }
 
   /** Adds model text; returns the actions due now. Throws after `finish`. */
@@ -118,12 +164,35 @@ export class ReplyStream {
       this.#fence = fence;
     }
     this.#tail = tail === undefined ? '' : final ? tail.text : withTemporaryClose(tail, this.#maxLength);
+    if (this.#firstTextAt === undefined && (this.#tail !== '' || rolledOver)) this.#firstTextAt = now;
     // After a roll-over the tail is due at once: text cut off the frozen message must not vanish for an interval.
     const due =
-      final || rolledOver || this.#lastUpdate === undefined || now - this.#lastUpdate >= this.#editIntervalMs;
-    if (this.#tail !== '' && due) this.#emit(actions, this.#frozen.length, this.#tail, final);
+      final ||
+      rolledOver ||
+      (this.#lastUpdate === undefined ? this.#firstPieceDue(now) : now - this.#lastUpdate >= this.#editIntervalMs);
+    if (this.#tail !== '' && due) {
+      const index = this.#frozen.length;
+      if (this.#preview === 'draft' && !final) this.#draft(actions, index, this.#tail);
+      else this.#emit(actions, index, this.#tail, final);
+    }
     if (actions.length > 0) this.#lastUpdate = now;
     return actions;
+  }
+
+  /** Whether the first message may show now: after the hold, once it is a piece worth showing. */
+  #firstPieceDue(now: number): boolean {
+    if (this.#firstHoldMs === 0) return true;
+    const held = now - (this.#firstTextAt ?? now);
+    if (held < this.#firstHoldMs) return false;
+    const piece = this.#tail.trim();
+    return piece.length >= FIRST_PIECE_MIN_CHARS || SENTENCE_END.test(piece) || held >= this.#firstHoldMs * FIRST_PIECE_MAX_HOLDS;
+  }
+
+  /** A draft of message #index, unless the last draft showed the same. */
+  #draft(actions: ReplyAction[], index: number, text: string): void {
+    if (this.#drafted?.index === index && this.#drafted.text === text) return;
+    actions.push({ type: 'draft', index, text, final: false });
+    this.#drafted = { index, text };
   }
 
   /** Identical text is never re-sent, except once to mark a message final. */
@@ -133,6 +202,16 @@ export class ReplyStream {
     actions.push({ type: shown === undefined ? 'send' : 'edit', index, text, final });
     this.#shown[index] = { text, final };
   }
+}
+
+/**
+ * The draft id of an answer: non-zero, within 31 bits, the same for every run of one job,
+ * so a retried answer's drafts replace the ones its first run left (FNV-1a of the key).
+ */
+export function draftIdOf(key: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  return (hash & 0x7fffffff) || 1;
 }
 
 /** While streaming, an open code block is shown closed so platforms render it. */

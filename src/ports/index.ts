@@ -117,6 +117,24 @@ export interface Outbox {
   permissionsOf?(chat: ChatRef, userId: string): Promise<MemberPermissions>;
   /** A link to a message, where the platform has them. */
   messageLink?(chat: ChatRef, messageId: string): string | undefined;
+  /** Streaming drafts, where the platform has them (Telegram's sendMessageDraft). */
+  readonly drafts?: Drafts;
+}
+
+/**
+ * Streaming drafts: the growing answer shows as an ephemeral draft that the final message
+ * replaces, instead of a message sent and then edited again and again.
+ * https://core.telegram.org/bots/api#sendmessagedraft
+ */
+export interface Drafts {
+  /** Whether an answer in `chat` streams by drafts (Telegram: private chats, unless a server refused one lately). */
+  available(chat: ChatRef): boolean;
+  /**
+   * Shows `text` as draft `draftId` (one per answer). Resolves true when shown, or skipped
+   * to keep the chat's pace (a later draft carries the text); false when the platform
+   * refused drafts here, and the answer should be sent and edited instead.
+   */
+  show(target: ReplyTarget, draftId: number, text: string): Promise<boolean>;
 }
 
 /**

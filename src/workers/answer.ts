@@ -9,10 +9,10 @@ import type { ChatContentPart, ChatPromptMessage, ChatUsage, HistoryEntry } from
 import type { InboundMessage } from '../domain/inbound-message.js';
 import type { ChatResult } from '../domain/jobs.js';
 import { FAILURE_NOTICES, REPLIES } from '../domain/replies.js';
-import { ReplyStream, type ReplyAction } from '../domain/reply-stream.js';
+import { draftIdOf, ReplyStream, type ReplyAction } from '../domain/reply-stream.js';
 import { flaggedCategories } from '../domain/moderation.js';
 import { historyKeyOf } from '../domain/channel-settings.js';
-import type { ChannelSettingsStore, ChatActivity, ChatModel, HistoryStore, JobContext, Moderator, Outbox, ReplyTarget, SentMessage } from '../ports/index.js';
+import type { ChannelSettingsStore, ChatActivity, ChatModel, Drafts, HistoryStore, JobContext, Moderator, Outbox, ReplyTarget, SentMessage } from '../ports/index.js';
 
 /** Typing indicators expire (Telegram after 5 s); refresh them until the first text shows. */
 const TYPING_REFRESH_MS = 4_000;
@@ -123,16 +123,40 @@ export async function answer(deps: AnswerDeps, question: Question, context: JobC
     return say(outbox, target, REPLIES.inputRefused(checked.category), 'refused');
   }
 
-  // Stream the completion into the platform, throttled and split by the ReplyStream.
-  const stream = new ReplyStream({ maxLength: outbox.maxMessageLength, editIntervalMs: outbox.editIntervalMs, now });
+  // Stream the completion into the platform, throttled and split by the ReplyStream. The
+  // first message shows when the first edit would have (an answer done by then is one
+  // message, never edited); where the platform streams drafts, the growing answer is a
+  // draft and each message is sent once, final.
+  const drafts = outbox.drafts?.available(target.chat) ? outbox.drafts : undefined;
+  const stream = new ReplyStream({
+    maxLength: outbox.maxMessageLength,
+    editIntervalMs: outbox.editIntervalMs,
+    firstHoldMs: outbox.editIntervalMs,
+    preview: drafts ? 'draft' : 'edit',
+    now,
+  });
   const sent: SentMessage[] = [];
+  let showing = false;
+  const draftId = draftIdOf(context.jobId);
+  const deliverAll = async (actions: ReplyAction[]): Promise<void> => {
+    for (const action of actions) {
+      if (action.type === 'draft') {
+        if (await showDraft(drafts, target, draftId, action.text)) showing = true;
+        else {
+          // Refused here (a group, or a server without drafts): send and edit instead, from now.
+          stream.useEdits();
+          await deliverActions(outbox, target, sent, stream.flush());
+        }
+      } else await deliverActions(outbox, target, sent, [action]);
+    }
+  };
   // Deliveries run one after another, in the order the stream decided them.
   let delivered = Promise.resolve();
   const deliver = (actions: ReplyAction[]): Promise<void> =>
-    actions.length === 0 ? delivered : (delivered = delivered.then(() => deliverActions(outbox, target, sent, actions)));
+    actions.length === 0 ? delivered : (delivered = delivered.then(() => deliverAll(actions)));
   // When the model pauses, text it already sent still shows within one edit interval.
   const flusher = setInterval(() => void deliver(stream.flush()).catch(() => undefined), outbox.editIntervalMs);
-  const typing = keepShowing(outbox, target, 'typing', () => sent.length > 0, TYPING_DELAY_MS);
+  const typing = keepShowing(outbox, target, 'typing', () => showing || sent.length > 0, TYPING_DELAY_MS);
   let text = '';
   try {
     const request = {
@@ -205,9 +229,20 @@ function toPromptMessage(entry: HistoryEntry): ChatPromptMessage {
   return entry.role === 'user' ? { role: 'user', content: entry.text, name: entry.name } : { role: 'assistant', content: entry.text };
 }
 
+/** Shows a draft; a platform failure is a DeliveryError, a refusal is false. */
+async function showDraft(drafts: Drafts | undefined, target: ReplyTarget, draftId: number, text: string): Promise<boolean> {
+  if (!drafts) return false;
+  try {
+    return await drafts.show(target, draftId, text);
+  } catch (error) {
+    throw new DeliveryError('could not show a draft', { cause: error });
+  }
+}
+
 async function deliverActions(outbox: Outbox, target: ReplyTarget, sent: SentMessage[], actions: ReplyAction[]): Promise<void> {
   for (const action of actions) {
     try {
+      if (action.type === 'draft') continue;
       if (action.type === 'send') {
         // Only the first message of an answer is a reply; continuations follow it.
         const to = action.index === 0 ? target : { chat: target.chat, replyHandle: target.replyHandle };

@@ -19,6 +19,11 @@
  * restrict/unrestrict chat member"). Successful deletions and restrictions are recorded.
  * `edit()` changes a user's message and delivers the `edited_message` update.
  *
+ * Drafts: sendMessageDraft works in private chats only (elsewhere 400
+ * TEXTDRAFT_PEER_INVALID), keeps what each chat's draft shows (`shownDrafts`) until a
+ * message from the bot replaces it, is paced one a second per chat on its own count when
+ * `rateLimits` is on, and answers 404 like an older Bot API server with `drafts: false`.
+ *
  * Files: `addFile` registers a file for getFile, which refuses files over the 20 MB a bot
  * may download ("file is too big"), and for the download route
  * `/file/bot<token>/<file_path>` (every download is recorded in `downloads`). Uploads
@@ -155,6 +160,8 @@ export interface FakeTelegramOptions {
   bot?: { id: number; username: string; first_name?: string };
   /** Enforce the per-chat and per-group limits with 429 (default false). */
   rateLimits?: boolean;
+  /** Serve sendMessageDraft (default true); false answers it 404 like a Bot API server older than 9.3. */
+  drafts?: boolean;
 }
 
 export interface FakeTelegram {
@@ -167,6 +174,10 @@ export interface FakeTelegram {
   /** Files the bot uploaded, in order (successful calls only). */
   readonly uploads: RecordedUpload[];
   rateLimits: boolean;
+  /** Whether sendMessageDraft is served (see FakeTelegramOptions.drafts). */
+  drafts: boolean;
+  /** The draft each private chat shows now (the last sendMessageDraft's visible text), until a message from the bot replaces it. */
+  readonly shownDrafts: Map<number, { draftId: number; text: string }>;
   /** Set by setWebhook, cleared by deleteWebhook. */
   readonly webhook: { url: string; secretToken: string | undefined } | undefined;
   /** Calls of one method, in order. */
@@ -225,6 +236,8 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
   const users = new Map<number, FakeUser>();
   const files = new Map<string, { data: Buffer; path: string; size: number; failDownloads: number }>();
   const counted = new Map<number, number[]>();
+  const countedDrafts = new Map<number, number>();
+  const shownDrafts = new Map<number, { draftId: number; text: string }>();
   let waiters: Array<() => void> = [];
   /** Ends the getUpdates call being held open, if any, with 409. */
   let terminatePoll: (() => void) | undefined;
@@ -261,6 +274,8 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
     deletions,
     restrictions,
     rateLimits: options.rateLimits ?? false,
+    drafts: options.drafts ?? true,
+    shownDrafts,
     get webhook() {
       return webhook;
     },
@@ -354,6 +369,9 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
       faults = [];
       updates = [];
       counted.clear();
+      countedDrafts.clear();
+      shownDrafts.clear();
+      fake.drafts = options.drafts ?? true;
       webhook = undefined;
       allowedUpdates = [];
       fake.rateLimits = options.rateLimits ?? false;
@@ -427,6 +445,8 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
       else if (!reply.allow_sending_without_reply) return badRequest('message to be replied not found');
     }
     map.set(message.message_id, message);
+    // A message from the bot replaces the draft its chat shows (https://core.telegram.org/api/bots/ai).
+    shownDrafts.delete(chat.id);
     return message;
   };
 
@@ -514,6 +534,31 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
       else delete message['parse_mode_sent'];
       message['edit_date'] = Math.floor(Date.now() / 1000);
       return ok(publicMessage(message));
+    },
+    sendMessageDraft: (p) => {
+      if (!fake.drafts) return fail(404, 'Not Found');
+      const chat = chats.get(Number(p['chat_id']));
+      if (!chat) return badRequest('chat not found');
+      // "Unique identifier for the target private chat": drafts go to users only.
+      if (chat.type !== 'private') return badRequest('TEXTDRAFT_PEER_INVALID');
+      const draftId = Number(p['draft_id']);
+      if (!Number.isInteger(draftId) || draftId === 0) return badRequest('draft_id must be non-zero');
+      // An empty text shows a "Thinking..." placeholder; otherwise the text is parsed like a message's.
+      let visible = '';
+      if (String(p['text'] ?? '') !== '') {
+        const text = readText(p);
+        if (isAnswer(text)) return text;
+        visible = text.text;
+      }
+      // Drafts are paced per chat on a count of their own (they are typing actions, not messages).
+      const now = Date.now();
+      const last = countedDrafts.get(chat.id);
+      if (fake.rateLimits && last !== undefined && now - last < CHAT_INTERVAL_MS - FLOOD_TOLERANCE_MS) {
+        return fail(429, 'Too Many Requests: retry after 1', { retry_after: 1 });
+      }
+      countedDrafts.set(chat.id, now);
+      shownDrafts.set(chat.id, { draftId, text: visible });
+      return ok(true);
     },
     sendChatAction: (p) => {
       if (!chats.has(Number(p['chat_id']))) return badRequest('chat not found');

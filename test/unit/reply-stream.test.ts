@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ReplyStream, type ReplyAction } from '../../src/domain/reply-stream.js';
+import { draftIdOf, ReplyStream, type ReplyAction } from '../../src/domain/reply-stream.js';
 import { splitMessage } from '../../src/domain/split-message.js';
 import { prng } from '../support/prng.js';
 
@@ -39,7 +39,10 @@ const prose = (length: number): string => {
 };
 
 /** Streams `text` in deltas `stepMs` apart, flushing on every step as a worker's timer would. */
-function stream(text: string, options: { maxLength: number; editIntervalMs: number; random?: () => number; stepMs?: number }) {
+function stream(
+  text: string,
+  options: { maxLength: number; editIntervalMs: number; random?: () => number; stepMs?: number; firstHoldMs?: number; preview?: 'edit' | 'draft' },
+) {
   const clock = fakeClock();
   const reply = new ReplyStream({ ...options, now: clock.now });
   const log: Array<{ at: number; action: ReplyAction; messages: readonly string[] }> = [];
@@ -197,5 +200,120 @@ describe('ReplyStream', () => {
       }
       expect([...finalAt.keys()].sort((a, b) => a - b), context).toEqual(expected.map((_, i) => i));
     }
+  });
+
+  describe('the first message', () => {
+    it('shows nothing during the hold: an answer done by then is one message, never edited', () => {
+      const clock = fakeClock();
+      const reply = new ReplyStream({ maxLength: 4096, editIntervalMs: 1000, firstHoldMs: 1000, now: clock.now });
+      expect(reply.push('Sure')).toEqual([]);
+      clock.advance(400);
+      expect(reply.push(', here it is. ')).toEqual([]);
+      clock.advance(500);
+      expect(reply.flush()).toEqual([]);
+      expect(reply.push('Done.')).toEqual([]);
+      expect(reply.finish()).toEqual([{ type: 'send', index: 0, text: 'Sure, here it is. Done.', final: true }]);
+    });
+
+    it('after the hold, waits for a sentence or a few dozen characters, but not beyond two holds', () => {
+      const clock = fakeClock();
+      const reply = new ReplyStream({ maxLength: 4096, editIntervalMs: 1000, firstHoldMs: 1000, now: clock.now });
+      reply.push('Well');
+      clock.advance(1000);
+      expect(reply.flush()).toEqual([]);
+      expect(reply.push(', the answer')).toEqual([]);
+      expect(reply.push(' is this.')).toEqual([{ type: 'send', index: 0, text: 'Well, the answer is this.', final: false }]);
+
+      const slow = new ReplyStream({ maxLength: 4096, editIntervalMs: 1000, firstHoldMs: 1000, now: clock.now });
+      slow.push('Hmm');
+      clock.advance(1999);
+      expect(slow.flush()).toEqual([]);
+      clock.advance(1);
+      expect(slow.flush()).toEqual([{ type: 'send', index: 0, text: 'Hmm', final: false }]);
+
+      const long = new ReplyStream({ maxLength: 4096, editIntervalMs: 1000, firstHoldMs: 1000, now: clock.now });
+      long.push('a'.repeat(29));
+      clock.advance(1000);
+      expect(long.flush()).toEqual([]);
+      expect(long.push('b')).toEqual([{ type: 'send', index: 0, text: `${'a'.repeat(29)}b`, final: false }]);
+    });
+
+    it('counts the hold from the first word, not from whitespace the model sent first', () => {
+      const clock = fakeClock();
+      const reply = new ReplyStream({ maxLength: 4096, editIntervalMs: 1000, firstHoldMs: 1000, now: clock.now });
+      reply.push('\n\n');
+      clock.advance(5000);
+      expect(reply.push('Hello there.')).toEqual([]);
+      clock.advance(1000);
+      expect(reply.flush()).toEqual([{ type: 'send', index: 0, text: 'Hello there.', final: false }]);
+    });
+
+    it('sends a message that fills up during the hold at once', () => {
+      const clock = fakeClock();
+      const reply = new ReplyStream({ maxLength: 100, editIntervalMs: 1000, firstHoldMs: 1000, now: clock.now });
+      const actions = reply.push(`${'word '.repeat(30)}`);
+      // The full message goes at once, and so does what was cut off it (it must not vanish).
+      expect(actions.map((a) => [a.type, a.index, a.final])).toEqual([['send', 0, true], ['send', 1, false]]);
+    });
+  });
+
+  describe('draft preview', () => {
+    it('shows the growing message as drafts, then sends it once, final; never edits', () => {
+      const clock = fakeClock();
+      const reply = new ReplyStream({ maxLength: 4096, editIntervalMs: 1000, firstHoldMs: 1000, preview: 'draft', now: clock.now });
+      expect(reply.preview).toBe('draft');
+      reply.push('The first sentence. ');
+      clock.advance(1000);
+      expect(reply.flush()).toEqual([{ type: 'draft', index: 0, text: 'The first sentence.', final: false }]);
+      reply.push('And a second.');
+      expect(reply.flush()).toEqual([]);
+      clock.advance(1000);
+      expect(reply.flush()).toEqual([{ type: 'draft', index: 0, text: 'The first sentence. And a second.', final: false }]);
+      clock.advance(1000);
+      expect(reply.flush()).toEqual([]);
+      expect(reply.finish()).toEqual([{ type: 'send', index: 0, text: 'The first sentence. And a second.', final: true }]);
+    });
+
+    it('sends each message of a long answer once, final, and drafts only the growing one', () => {
+      const text = prose(9000);
+      const { actions, reply } = stream(text, { maxLength: 4096, editIntervalMs: 200, firstHoldMs: 200, preview: 'draft', stepMs: 5 });
+      expect(actions.some((a) => a.type === 'edit')).toBe(false);
+      const sends = actions.filter((a) => a.type === 'send');
+      expect(sends.every((a) => a.final)).toBe(true);
+      expect(sends.map((a) => a.text)).toEqual(splitMessage(text, 4096));
+      expect(reply.messages).toEqual(splitMessage(text, 4096));
+      // A draft of message #n comes only while #n is the growing one: after #n-1 was sent, before #n is.
+      for (const [i, action] of actions.entries()) {
+        if (action.type !== 'draft') continue;
+        expect(actions.slice(0, i).filter((a) => a.type === 'send').length).toBe(action.index);
+      }
+      expect(actions.filter((a) => a.type === 'draft').length).toBeGreaterThan(3);
+    });
+
+    it('switches to sending and editing when drafts are refused, showing the text at once', () => {
+      const clock = fakeClock();
+      const reply = new ReplyStream({ maxLength: 4096, editIntervalMs: 1000, firstHoldMs: 1000, preview: 'draft', now: clock.now });
+      reply.push('A first sentence.');
+      clock.advance(1000);
+      expect(reply.flush()).toEqual([{ type: 'draft', index: 0, text: 'A first sentence.', final: false }]);
+      reply.useEdits();
+      expect(reply.preview).toBe('edit');
+      expect(reply.flush()).toEqual([{ type: 'send', index: 0, text: 'A first sentence.', final: false }]);
+      reply.push(' More.');
+      clock.advance(1000);
+      expect(reply.flush()).toEqual([{ type: 'edit', index: 0, text: 'A first sentence. More.', final: false }]);
+      expect(reply.finish()).toEqual([{ type: 'edit', index: 0, text: 'A first sentence. More.', final: true }]);
+    });
+  });
+
+  it('gives each answer a draft id: non-zero, 31 bits, the same for the same job', () => {
+    const ids = ['telegram:1:2', 'telegram:1:3', 'chat/telegram:5:9', ''].map(draftIdOf);
+    for (const id of ids) {
+      expect(Number.isInteger(id)).toBe(true);
+      expect(id).toBeGreaterThan(0);
+      expect(id).toBeLessThan(2 ** 31);
+    }
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(draftIdOf('telegram:1:2')).toBe(ids[0]);
   });
 });

@@ -126,6 +126,42 @@ describe('the Telegram Outbox', () => {
     expect(calls[1]?.params).toEqual({ chat_id: '-100', message_thread_id: 5, reply_parameters: { message_id: 41, allow_sending_without_reply: true }, text: '**a** <b' });
   });
 
+  describe('drafts', () => {
+    const privateChat: ReplyTarget = { chat: { platform: 'telegram', id: '1001', kind: 'dm' }, replyToMessageId: '9' };
+
+    it('are for private chats only, paced on a count of their own, and leave the global budget alone', async () => {
+      const { outbox, calls, limiter } = setup([true]);
+      expect(outbox.drafts?.available(group.chat)).toBe(false);
+      expect(outbox.drafts?.available(privateChat.chat)).toBe(true);
+      expect(await outbox.drafts?.show(privateChat, 77, '**so far**')).toBe(true);
+      expect(calls).toEqual([{ method: 'sendMessageDraft', params: { chat_id: 1001, draft_id: 77, text: '<b>so far</b>', parse_mode: 'HTML' } }]);
+      expect(limiter.tried).toEqual([[{ key: 'telegram:123:draft:1001', max: 1, perMs: 1000 }]]);
+    });
+
+    it('on 429 pause the chat’s drafts and skip this one; a server error skips it too', async () => {
+      const flood = new TelegramApiError('sendMessageDraft', 429, 'Too Many Requests: retry after 2', 2);
+      const broken = new TelegramApiError('sendMessageDraft', 502, 'Bad Gateway', undefined);
+      const { outbox, calls, limiter } = setup([flood, broken]);
+      expect(await outbox.drafts?.show(privateChat, 77, 'a')).toBe(true);
+      expect(limiter.paused).toEqual([['telegram:123:draft:1001', 2000]]);
+      expect(await outbox.drafts?.show(privateChat, 77, 'ab')).toBe(true);
+      expect(calls).toHaveLength(2);
+      expect(outbox.drafts?.available(privateChat.chat)).toBe(true);
+    });
+
+    it('when refused, say so, and private chats stream by editing for an hour', async () => {
+      let now = 1_000_000;
+      const refused = new TelegramApiError('sendMessageDraft', 400, 'Bad Request: TEXTDRAFT_PEER_INVALID', undefined);
+      const api: TelegramApi = { call: async () => Promise.reject(refused) };
+      const rateLimiter = { tryRun: async (_l: unknown, call: () => Promise<unknown>) => ({ ran: true, value: await call() }) } as unknown as RateLimiter;
+      const outbox = createTelegramOutbox({ api, files: recordingFiles().files, rateLimiter, botId: '123', log: silent, now: () => now });
+      expect(await outbox.drafts?.show(privateChat, 77, 'a')).toBe(false);
+      expect(outbox.drafts?.available(privateChat.chat)).toBe(false);
+      now += 3_600_001;
+      expect(outbox.drafts?.available(privateChat.chat)).toBe(true);
+    });
+  });
+
   it('makes no call for an edit that would not change the text', async () => {
     const { outbox, calls } = setup([{ message_id: 42 }, { message_id: 42 }]);
     const sent = await outbox.send(group, 'short answer', { final: false });
