@@ -17,7 +17,9 @@ import {
   createOpenAIModelCatalog,
   createOpenAIModerator,
   createOpenAITranscriber,
+  createUpstreamGate,
   DEMO_MODEL_NAME,
+  type UpstreamGate,
 } from './infra/ai/index.js';
 import { createRedisHistoryStore } from './infra/history/index.js';
 import { startHttpServer, type RouteHandler, type RunningHttpServer } from './infra/http/server.js';
@@ -143,7 +145,14 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
   let models: AiModels | undefined;
   if (worker) {
-    models = aiModelsFromConfig(config, log, downloader, metrics);
+    const gate = createUpstreamGate({
+      redis: command,
+      keys,
+      requestsPerMinute: config.openai.requestsPerMinute,
+      tokensPerMinute: config.openai.tokensPerMinute,
+      observe: (lane, waitedMs) => metrics.aiWaited(lane, waitedMs),
+    });
+    models = aiModelsFromConfig(config, log, downloader, metrics, gate);
     if (options.chatModel) models = { ...models, chat: options.chatModel };
   }
   const chatModel = models?.chat;
@@ -308,6 +317,7 @@ function aiModelsFromConfig(
   log: Logger,
   downloader: (hosts: { allowed: readonly string[]; trusted?: readonly string[] }) => Downloader,
   metrics: AiMetrics,
+  gate: UpstreamGate,
 ): AiModels {
   if (config.openai.demo) {
     log.warn({}, 'OFFLINE DEMO MODEL: neither OPENAI_API_KEY nor OPENAI_BASE_URL is set, so answers are canned. Set them for real answers.');
@@ -327,6 +337,7 @@ function aiModelsFromConfig(
     timeoutMs: config.openai.timeoutMs,
     maxRetries: config.openai.maxRetries,
     observe: (observation) => metrics.aiRequest(observation),
+    gate,
   });
   log.info({ baseUrl: config.openai.baseUrl, model: config.chat.model, transcribe: config.transcribe.model, image: config.image.model }, 'AI models');
   // A `url` image answer is fetched only from the provider's own host or the hosts listed in IMAGE_URL_HOSTS.

@@ -146,6 +146,9 @@ const envSchema = z.object({
   OPENAI_ORGANIZATION: optionalText,
   OPENAI_TIMEOUT_MS: integer(60_000, 1_000, 600_000),
   OPENAI_MAX_RETRIES: integer(2, 0, 10),
+  // 0: no budget of our own; the endpoint's x-ratelimit-* headers still pace each model.
+  OPENAI_REQUESTS_PER_MINUTE: integer(0, 0, 100_000_000),
+  OPENAI_TOKENS_PER_MINUTE: integer(0, 0, 100_000_000_000),
   CHAT_MODEL: z.string().trim().default('gpt-4o-mini'),
   SYSTEM_PROMPT: z.string().trim().default(DEFAULT_SYSTEM_PROMPT),
   MAX_COMPLETION_TOKENS: integer(1024, 16, 100_000),
@@ -254,6 +257,9 @@ export interface Config {
     readonly organization: string | undefined;
     readonly timeoutMs: number;
     readonly maxRetries: number;
+    /** Budgets over every request to the endpoint, shared by every process; 0: none. */
+    readonly requestsPerMinute: number;
+    readonly tokensPerMinute: number;
   };
   readonly chat: {
     readonly model: string;
@@ -371,6 +377,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       organization: e.OPENAI_ORGANIZATION,
       timeoutMs: e.OPENAI_TIMEOUT_MS,
       maxRetries: e.OPENAI_MAX_RETRIES,
+      requestsPerMinute: e.OPENAI_REQUESTS_PER_MINUTE,
+      tokensPerMinute: e.OPENAI_TOKENS_PER_MINUTE,
     },
     chat: {
       model: e.CHAT_MODEL,

@@ -34,9 +34,15 @@ export class AiApiError extends Error {
     super(message, options);
   }
 
-  /** 408, 409, 429 and 5xx are worth another try (openai-node's policy). */
+  /** 408, 409, 429 and 5xx are worth another try (openai-node's policy), but not a spent quota. */
   get retryable(): boolean {
+    if (this.quotaExhausted) return false;
     return this.status === 408 || this.status === 409 || this.status === 429 || this.status >= 500;
+  }
+
+  /** A 429 that no wait cures: the account is out of credit (`insufficient_quota`). */
+  get quotaExhausted(): boolean {
+    return this.status === 429 && this.apiCode === 'insufficient_quota';
   }
 }
 
@@ -83,6 +89,8 @@ export function isRetryable(error: unknown): boolean {
 /** Maps an error to the stable code users and metrics see. */
 export function errorCodeOf(error: unknown): ErrorCode {
   if (error instanceof AiApiError) {
+    // Out of credit is the operator's to fix, not a matter of waiting a minute.
+    if (error.quotaExhausted) return ERROR_CODES.UPSTREAM_UNAVAILABLE;
     if (error.status === 429) return ERROR_CODES.UPSTREAM_RATE_LIMITED;
     if (error.status >= 500 || error.status === 408 || error.status === 409) return ERROR_CODES.UPSTREAM_UNAVAILABLE;
     return ERROR_CODES.UPSTREAM_REFUSED;

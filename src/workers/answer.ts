@@ -87,6 +87,18 @@ export async function say(outbox: Outbox, target: ReplyTarget, text: string, out
 
 /** Streams the model's answer to `question` into its chat and records the exchange. */
 export async function answer(deps: AnswerDeps, question: Question, context: JobContext): Promise<ChatResult> {
+  const shown = { any: false };
+  // From the start, until the answer shows: the model may be a while yet when the endpoint's
+  // rate limits hold its requests (the input check's included).
+  const typing = keepShowing(question.outbox, question.target, 'typing', () => shown.any, TYPING_DELAY_MS);
+  try {
+    return await streamAnswer(deps, question, context, shown);
+  } finally {
+    typing.stop();
+  }
+}
+
+async function streamAnswer(deps: AnswerDeps, question: Question, context: JobContext, shown: { any: boolean }): Promise<ChatResult> {
   const now = deps.now ?? Date.now;
   const { conversation, message, outbox, target } = question;
 
@@ -136,18 +148,18 @@ export async function answer(deps: AnswerDeps, question: Question, context: JobC
     now,
   });
   const sent: SentMessage[] = [];
-  let showing = false;
   const draftId = draftIdOf(context.jobId);
   const deliverAll = async (actions: ReplyAction[]): Promise<void> => {
     for (const action of actions) {
       if (action.type === 'draft') {
-        if (await showDraft(drafts, target, draftId, action.text)) showing = true;
+        if (await showDraft(drafts, target, draftId, action.text)) shown.any = true;
         else {
           // Refused here (a group, or a server without drafts): send and edit instead, from now.
           stream.useEdits();
           await deliverActions(outbox, target, sent, stream.flush());
         }
       } else await deliverActions(outbox, target, sent, [action]);
+      if (sent.length > 0) shown.any = true;
     }
   };
   // Deliveries run one after another, in the order the stream decided them.
@@ -156,7 +168,6 @@ export async function answer(deps: AnswerDeps, question: Question, context: JobC
     actions.length === 0 ? delivered : (delivered = delivered.then(() => deliverAll(actions)));
   // When the model pauses, text it already sent still shows within one edit interval.
   const flusher = setInterval(() => void deliver(stream.flush()).catch(() => undefined), outbox.editIntervalMs);
-  const typing = keepShowing(outbox, target, 'typing', () => showing || sent.length > 0, TYPING_DELAY_MS);
   let text = '';
   try {
     const request = {
@@ -203,7 +214,6 @@ export async function answer(deps: AnswerDeps, question: Question, context: JobC
     return reportFailure(error, { stream, sent, outbox, target, context, deliver });
   } finally {
     clearInterval(flusher);
-    typing.stop();
   }
   return { replied: true, messagesSent: sent.length, outcome: 'answered' };
 }

@@ -126,6 +126,8 @@ export type Fault = {
   path?: string;
   /** How many matching requests it applies to (default 1). */
   times?: number;
+  /** Instead of a count: every matching request until this time (ms since the epoch), e.g. a 429 storm. */
+  until?: number;
 } & (
   | {
       kind: 'status';
@@ -461,6 +463,11 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
     const index = faults.findIndex((f) => f.path === undefined || samePath(pathname, f.path));
     const fault = faults[index];
     if (!fault) return undefined;
+    if (fault.until !== undefined) {
+      if (Date.now() < fault.until) return fault;
+      faults.splice(index, 1);
+      return takeFault(pathname);
+    }
     fault.remaining -= 1;
     if (fault.remaining === 0) faults.splice(index, 1);
     return fault;

@@ -26,7 +26,7 @@ export async function* streamChatChunks(
   signal: AbortSignal | undefined,
 ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
   const body = { ...params, stream: true, stream_options: { include_usage: true } };
-  const call = { method: 'POST', path: PATH, json: body, accept: 'text/event-stream', signal } as const;
+  const call = { method: 'POST', path: PATH, json: body, accept: 'text/event-stream', signal, lane: params.model } as const;
   const response = await send<OpenResponse>(settings, call, async (open) => open);
   const { exchange } = response;
   const decoder = createSseDecoder();

@@ -19,6 +19,7 @@ import type { ChatCompletion, ChatCompletionChunk, ChatCompletionParams } from '
 import { createRedactor, malformedBodyError } from './http-errors.js';
 import { abortableSleep, readText, send, type HttpCall, type HttpSettings, type RequestObserver } from './http.js';
 import { DEFAULT_MAX_RETRIES } from './retry.js';
+import type { UpstreamGate } from './upstream-gate.js';
 
 /** Total time for a JSON call; the longest silence between two chunks of a stream. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -50,6 +51,8 @@ export interface OpenAIClientOptions {
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Told of every attempt of every request (endpoint, status, seconds to headers): the metrics hook. */
   readonly observe?: RequestObserver;
+  /** Where requests wait for the endpoint's rate limits, shared by every process (upstream-gate.ts); none: they go at once. */
+  readonly gate?: UpstreamGate;
 }
 
 /**
@@ -105,13 +108,13 @@ export function createOpenAIClient(options: OpenAIClientOptions): OpenAIClient {
 
   return {
     createChatCompletion: (params, { signal } = {}) =>
-      json({ method: 'POST', path: '/chat/completions', json: { ...params, stream: false }, signal }),
+      json({ method: 'POST', path: '/chat/completions', json: { ...params, stream: false }, signal, lane: params.model }),
 
     streamChatCompletion: (params, { signal } = {}) => streamChatChunks(settings, params, signal),
 
     async createTranscription(params, { signal } = {}) {
       const format = params.responseFormat;
-      const call = { method: 'POST', path: '/audio/transcriptions', form: () => transcriptionForm(params), signal } as const;
+      const call = { method: 'POST', path: '/audio/transcriptions', form: () => transcriptionForm(params), signal, lane: params.model } as const;
       if (format !== undefined && PLAIN_TEXT_FORMATS.has(format)) {
         return { text: await send(settings, { ...call, accept: 'text/plain' }, readText) };
       }
@@ -136,6 +139,7 @@ export function createOpenAIClient(options: OpenAIClientOptions): OpenAIClient {
           ...(params.user === undefined ? {} : { user: params.user }),
         },
         signal,
+        lane: params.model,
       }),
 
     createModeration: (params, { signal } = {}) =>
@@ -144,6 +148,7 @@ export function createOpenAIClient(options: OpenAIClientOptions): OpenAIClient {
         path: '/moderations',
         json: { input: params.input, ...(params.model === undefined ? {} : { model: params.model }) },
         signal,
+        ...(params.model === undefined ? {} : { lane: params.model }),
       }),
 
     listModels: ({ signal } = {}) => json({ method: 'GET', path: '/models', signal }),
@@ -198,5 +203,6 @@ function settingsFrom(options: OpenAIClientOptions): HttpSettings {
     sleep: options.sleep ?? abortableSleep,
     redact: createRedactor(options.apiKey),
     observe: options.observe,
+    gate: options.gate,
   };
 }

@@ -10,7 +10,15 @@ import { request, type Dispatcher, type FormData } from 'undici';
 import { AiTimeoutError } from '../../domain/errors.js';
 import { Exchange } from './exchange.js';
 import { apiErrorFromResponse, isAiError, scrubAiError, transportError, type Redact } from './http-errors.js';
+import { estimateTokens } from './rate-headers.js';
 import { retryDelayMs, shouldRetryError, shouldRetryResponse, type ResponseHeaders } from './retry.js';
+import type { UpstreamGate } from './upstream-gate.js';
+
+/**
+ * How long one attempt keeps asking an endpoint that answers 429 while the gate holds
+ * its lane, before the 429 is the caller's (the user then hears the AI service is busy).
+ */
+export const RATE_LIMITED_MAX_MS = 120_000;
 
 /**
  * A response whose body is still to be read; `exchange` must be closed by the reader.
@@ -37,6 +45,8 @@ export interface HttpCall {
   readonly form?: () => FormData;
   readonly accept: string;
   readonly signal: AbortSignal | undefined;
+  /** The rate-limit lane: the model asked (limits are per model), else the path. */
+  readonly lane?: string;
 }
 
 /**
@@ -69,6 +79,8 @@ export interface HttpSettings {
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly redact: Redact;
   readonly observe: RequestObserver | undefined;
+  /** Where requests wait for the endpoint's limits (shared by every process); none: they go at once. */
+  readonly gate: UpstreamGate | undefined;
 }
 
 /**
@@ -91,8 +103,14 @@ export async function send<T>(
   read: (response: OpenResponse) => Promise<T>,
 ): Promise<T> {
   const what = `${call.method} ${call.path}`;
-  for (let retry = 0; ; retry++) {
+  const lane = call.lane ?? call.path;
+  const tokens = call.json === undefined ? 0 : estimateTokens(call.json);
+  // Retries of failures; a 429 while the gate holds the lane is not one of them.
+  let retry = 0;
+  let limitedSince: number | undefined;
+  for (;;) {
     if (call.signal?.aborted) throw call.signal.reason;
+    const pass = settings.gate ? await settings.gate.enter(lane, tokens, call.signal) : undefined;
     let failure: { error: Error; retry: boolean; headers?: ResponseHeaders };
     const exchange = new Exchange(call.signal, settings.timeoutMs, what);
     const attempt = observeAttempt(settings.observe, call.path);
@@ -108,6 +126,7 @@ export async function send<T>(
         bodyTimeout: 0,
       });
       const { statusCode, headers } = response;
+      const held = pass?.done(statusCode, headers) ?? 0;
       exchange.attach(response.body);
       attempt(String(statusCode));
       if (statusCode >= 200 && statusCode < 300) {
@@ -116,8 +135,18 @@ export async function send<T>(
       const bodyText = await response.body.text();
       exchange.close(true);
       const error = apiErrorFromResponse({ statusCode, statusText: response.statusText, headers, bodyText }, what, settings.redact);
-      failure = { error, retry: shouldRetryResponse(statusCode, headers), headers };
+      failure = { error, retry: shouldRetryResponse(statusCode, headers) && !error.quotaExhausted, headers };
+      // The gate holds the lane as the endpoint asked and then lets one request probe: ask
+      // again through it. (The wait here too: a gate that lost Redis holds nothing.)
+      if (statusCode === 429 && pass && !error.quotaExhausted) {
+        limitedSince ??= Date.now();
+        if (Date.now() - limitedSince < RATE_LIMITED_MAX_MS) {
+          await sleepOrAbort(settings, held, call.signal);
+          continue;
+        }
+      }
     } catch (caught) {
+      pass?.done(undefined);
       exchange.failed(caught);
       exchange.close(false);
       attempt(exchange.callerAborted ? 'aborted' : exchange.timedOut ? 'timeout' : 'network');
@@ -127,11 +156,18 @@ export async function send<T>(
     }
     if (!failure.retry || retry >= settings.maxRetries) throw failure.error;
     const wait = retryDelayMs({ retry, ...(failure.headers ? { headers: failure.headers } : {}) });
-    try {
-      await settings.sleep(wait, call.signal);
-    } catch (error) {
-      throw call.signal?.aborted ? call.signal.reason : error;
-    }
+    retry += 1;
+    await sleepOrAbort(settings, wait, call.signal);
+  }
+}
+
+/** Sleeps; an abort rejects with the caller's reason. */
+async function sleepOrAbort(settings: HttpSettings, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (ms <= 0) return;
+  try {
+    await settings.sleep(ms, signal);
+  } catch (error) {
+    throw signal?.aborted ? signal.reason : error;
   }
 }
 

@@ -10,6 +10,8 @@ export type { OpenAIChatModelOptions } from './chat-model.js';
 export { createDemoChatModel, DEMO_MODEL_NAME, DEMO_NOTICE } from './demo-model.js';
 export type { DemoChatModelOptions } from './demo-model.js';
 export { DEFAULT_MAX_RETRIES } from './retry.js';
+export { createUpstreamGate } from './upstream-gate.js';
+export type { GatePass, UpstreamGate, UpstreamGateOptions } from './upstream-gate.js';
 export type {
   ChatCompletion,
   ChatCompletionChunk,

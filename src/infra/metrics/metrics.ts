@@ -19,6 +19,8 @@ const WAIT_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300];
 /** Seconds until an AI endpoint's response headers arrived. */
 const AI_LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60];
+/** Seconds a request waited for the AI endpoint's rate limits: mostly none, up to minutes in a 429 storm. */
+const AI_WAIT_BUCKETS = [0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 /** Queue states reported by `switchboard_queue_jobs`. */
 export const QUEUE_STATES = ['waiting', 'delayed', 'active', 'failed'] as const;
 
@@ -84,6 +86,13 @@ export function createMetrics(): Metrics {
     help: 'Time until an upstream AI response\'s headers arrived (for a stream: its start), by endpoint and status.',
     labelNames: ['endpoint', 'status'],
     buckets: AI_LATENCY_BUCKETS,
+    registers,
+  });
+  const aiWait = new Histogram({
+    name: `${METRIC_PREFIX}ai_rate_limit_wait_seconds`,
+    help: "Time AI requests waited for the endpoint's rate limits (shared by every process) before they went, by lane (the model).",
+    labelNames: ['lane'],
+    buckets: AI_WAIT_BUCKETS,
     registers,
   });
   const tokens = new Counter({
@@ -158,6 +167,9 @@ export function createMetrics(): Metrics {
     aiRequest({ endpoint, status, seconds }) {
       aiRequests.inc({ endpoint, status });
       aiLatency.observe({ endpoint, status }, seconds);
+    },
+    aiWaited(lane, ms) {
+      aiWait.observe({ lane }, Math.max(0, ms) / 1000);
     },
     tokensUsed(model, usage) {
       // A server that reports nonsense usage must not make the counter throw.

@@ -47,6 +47,8 @@ export interface TokenUsage {
 export interface AiMetrics {
   aiRequest(observation: AiRequestObservation): void;
   tokensUsed(model: string, usage: TokenUsage): void;
+  /** A request waited `ms` for the endpoint's rate limits in `lane` (a model) before it went. */
+  aiWaited(lane: string, ms: number): void;
 }
 
 /** What platform adapters report: every refused or failed platform API call. */

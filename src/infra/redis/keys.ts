@@ -20,6 +20,8 @@
  *   sb:once:<key>                      set for a period: something reported once per period
  *   sb:ledger:<jobId>                  hash: sequence -> message a job sent (no doubled answers on retry)
  *   sb:active-conversations            sorted set: conversation -> when a job of it last started (1 h)
+ *   sb:{ai}:lane:<lane>                hash: an AI endpoint lane's hold, probe and learned limits (1 h)
+ *   sb:{ai}:pace:<lane>:<kind>         GCRA arrival time of a lane's requests or tokens (lane '': all lanes)
  * Rate-limit keys share one hash tag because one call may count against several limits
  * (a chat's and the bot's global one) in one atomic script.
  */
@@ -44,6 +46,10 @@ export interface RedisKeys {
   ledger(jobId: string): string;
   /** Sorted set: conversation -> ms a job of it last started (switchboard_active_conversations). */
   activeConversations(): string;
+  /** Hash: the state of one AI endpoint lane (a model), shared by every process (src/infra/ai/upstream-gate.ts). */
+  aiLane(lane: string): string;
+  /** When the next request (or token) of a lane may go; lane '' is the budget over all lanes. */
+  aiPace(lane: string, kind: 'requests' | 'tokens'): string;
 }
 
 /** Creates the key builder for `prefix` (config QUEUE_PREFIX; default `sb`). */
@@ -68,5 +74,7 @@ export function createRedisKeys(prefix: string): RedisKeys {
     once: (key) => `${prefix}:once:${key}`,
     ledger: (jobId) => `${prefix}:ledger:${jobId}`,
     activeConversations: () => `${prefix}:active-conversations`,
+    aiLane: (lane) => `${prefix}:{ai}:lane:${lane}`,
+    aiPace: (lane, kind) => `${prefix}:{ai}:pace:${lane}:${kind}`,
   };
 }

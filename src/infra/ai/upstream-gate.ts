@@ -1,0 +1,253 @@
+/**
+ * The AI endpoint's limits, shared by every process through Redis: requests wait here
+ * before they go, so the endpoint's limits, not the number of answers in flight, bound
+ * what the service asks of it.
+ *
+ * Each lane (a model, or an endpoint without one) paces requests and tokens a minute as
+ * the endpoint's `x-ratelimit-limit-*` headers say (OPENAI_REQUESTS_PER_MINUTE and
+ * OPENAI_TOKENS_PER_MINUTE add a budget over all lanes), counted as theoretical arrival
+ * times (GCRA), so requests leave evenly, never in a burst. A 429 holds the lane for what
+ * the endpoint asked (`retry-after-ms`, `retry-after`, or until its budget refills, per
+ * rate-headers.ts); after the hold one request goes first as a probe, and the rest follow
+ * only once it was let through: a 429 storm becomes one request per hold, not a retry
+ * from everyone waiting. An answer saying a budget is spent (`remaining` 0) holds the lane
+ * until it refills. A request waiting here has no time limit of its own: its caller's
+ * signal ends the wait. If Redis is unreachable, requests go (the limits are a courtesy to
+ * the endpoint; an answer matters more).
+ * https://platform.openai.com/docs/guides/rate-limits
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../redis/keys.js';
+import { pauseAfter, readRateHeaders } from './rate-headers.js';
+import type { ResponseHeaders } from './retry.js';
+
+/** Waiters let through by one script call, at most. */
+const MAX_BATCH = 32;
+/** While a probe is out, the others look again this often. */
+const PROBE_POLL_MS = 100;
+/** A probe whose process died frees the lane after this long. */
+const PROBE_LEASE_MS = 15_000;
+/** The longest one sleep of a waiting lane, so an aborted waiter is let go soon. */
+const MAX_SLEEP_MS = 250;
+/** A lane's state is forgotten this long after its last answer. */
+const LANE_TTL_MS = 3_600_000;
+
+/*
+ * KEYS[1] the lane's hash (pausedUntil, recovering, probeUntil, rpm, tpm), KEYS[2] / KEYS[3]
+ * the lane's request / token arrival times, KEYS[4] / KEYS[5] the same over all lanes.
+ * ARGV[1] now (ms), ARGV[2] / ARGV[3] configured requests / tokens a minute over all lanes
+ * (0: none), ARGV[4] probe lease (ms), ARGV[5..] the token cost of each waiter, in order.
+ * Returns {granted, wait ms, probe}: the first `granted` waiters go now (counted); the next
+ * waits `wait` ms; probe 1 when the first one granted tests whether the lane is back.
+ */
+const ENTER_LUA = `
+local now = tonumber(ARGV[1])
+local lane = redis.call('HMGET', KEYS[1], 'pausedUntil', 'recovering', 'probeUntil', 'rpm', 'tpm')
+local pausedUntil = tonumber(lane[1] or '0')
+if pausedUntil > now then return {0, math.ceil(pausedUntil - now), 0} end
+local recovering = lane[2] == '1'
+if recovering and tonumber(lane[3] or '0') > now then return {0, ${PROBE_POLL_MS}, 0} end
+local limits = {
+  {KEYS[2], tonumber(lane[4] or '0'), false}, {KEYS[3], tonumber(lane[5] or '0'), true},
+  {KEYS[4], tonumber(ARGV[2]), false}, {KEYS[5], tonumber(ARGV[3]), true},
+}
+local tat = {}
+for i, limit in ipairs(limits) do
+  if limit[2] > 0 then tat[i] = math.max(tonumber(redis.call('GET', limit[1]) or '0'), now) end
+end
+local granted, wait = 0, 0
+for w = 5, #ARGV do
+  local tokens = tonumber(ARGV[w])
+  for i, limit in ipairs(limits) do
+    if tat[i] and (not limit[3] or tokens > 0) and tat[i] > now and tat[i] - now > wait then wait = tat[i] - now end
+  end
+  if wait > 0 then break end
+  for i, limit in ipairs(limits) do
+    if tat[i] then tat[i] = tat[i] + (limit[3] and tokens or 1) * 60000 / limit[2] end
+  end
+  granted = granted + 1
+  if recovering then break end
+end
+for i, limit in ipairs(limits) do
+  if tat[i] and tat[i] > now then redis.call('SET', limit[1], tat[i], 'PX', math.ceil(tat[i] - now) + 1000) end
+end
+local probe = 0
+if recovering and granted > 0 then
+  redis.call('HSET', KEYS[1], 'probeUntil', now + tonumber(ARGV[4]))
+  probe = 1
+end
+return {granted, math.ceil(wait), probe}
+`;
+
+/*
+ * KEYS[1] the lane's hash. ARGV[1] now (ms), ARGV[2] outcome (ok, limited, failed),
+ * ARGV[3] how long to hold the lane (ms), ARGV[4] / ARGV[5] the endpoint's requests /
+ * tokens a minute (0: not said), ARGV[6] 1 when the request was the probe.
+ * A 429 holds the lane and makes the next request a probe; the probe's success ends that.
+ */
+const DONE_LUA = `
+local now = tonumber(ARGV[1])
+local hold = tonumber(ARGV[3])
+if ARGV[4] ~= '0' then redis.call('HSET', KEYS[1], 'rpm', ARGV[4]) end
+if ARGV[5] ~= '0' then redis.call('HSET', KEYS[1], 'tpm', ARGV[5]) end
+if hold > 0 and now + hold > tonumber(redis.call('HGET', KEYS[1], 'pausedUntil') or '0') then
+  redis.call('HSET', KEYS[1], 'pausedUntil', now + hold)
+end
+if ARGV[2] == 'limited' then
+  redis.call('HSET', KEYS[1], 'recovering', '1')
+  redis.call('HDEL', KEYS[1], 'probeUntil')
+elseif ARGV[6] == '1' then
+  if ARGV[2] == 'ok' then redis.call('HDEL', KEYS[1], 'recovering') end
+  redis.call('HDEL', KEYS[1], 'probeUntil')
+end
+redis.call('PEXPIRE', KEYS[1], ${LANE_TTL_MS})
+return 0
+`;
+
+interface GateCommands {
+  sbAiEnter(k1: string, k2: string, k3: string, k4: string, k5: string, ...args: Array<string | number>): Promise<[number, number, number]>;
+  sbAiDone(k1: string, ...args: Array<string | number>): Promise<number>;
+}
+
+/** What one request tells the gate once it has its answer (or none). */
+export interface GatePass {
+  /** The answer's status and headers (no status when no answer came); returns how long the lane is held, in ms. */
+  done(status: number | undefined, headers?: ResponseHeaders): number;
+}
+
+/** Where requests wait for the endpoint's limits. */
+export interface UpstreamGate {
+  /**
+   * Resolves when a request of `tokens` in `lane` may go; rejects only with the signal's
+   * reason. The pass must be told the answer.
+   */
+  enter(lane: string, tokens: number, signal?: AbortSignal): Promise<GatePass>;
+}
+
+/** Told how long requests waited at the gate (metrics). */
+export type GateObserver = (lane: string, waitedMs: number) => void;
+
+export interface UpstreamGateOptions {
+  readonly redis: Redis;
+  readonly keys: RedisKeys;
+  /** OPENAI_REQUESTS_PER_MINUTE and OPENAI_TOKENS_PER_MINUTE: budgets over every lane (0 or absent: none). */
+  readonly requestsPerMinute?: number;
+  readonly tokensPerMinute?: number;
+  readonly observe?: GateObserver;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+interface Waiter {
+  readonly tokens: number;
+  readonly since: number;
+  readonly signal: AbortSignal | undefined;
+  readonly resolve: (pass: GatePass) => void;
+  readonly reject: (reason: unknown) => void;
+}
+
+/** Creates the gate on Redis. */
+export function createUpstreamGate(options: UpstreamGateOptions): UpstreamGate {
+  const redis = options.redis as Redis & Partial<GateCommands>;
+  if (typeof redis.sbAiEnter !== 'function') {
+    redis.defineCommand('sbAiEnter', { numberOfKeys: 5, lua: ENTER_LUA });
+    redis.defineCommand('sbAiDone', { numberOfKeys: 1, lua: DONE_LUA });
+  }
+  const r = redis as Redis & GateCommands;
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms: number) => delay(ms));
+  const keys = options.keys;
+  const lanes = new Map<string, Lane>();
+
+  /** One lane's waiters in this process, let through in order by one loop. */
+  class Lane {
+    readonly waiting: Waiter[] = [];
+    #pumping = false;
+    /** 429s in a row (for the backoff when the endpoint says nothing). */
+    limitedInARow = 0;
+    /** The endpoint's budgets as last written, so an unchanged one costs no write. */
+    written = { rpm: 0, tpm: 0, at: 0 };
+
+    constructor(readonly name: string) {}
+
+    add(waiter: Waiter): void {
+      this.waiting.push(waiter);
+      void this.#pump();
+    }
+
+    async #pump(): Promise<void> {
+      if (this.#pumping) return;
+      this.#pumping = true;
+      try {
+        while (this.waiting.length > 0) {
+          this.#dropAborted();
+          const batch = this.waiting.slice(0, MAX_BATCH);
+          if (batch.length === 0) break;
+          let granted: number;
+          let wait: number;
+          let probe: number;
+          try {
+            [granted, wait, probe] = await r.sbAiEnter(
+              keys.aiLane(this.name), keys.aiPace(this.name, 'requests'), keys.aiPace(this.name, 'tokens'), keys.aiPace('', 'requests'), keys.aiPace('', 'tokens'),
+              now(), options.requestsPerMinute ?? 0, options.tokensPerMinute ?? 0, PROBE_LEASE_MS, ...batch.map((w) => w.tokens),
+            );
+          } catch {
+            // Redis is away: let everyone waiting go rather than hold answers for a courtesy.
+            [granted, wait, probe] = [batch.length, 0, 0];
+          }
+          for (let i = 0; i < granted; i++) {
+            const waiter = this.waiting.shift()!;
+            options.observe?.(this.name, now() - waiter.since);
+            waiter.resolve(this.#pass(probe === 1 && i === 0, waiter.tokens));
+          }
+          if (granted === 0) await sleep(Math.min(Math.max(wait, 1), MAX_SLEEP_MS));
+        }
+      } finally {
+        this.#pumping = false;
+      }
+    }
+
+    #dropAborted(): void {
+      for (let i = this.waiting.length - 1; i >= 0; i--) {
+        const waiter = this.waiting[i]!;
+        if (!waiter.signal?.aborted) continue;
+        this.waiting.splice(i, 1);
+        waiter.reject(waiter.signal.reason);
+      }
+    }
+
+    #pass(probe: boolean, tokens: number): GatePass {
+      let told = false;
+      return {
+        done: (status, headers = {}) => {
+          if (told) return 0;
+          told = true;
+          const outcome = status === undefined || status >= 500 ? 'failed' : status === 429 ? 'limited' : 'ok';
+          this.limitedInARow = outcome === 'limited' ? this.limitedInARow + 1 : outcome === 'ok' ? 0 : this.limitedInARow;
+          const hold = status === undefined ? 0 : pauseAfter(status, headers, tokens, this.limitedInARow, now());
+          const rate = readRateHeaders(headers);
+          // The endpoint's budgets are written when they change, and again before the lane's state would expire.
+          const stale = now() - this.written.at > LANE_TTL_MS / 2;
+          const rpm = rate.requests.limit !== undefined && (stale || rate.requests.limit !== this.written.rpm) ? rate.requests.limit : 0;
+          const tpm = rate.tokens.limit !== undefined && (stale || rate.tokens.limit !== this.written.tpm) ? rate.tokens.limit : 0;
+          // Nothing to tell: the usual answer costs no Redis call.
+          if (outcome === 'ok' && hold === 0 && rpm === 0 && tpm === 0 && !probe) return 0;
+          if (rpm > 0 || tpm > 0) this.written = { rpm: rpm || this.written.rpm, tpm: tpm || this.written.tpm, at: now() };
+          r.sbAiDone(keys.aiLane(this.name), now(), outcome, Math.ceil(hold), rpm, tpm, probe ? 1 : 0).catch(() => undefined);
+          return hold;
+        },
+      };
+    }
+  }
+
+  return {
+    enter(lane, tokens, signal) {
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      let entry = lanes.get(lane);
+      if (!entry) lanes.set(lane, (entry = new Lane(lane)));
+      const target = entry;
+      return new Promise<GatePass>((resolve, reject) => target.add({ tokens, since: now(), signal, resolve, reject }));
+    },
+  };
+}
