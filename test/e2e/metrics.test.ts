@@ -96,10 +96,10 @@ describe('GET /metrics', () => {
   it('counts each upstream attempt by status, and a retried job as retried then completed', async () => {
     const app = await start({ OPENAI_MAX_RETRIES: '1', JOB_ATTEMPTS: '2' });
     const page = await followChannel(app.url, 'bumpy');
-    // Attempt 1 of the job: 429 then 500 (its one client retry) → the job is retried.
-    // Attempt 2: 200.
+    // Attempt 1 of the job: 500 then 500 (its one client retry) → the job is retried.
+    // Attempt 2: 429 (asked again once the rate-limit gate lets it, not a retry), then 200.
+    h.fake.enqueueFault({ path: '/chat/completions', kind: 'status', status: 500, times: 2 });
     h.fake.enqueueFault({ path: '/chat/completions', kind: 'status', status: 429, retryAfterMs: '10' });
-    h.fake.enqueueFault({ path: '/chat/completions', kind: 'status', status: 500 });
     await postMessage(app.url, 'bumpy', 'hello through the bumps');
     await page.waitFor((m) => finalAnswers(m).length === 1, 15_000);
     page.close();
@@ -110,7 +110,7 @@ describe('GET /metrics', () => {
     expect(valueOf(samples, 'switchboard_jobs_total', { kind: 'chat', outcome: 'retried' })).toBe(1);
     expect(valueOf(samples, 'switchboard_jobs_total', { kind: 'chat', outcome: 'failed' })).toBeUndefined();
     expect(valueOf(samples, 'switchboard_ai_requests_total', { endpoint: 'chat/completions', status: '429' })).toBe(1);
-    expect(valueOf(samples, 'switchboard_ai_requests_total', { endpoint: 'chat/completions', status: '500' })).toBe(1);
+    expect(valueOf(samples, 'switchboard_ai_requests_total', { endpoint: 'chat/completions', status: '500' })).toBe(2);
     expect(valueOf(samples, 'switchboard_ai_requests_total', { endpoint: 'chat/completions', status: '200' })).toBe(1);
     // The job ran twice but waited in the queue once.
     expect(valueOf(samples, 'switchboard_job_duration_seconds_count', { kind: 'chat' })).toBe(2);
