@@ -167,7 +167,7 @@ describe('where /metrics is served (issue #17)', () => {
   });
 
   it('with METRICS_TOKEN, only for that Bearer token, also on loopback and on METRICS_PORT', async () => {
-    for (const env of [{ METRICS_TOKEN }, { METRICS_TOKEN, METRICS_PORT: '0' }]) {
+    for (const env of [{ METRICS_TOKEN }, { METRICS_TOKEN, METRICS_PORT: '0' }] as Array<Record<string, string>>) {
       const app = await start(env);
       const url = app.metricsUrl ?? app.url;
       const refused = await fetch(`${url}/metrics`);
