@@ -331,7 +331,8 @@ function showPicture(img, link, src) {
     return;
   }
   const current = view;
-  api(src)
+  // Stored files never change (the server says so): the browser may keep them.
+  api(src, { cache: 'default' })
     .then((res) => (res.ok ? res.blob() : Promise.reject(new Error(`HTTP ${res.status}`))))
     .then((blob) => {
       if (view !== current) return;
