@@ -22,6 +22,7 @@ import {
   type UpstreamGate,
 } from './infra/ai/index.js';
 import { createRedisHistoryStore } from './infra/history/index.js';
+import { createBearerCheck } from './infra/http/bearer.js';
 import { startHttpServer, type RouteHandler, type RunningHttpServer } from './infra/http/server.js';
 import { createLogger } from './infra/log/logger.js';
 import { createActiveConversations, createMetrics, type AiMetrics } from './infra/metrics/index.js';
@@ -39,8 +40,9 @@ import { createRedisDailyCounter, createRedisDailyQuota } from './infra/quota/re
 import { createModeratedChannels, createRedisModerationSettings } from './infra/moderation/redis-moderation-settings.js';
 import { channelAddressOf } from './domain/moderation.js';
 import { createGuardedDownloader, type GuardedDownloader } from './infra/net/guarded-download.js';
-import { PLATFORMS, type PlatformContext, type PlatformGateway } from './platforms/index.js';
+import { PLATFORMS, playgroundAccess, type PlatformContext, type PlatformGateway } from './platforms/index.js';
 import type {
+  BearerCheck,
   ChatModel,
   Downloader,
   ImageGenerator,
@@ -77,8 +79,10 @@ export interface AppOptions {
 }
 
 export interface RunningApp {
-  /** The HTTP server's base URL (playground, /healthz, /readyz, /metrics). */
+  /** The HTTP server's base URL on this machine (playground, /healthz, /readyz, /metrics). */
   readonly url: string;
+  /** With METRICS_PORT: the base URL of the listener that alone serves /metrics. */
+  readonly metricsUrl: string | undefined;
   readonly redisUrl: string;
   readonly role: Role;
   readonly chatModel: ChatModel['info'] | undefined;
@@ -190,7 +194,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const closeAdapters = async (): Promise<void> => {
     await Promise.all(gateways.map((gateway) => gateway.close()));
   };
-  let http: RunningHttpServer;
+  let http: RunningHttpServer | undefined;
+  let metricsHttp: RunningHttpServer | undefined;
+  const metricsPlace = metricsPlacement(config.http);
   /** After intake has stopped: drain the workers (up to graceMs), then close everything they used, Redis last. */
   const closeTheRest = async (graceMs: number): Promise<void> => {
     await workers?.close(graceMs);
@@ -280,26 +286,72 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const depthSource = queue ?? workers;
     if (depthSource) metrics.watchQueues(() => depthSource.depth());
     const routes: RouteHandler[] = gateways.flatMap((gateway) => gateway.routes);
-    http = await startHttpServer({ host: config.http.host, port: config.http.port, checks, routes, log, metrics });
+    const metricsAccess = metricsPlace.access === undefined ? {} : { metricsAccess: metricsPlace.access };
+    http = await startHttpServer({
+      host: config.http.host,
+      port: config.http.port,
+      checks,
+      routes,
+      log,
+      ...(metricsPlace.onMain ? { metrics, ...metricsAccess } : {}),
+    });
+    if (metricsPlace.listener) {
+      metricsHttp = await startHttpServer({ ...metricsPlace.listener, checks, routes: [], log, metrics, ...metricsAccess });
+    }
   } catch (error) {
     // Whatever started before the failure is stopped, so a failed start leaves nothing running.
+    await http?.close();
     await closeAdapters();
     await closeTheRest(0);
     throw error;
   }
-  log.info({ role, url: http.url }, runsGateway ? `playground at ${http.url}` : 'worker ready');
+  const listening = { role, url: http.url, bound: http.bound };
+  if (runsGateway) log.info(listening, startSentence(config, http.bound));
+  else log.info(listening, 'worker ready');
+  if (metricsHttp) {
+    log.info({ bound: metricsHttp.bound }, `/metrics is served on ${metricsHttp.bound} only${metricsPlace.access ? ', for METRICS_TOKEN' : ''}`);
+  } else if (!metricsPlace.onMain) {
+    log.warn({ bound: http.bound }, `/metrics is off on ${http.bound}: HOST is not a loopback address, and neither METRICS_TOKEN nor METRICS_PORT is set`);
+  }
+  const running = http;
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       log.info({ role }, 'stopping: no new messages; finishing the ones in progress');
       await closeAdapters();
-      await http.close();
+      await running.close();
+      await metricsHttp?.close();
       await closeTheRest(config.shutdownTimeoutMs);
       log.info({ role }, 'stopped');
     })());
 
-  return { url: http.url, redisUrl, role, chatModel: chatModel?.info, stop };
+  return { url: http.url, metricsUrl: metricsHttp?.url, redisUrl, role, chatModel: chatModel?.info, stop };
+}
+
+/**
+ * Where /metrics is served and who may read it (issue #17): on METRICS_PORT's listener
+ * alone when that is set; else on PORT, where METRICS_TOKEN, when set, is required, and
+ * required at all on an exposed HOST (without it /metrics is not found there).
+ */
+function metricsPlacement(http: Config['http']): {
+  readonly onMain: boolean;
+  readonly listener: { readonly host: string; readonly port: number } | undefined;
+  readonly access: BearerCheck | undefined;
+} {
+  const access = http.metricsToken === undefined ? undefined : createBearerCheck(http.metricsToken);
+  const listener = http.metricsListener;
+  return { onMain: listener === undefined && (access !== undefined || !http.exposed), listener, access };
+}
+
+/** The gateway's ready line: where it is bound, and whether and how the playground is there. */
+function startSentence(config: Config, bound: string): string {
+  const where = /\/\/(0\.0\.0\.0|\[::\]):/.test(bound) ? `${bound} (every address of this machine)` : bound;
+  const access = playgroundAccess(config);
+  // `playground at <url>` is the ready line scripts wait for (test/support/worker-process.ts).
+  if (access.mode === 'open') return `playground at ${bound}`;
+  if (access.mode === 'token') return `listening on ${where}; the playground asks for PLAYGROUND_TOKEN`;
+  return `listening on ${where}; the playground is off because HOST is not a loopback address and PLAYGROUND_TOKEN is not set`;
 }
 
 /** The AI models workers use. */

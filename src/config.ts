@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { redisPasswordOf } from './infra/redis/redis-url.js';
+import { isLoopbackHost } from './infra/http/loopback.js';
 import type { AbuseLimits } from './domain/limits.js';
 import {
   DEFAULT_THRESHOLDS,
@@ -20,6 +21,9 @@ import {
 const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
 const DEFAULT_TELEGRAM_API_ROOT = 'https://api.telegram.org';
 const DEFAULT_DISCORD_API_URL = 'https://discord.com/api';
+/** Where METRICS_PORT listens unless METRICS_HOST says otherwise: this machine only. */
+const DEFAULT_METRICS_HOST = '127.0.0.1';
+const PORT_ERROR = 'expected a port from 0 to 65535';
 const DEFAULT_SYSTEM_PROMPT =
   'You are Switchboard, a helpful assistant in a group chat. Answer concisely. ' +
   'Messages from users may be prefixed by their names; several people may talk to you.';
@@ -53,6 +57,15 @@ const optionalUrl = () =>
     .transform((value) => (value === '' ? undefined : value))
     .pipe(z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional())
     .transform((value) => value?.replace(/\/+$/, ''));
+
+/** A Bearer token of an HTTP route (ADMIN_TOKEN, PLAYGROUND_TOKEN, METRICS_TOKEN): optional, at least 16 characters. */
+const routeToken = () =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value))
+    .pipe(z.string().min(16, 'use at least 16 characters').optional());
 
 const integer = (fallback: number, min: number, max: number) =>
   z
@@ -223,12 +236,9 @@ const envSchema = z.object({
     .transform((value) => (value === undefined || value === '' ? 'auto' : value))
     .pipe(z.union([z.literal('auto'), z.coerce.number<string>().int().min(1).max(10_000)], { error: 'expected auto or a whole number of shards' })),
   DISCORD_SHARD_IDS: idList(/^[0-9]{1,5}$/, 'expected comma-separated shard ids, e.g. 0,1'),
-  ADMIN_TOKEN: z
-    .string()
-    .trim()
-    .optional()
-    .transform((value) => (value === '' ? undefined : value))
-    .pipe(z.string().min(16, 'use at least 16 characters').optional()),
+  ADMIN_TOKEN: routeToken(),
+  PLAYGROUND_TOKEN: routeToken(),
+  METRICS_TOKEN: routeToken(),
   DISCORD_GUILD_IDS: z
     .string()
     .trim()
@@ -237,6 +247,13 @@ const envSchema = z.object({
     .pipe(z.array(z.string().regex(/^[0-9]{17,20}$/, 'expected comma-separated guild ids (17-20 digits each)'))),
   HOST: z.string().trim().default('127.0.0.1'),
   PORT: integer(8080, 0, 65_535),
+  METRICS_HOST: optionalText,
+  METRICS_PORT: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value))
+    .pipe(z.coerce.number<string>({ error: PORT_ERROR }).int({ error: PORT_ERROR }).min(0, { error: PORT_ERROR }).max(65_535, { error: PORT_ERROR }).optional()),
   LOG_LEVEL: z
     .string()
     .trim()
@@ -334,8 +351,16 @@ export interface Config {
   readonly http: {
     readonly host: string;
     readonly port: number;
+    /** HOST is not a loopback address: the playground needs PLAYGROUND_TOKEN, /metrics METRICS_TOKEN or METRICS_PORT. */
+    readonly exposed: boolean;
     /** Bearer token of the operator view at /admin; unset: /admin is off. */
     readonly adminToken: string | undefined;
+    /** Bearer token of the playground, required whenever set; unset on an exposed HOST: the playground is off. */
+    readonly playgroundToken: string | undefined;
+    /** Bearer token of /metrics, required whenever set. */
+    readonly metricsToken: string | undefined;
+    /** METRICS_HOST (default 127.0.0.1) and METRICS_PORT: /metrics on a listener of its own, not on PORT; unset: on PORT. */
+    readonly metricsListener: { readonly host: string; readonly port: number } | undefined;
   };
   readonly log: { readonly level: string };
   readonly shutdownTimeoutMs: number;
@@ -365,7 +390,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
 
   const demo = e.OPENAI_API_KEY === undefined && e.OPENAI_BASE_URL === undefined;
   const redisPassword = e.REDIS_URL === undefined ? undefined : redisPasswordOf(e.REDIS_URL);
-  const secrets = [e.OPENAI_API_KEY, e.TELEGRAM_BOT_TOKEN, e.TELEGRAM_WEBHOOK_SECRET, e.DISCORD_BOT_TOKEN, redisPassword, e.ADMIN_TOKEN].filter(
+  const secrets = [e.OPENAI_API_KEY, e.TELEGRAM_BOT_TOKEN, e.TELEGRAM_WEBHOOK_SECRET, e.DISCORD_BOT_TOKEN, redisPassword, e.ADMIN_TOKEN, e.PLAYGROUND_TOKEN, e.METRICS_TOKEN].filter(
     (value): value is string => value !== undefined && value.length >= 6,
   );
   return deepFreeze({
@@ -440,7 +465,15 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
             shardIds: e.DISCORD_SHARD_IDS.map(Number),
             requestsPerSecond: e.DISCORD_REQUESTS_PER_SECOND,
           },
-    http: { host: e.HOST, port: e.PORT, adminToken: e.ADMIN_TOKEN },
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      exposed: !isLoopbackHost(e.HOST),
+      adminToken: e.ADMIN_TOKEN,
+      playgroundToken: e.PLAYGROUND_TOKEN,
+      metricsToken: e.METRICS_TOKEN,
+      metricsListener: e.METRICS_PORT === undefined ? undefined : { host: e.METRICS_HOST ?? DEFAULT_METRICS_HOST, port: e.METRICS_PORT },
+    },
     log: { level: e.LOG_LEVEL },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     secrets,
@@ -466,6 +499,13 @@ function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): 
     if (outside.length > 0) {
       problems.push(`DISCORD_SHARD_IDS: ${outside.join(',')} outside DISCORD_SHARDS=${shardCount}; shard ids run from 0 to ${Number(shardCount) - 1}`);
     }
+  }
+  if (set('METRICS_HOST') && !set('METRICS_PORT')) {
+    problems.push('METRICS_HOST: set, but METRICS_PORT is not; /metrics gets a listener of its own only with a port');
+  }
+  const metricsPort = (env['METRICS_PORT'] ?? '').trim();
+  if (/^[1-9]\d*$/.test(metricsPort) && Number(metricsPort) === Number((env['PORT'] ?? '').trim() || '8080')) {
+    problems.push(`METRICS_PORT: ${metricsPort} is PORT too; give /metrics a port of its own, or unset METRICS_PORT to serve it on PORT`);
   }
   if (set('TELEGRAM_WEBHOOK_URL') && !set('TELEGRAM_WEBHOOK_SECRET')) {
     problems.push('TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL, so forged updates are refused');

@@ -9,4 +9,7 @@ export type { WebOutboxDeps } from './web.outbox.js';
 export { webTopic, decodeWebEvent, encodeWebEvent } from './web.events.js';
 export type { WebActivity, WebAttachment, WebEvent, WebMessage } from './web.events.js';
 export { WEB_ERROR_CODES } from './web.http.js';
+export { isCrossOrigin } from './web.guard.js';
+export type { PlaygroundAccess } from './web.guard.js';
+export { TOKEN_HOLDER_ID } from './web.messages.js';
 export type { WebErrorCode } from './web.http.js';

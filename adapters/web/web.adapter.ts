@@ -2,10 +2,12 @@
  * The web playground adapter: the page, its small JSON API and its event streams,
  * on node:http. The service's HTTP server calls `handle` for every request it does
  * not answer itself. Messages take the same queue, workers and history as any
- * platform; replies come back through the web Outbox over pub/sub.
+ * platform; replies come back through the web Outbox over pub/sub. Who may reach the
+ * API is the guard's business (web.guard.ts): open on loopback, PLAYGROUND_TOKEN as a
+ * Bearer token when set, off on an exposed HOST without it.
  *
  * Routes:
- *   GET  /, /app.js, /style.css                 the page
+ *   GET  /, /app.js, /style.css                 the page (loads without the token, then asks for it)
  *   GET  /api/info                              { platform: 'web', model, demo }
  *   GET  /api/channels/:channel/history         { channel, messages }
  *   POST /api/channels/:channel/messages        { id, text, author, attachment? } → 202 { jobId, duplicate }
@@ -16,8 +18,9 @@
  *   GET  /api/admin/snapshot                    queues, workers, recent failures (Bearer ADMIN_TOKEN)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HistoryStore, JobQueue, Logger, Operations, PubSub, UploadStore } from '../../src/ports/index.js';
+import type { BearerCheck, HistoryStore, JobQueue, Logger, Operations, PubSub, UploadStore } from '../../src/ports/index.js';
 import { createAdminApi } from './web.admin.js';
+import { createPlaygroundGuard, type PlaygroundAccess } from './web.guard.js';
 import { getHistory } from './web.history.js';
 import { sendError, sendJson, WEB_ERROR_CODES } from './web.http.js';
 import { checkChannel } from './web.input.js';
@@ -28,6 +31,9 @@ import { postUpload, serveFile } from './web.uploads.js';
 
 const CHANNEL_ROUTE = /^\/api\/channels\/([^/]+)\/(history|messages|events)$/;
 const FILE_ROUTE = /^\/api\/files\/([^/]+)$/;
+const PAGE_FILES: ReadonlySet<string> = new Set(['/', '/app.js']);
+/** The playground's stylesheet, which the operator page uses too. */
+const STYLESHEET = '/style.css';
 const ADMIN_PAGES: ReadonlySet<string> = new Set(['/admin', '/admin.js', '/admin.css']);
 const ADMIN_SNAPSHOT = '/api/admin/snapshot';
 /** The methods each channel route answers. */
@@ -47,8 +53,10 @@ export interface WebAdapterDeps {
   readonly log: Logger;
   /** Shown on the page; `demo` puts up the "offline demo model" banner. */
   readonly modelInfo: { readonly model: string; readonly demo: boolean };
-  /** The operator view at /admin: ADMIN_TOKEN and the queries it shows; absent, /admin is not found. */
-  readonly admin?: { readonly token: string; readonly operations: Operations };
+  /** Who may use the playground: open (loopback), behind PLAYGROUND_TOKEN, or off. */
+  readonly access: PlaygroundAccess;
+  /** The operator view at /admin: the check of ADMIN_TOKEN and the queries it shows; absent, /admin is not found. */
+  readonly admin?: { readonly check: BearerCheck; readonly operations: Operations };
   readonly now?: () => number;
 }
 
@@ -67,6 +75,53 @@ export function createWebAdapter(deps: WebAdapterDeps): WebAdapter {
   const assets = createStaticAssets();
   const streams = createEventStreams({ pubsub: deps.pubsub, log });
   const admin = deps.admin === undefined ? undefined : createAdminApi({ ...deps.admin, log });
+  const { access } = deps;
+  const guard = createPlaygroundGuard(access, log);
+  // Only the operator's own loopback playground goes unmetered; a token's holder is counted.
+  const sender = { unmetered: access.mode === 'open' } as const;
+
+  /** Serves one of the playground's own routes; `pathname` is known to be one. */
+  const playground = async (req: IncomingMessage, res: ServerResponse, method: string, pathname: string): Promise<boolean> => {
+    const readOnly = method === 'GET' || method === 'HEAD';
+    if (PAGE_FILES.has(pathname)) {
+      if (!readOnly) return notAllowed(res, 'GET, HEAD');
+      return assets.serve(pathname, res, method === 'HEAD');
+    }
+    if (pathname === '/api/info') {
+      if (!readOnly) return notAllowed(res, 'GET, HEAD');
+      if (guard.refuse(req, res, false)) return true;
+      sendJson(res, 200, { platform: 'web', model: deps.modelInfo.model, demo: deps.modelInfo.demo });
+      return true;
+    }
+    if (pathname === '/api/uploads') {
+      if (method !== 'POST') return notAllowed(res, 'POST');
+      if (guard.refuse(req, res, true)) return true;
+      await postUpload({ uploads: deps.uploads, log }, req, res);
+      return true;
+    }
+    const file = FILE_ROUTE.exec(pathname);
+    if (file !== null) {
+      if (!readOnly) return notAllowed(res, 'GET, HEAD');
+      if (guard.refuse(req, res, false)) return true;
+      await serveFile({ uploads: deps.uploads, log }, file[1] ?? '', res, method === 'HEAD');
+      return true;
+    }
+
+    const [, encoded = '', action = ''] = CHANNEL_ROUTE.exec(pathname) ?? [];
+    const allowed = CHANNEL_METHODS[action] ?? [];
+    if (!allowed.includes(method)) return notAllowed(res, allowed.join(', '));
+    if (guard.refuse(req, res, action === 'messages')) return true;
+    const channel = safeDecode(encoded);
+    const problem = checkChannel(channel);
+    if (problem !== undefined) {
+      sendError(res, problem.status, problem.code, problem.message);
+      return true;
+    }
+    if (action === 'history') await getHistory({ history: deps.history, log }, channel, res);
+    else if (action === 'messages') await postMessage({ queue: deps.queue, pubsub: deps.pubsub, uploads: deps.uploads, log, now }, channel, sender, req, res);
+    else await streams.open(channel, req, res);
+    return true;
+  };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const method = req.method ?? 'GET';
@@ -75,20 +130,7 @@ export function createWebAdapter(deps: WebAdapterDeps): WebAdapter {
     const pathname = (target.startsWith('/') ? new URL(`http://playground.invalid${target}`) : new URL(target, 'http://playground.invalid')).pathname;
     const readOnly = method === 'GET' || method === 'HEAD';
 
-    if (pathname === '/' || pathname === '/app.js' || pathname === '/style.css') {
-      if (!readOnly) return notAllowed(res, 'GET, HEAD');
-      return assets.serve(pathname, res, method === 'HEAD');
-    }
-    if (pathname === '/api/info') {
-      if (!readOnly) return notAllowed(res, 'GET, HEAD');
-      sendJson(res, 200, { platform: 'web', model: deps.modelInfo.model, demo: deps.modelInfo.demo });
-      return true;
-    }
-    if (pathname === '/api/uploads') {
-      if (method !== 'POST') return notAllowed(res, 'POST');
-      await postUpload({ uploads: deps.uploads, log }, req, res);
-      return true;
-    }
+    // The operator view has its own token and is there on any bind.
     if (admin !== undefined && ADMIN_PAGES.has(pathname)) {
       if (!readOnly) return notAllowed(res, 'GET, HEAD');
       return assets.serve(pathname, res, method === 'HEAD');
@@ -98,28 +140,21 @@ export function createWebAdapter(deps: WebAdapterDeps): WebAdapter {
       await admin.snapshot(req, res);
       return true;
     }
-    const file = FILE_ROUTE.exec(pathname);
-    if (file !== null) {
+    if (pathname === STYLESHEET && (access.mode !== 'off' || admin !== undefined)) {
       if (!readOnly) return notAllowed(res, 'GET, HEAD');
-      await serveFile({ uploads: deps.uploads, log }, file[1] ?? '', res, method === 'HEAD');
+      return assets.serve(pathname, res, method === 'HEAD');
+    }
+    if (!isPlaygroundRoute(pathname)) return false;
+    if (access.mode === 'off') {
+      sendError(
+        res,
+        404,
+        WEB_ERROR_CODES.PLAYGROUND_OFF,
+        'The playground is off: this server listens beyond its own machine (HOST is not a loopback address) and has no PLAYGROUND_TOKEN.',
+      );
       return true;
     }
-
-    const match = CHANNEL_ROUTE.exec(pathname);
-    if (match === null) return false;
-    const [, encoded = '', action = ''] = match;
-    const allowed = CHANNEL_METHODS[action] ?? [];
-    if (!allowed.includes(method)) return notAllowed(res, allowed.join(', '));
-    const channel = safeDecode(encoded);
-    const problem = checkChannel(channel);
-    if (problem !== undefined) {
-      sendError(res, problem.status, problem.code, problem.message);
-      return true;
-    }
-    if (action === 'history') await getHistory({ history: deps.history, log }, channel, res);
-    else if (action === 'messages') await postMessage({ queue: deps.queue, pubsub: deps.pubsub, uploads: deps.uploads, log, now }, channel, req, res);
-    else await streams.open(channel, req, res);
-    return true;
+    return playground(req, res, method, pathname);
   };
 
   return {
@@ -135,6 +170,17 @@ export function createWebAdapter(deps: WebAdapterDeps): WebAdapter {
     },
     close: () => streams.closeAll(),
   };
+}
+
+/** Whether `pathname` is the playground's page or one of its API routes (the stylesheet aside). */
+function isPlaygroundRoute(pathname: string): boolean {
+  return (
+    PAGE_FILES.has(pathname) ||
+    pathname === '/api/info' ||
+    pathname === '/api/uploads' ||
+    FILE_ROUTE.test(pathname) ||
+    CHANNEL_ROUTE.test(pathname)
+  );
 }
 
 function notAllowed(res: ServerResponse, allow: string): true {

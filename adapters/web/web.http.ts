@@ -27,6 +27,8 @@ export const WEB_ERROR_CODES = {
   FILE_NOT_FOUND: 'file_not_found',
   METHOD_NOT_ALLOWED: 'method_not_allowed',
   UNAUTHORIZED: 'unauthorized',
+  CROSS_ORIGIN: 'cross_origin',
+  PLAYGROUND_OFF: 'playground_off',
   UNAVAILABLE: 'unavailable',
   INTERNAL: 'internal',
 } as const;

@@ -18,6 +18,11 @@ import { classifyUpload, isServable } from './web.media.js';
 
 /** Hex digits of the name hash in an author id. */
 const AUTHOR_ID_HEX = 16;
+/**
+ * The author id of every message sent with PLAYGROUND_TOKEN: whoever holds the token is
+ * one user to the limits, whatever display name they type (a name is not an identity).
+ */
+export const TOKEN_HOLDER_ID = 'web-token-holder';
 /** The playground is a DM with the bot, so group-only switches never apply. */
 const ROUTING = { transcribeAllVoice: false } as const;
 
@@ -30,8 +35,14 @@ export interface PostMessageDeps {
   readonly now: () => number;
 }
 
+/** Who sent a message, as the guard let it in. */
+export interface Sender {
+  /** The operator's own loopback playground: limits do not count it. Otherwise the token's holder sent it. */
+  readonly unmetered: boolean;
+}
+
 /** Handles one POST for an already checked `channel`. */
-export async function postMessage(deps: PostMessageDeps, channel: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function postMessage(deps: PostMessageDeps, channel: string, sender: Sender, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
     // Also keeps other sites from posting here with a form or a "simple" fetch.
     sendError(res, 415, WEB_ERROR_CODES.UNSUPPORTED_MEDIA_TYPE, 'Send the message as JSON (content-type: application/json).');
@@ -74,7 +85,7 @@ export async function postMessage(deps: PostMessageDeps, channel: string, req: I
     attachment = found.attachment;
   }
 
-  const message = toInboundMessage(channel, input.value, attachment, deps.now());
+  const message = toInboundMessage(channel, input.value, sender, attachment, deps.now());
   const route = routeInbound(message, ROUTING);
   // Every playground message addresses the bot, so there is always a job.
   if (route === undefined) throw new Error('routeInbound ignored a playground message, which is always addressed');
@@ -167,18 +178,19 @@ function toWebAttachment(attachment: Attachment): WebAttachment {
 }
 
 /** The playground always addresses the bot: every channel is a DM with it. */
-function toInboundMessage(channel: string, input: MessageInput, attachment: Attachment | undefined, receivedAt: number): InboundMessage {
+function toInboundMessage(channel: string, input: MessageInput, sender: Sender, attachment: Attachment | undefined, receivedAt: number): InboundMessage {
   const chat: ChatRef = { platform: 'web', id: channel, kind: 'dm' };
   const command = parseCommand(input.text);
   return {
     chat,
-    author: { id: authorIdOf(input.author), displayName: input.author, isBot: false },
+    author: { id: sender.unmetered ? authorIdOf(input.author) : TOKEN_HOLDER_ID, displayName: input.author, isBot: false },
     messageId: input.id,
     text: input.text,
     attachments: attachment === undefined ? [] : [attachment],
     addressed: true,
     ...(command === undefined ? {} : { command }),
     receivedAt,
+    ...(sender.unmetered ? { unmetered: true } : {}),
   };
 }
 

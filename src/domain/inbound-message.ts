@@ -78,6 +78,12 @@ export interface InboundMessage {
    * in a way the platform requires, e.g. a Discord interaction's id and token.
    */
   readonly replyHandle?: string;
+  /**
+   * True only for a message from the operator's own playground (a loopback HOST without
+   * PLAYGROUND_TOKEN): no request rates or token budgets apply to it. Only the web
+   * adapter sets it; an exposed playground's messages are counted like any platform's.
+   */
+  readonly unmetered?: boolean;
 }
 
 /**

@@ -26,12 +26,21 @@ export function userKeyOf(message: Pick<InboundMessage, 'chat' | 'author'>): str
 }
 
 /**
+ * Whether no rate or budget applies to this message: the operator's own playground on a
+ * loopback address without PLAYGROUND_TOKEN (issue #17). An exposed playground is counted
+ * per token holder like any other platform's users.
+ */
+export function isUnmetered(message: Pick<InboundMessage, 'chat' | 'unmetered'>): boolean {
+  return message.chat.platform === 'web' && message.unmetered === true;
+}
+
+/**
  * Whether the bot serves this message. Group chats must be in their platform's allowlist
  * when it is set (Discord by guild, Telegram by chat). A private chat on a platform whose
  * allowlist is set is served only to users in ALLOWED_USERS (or, on Telegram, whose chat
  * is listed). When ALLOWED_USERS is set, only those users are served, anywhere; community
- * moderation (`forModeration`) checks everyone in an allowed chat. The playground, local
- * by design, is always served.
+ * moderation (`forModeration`) checks everyone in an allowed chat. The playground is
+ * always served: it is local, or its token (PLAYGROUND_TOKEN) is its allowlist.
  */
 export function admits(message: InboundMessage, limits: AbuseLimits, options: { readonly forModeration?: boolean } = {}): boolean {
   const { chat } = message;

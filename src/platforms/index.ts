@@ -1,5 +1,5 @@
 export type { PlatformContext, PlatformGateway, PlatformModule } from './platform.js';
-export { webPlatform } from './web.js';
+export { playgroundAccess, webPlatform } from './web.js';
 import type { PlatformModule } from './platform.js';
 import { telegramPlatform } from './telegram.js';
 import { webPlatform } from './web.js';

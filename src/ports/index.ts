@@ -380,3 +380,13 @@ export interface OpsSnapshot {
 export interface Operations {
   snapshot(): Promise<OpsSnapshot>;
 }
+
+/** What a request's `Authorization` header was, against one configured Bearer token. */
+export type BearerVerdict = 'ok' | 'missing' | 'wrong';
+
+/**
+ * Checks an `Authorization: Bearer <token>` header against one secret, in constant time;
+ * the token is only ever read from that header, never from a URL.
+ * https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+ */
+export type BearerCheck = (authorization: string | undefined) => BearerVerdict;

@@ -1,11 +1,12 @@
 /**
- * Abuse limits around the job handlers of Telegram and Discord messages (issue #7): messages from chats or users that are
+ * Abuse limits around the job handlers of every platform's messages (issue #7): messages from chats or users that are
  * not allowed are dropped (a private chat is told once a day why); a user or channel
  * over its requests per minute is told, once per minute, when it can ask again; a user or
  * channel over its daily token budget is told when the budget resets. Counted in Redis,
- * so every worker process enforces the same totals.
+ * so every worker process enforces the same totals. The operator's own loopback
+ * playground is exempt; an exposed one is counted per token holder (issue #17).
  */
-import { admits, userKeyOf, type AbuseLimits } from '../domain/limits.js';
+import { admits, isUnmetered, userKeyOf, type AbuseLimits } from '../domain/limits.js';
 import type { InboundMessage } from '../domain/inbound-message.js';
 import type { ChatResult, JobPayload } from '../domain/jobs.js';
 import { REPLIES } from '../domain/replies.js';
@@ -34,8 +35,8 @@ export function withLimits<K extends AnsweringKind>(deps: LimitsDeps, kind: K, h
   const { limits } = deps;
   return async (payload, context) => {
     const message: InboundMessage = (payload as JobPayload<AnsweringKind>).message;
-    // The playground is local, for the operator: no allowlists or limits there.
-    if (message.chat.platform === 'web') return handler(payload, context);
+    // The playground on loopback without a token is the operator's own: no limits there.
+    if (isUnmetered(message)) return handler(payload, context);
     const outbox = deps.outboxes[message.chat.platform];
     const tell = async (text: string, onceKey: string, periodSeconds: number): Promise<ChatResult> => {
       if (outbox && (await deps.once(onceKey, periodSeconds))) {

@@ -8,9 +8,12 @@ import type { RunningApp } from '../../src/app.js';
 import { JOB_KINDS } from '../../src/domain/jobs.js';
 import { usePlaygroundApp } from '../support/playground-app.js';
 import { uniquePrefix } from '../support/redis.js';
+import { forbidInLogs } from '../support/logs.js';
 import { finalAnswers, followChannel, postMessage } from '../support/playground-client.js';
 
 const API_KEY = 'sk-test-metrics-0123456789abcdef';
+const METRICS_TOKEN = 'mt-fedcba9876543210-metrics';
+forbidInLogs(METRICS_TOKEN);
 const MODEL = 'gpt-4o-mini';
 const h = usePlaygroundApp({ apiKey: API_KEY, label: 'metrics', env: { CHAT_MODEL: MODEL } });
 const { start, logLines } = h;
@@ -145,5 +148,36 @@ describe('GET /metrics', () => {
       expect(valueOf(s, 'switchboard_queue_jobs', { kind: 'chat', state: 'active' })).toBe(0);
       expect(valueOf(s, 'switchboard_active_conversations', { window: '1h' })).toBe(1);
     });
+  });
+});
+
+describe('where /metrics is served (issue #17)', () => {
+  it('with METRICS_PORT, only on its own listener (127.0.0.1 by default), with /healthz and /readyz', async () => {
+    const app = await start({ METRICS_PORT: '0' });
+    expect(app.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(app.metricsUrl).not.toBe(app.url);
+    expect((await fetch(`${app.url}/metrics`)).status).toBe(404);
+    const { contentType, text } = await scrape({ ...app, url: app.metricsUrl! });
+    expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(text).toContain('# TYPE switchboard_jobs_total counter');
+    expect(await (await fetch(`${app.metricsUrl}/healthz`)).json()).toEqual({ status: 'ok' });
+    // The listener serves nothing of the playground's.
+    expect((await fetch(`${app.metricsUrl}/`)).status).toBe(404);
+    expect(logLines.some((line) => line.includes(`"/metrics is served on ${app.metricsUrl} only"`))).toBe(true);
+  });
+
+  it('with METRICS_TOKEN, only for that Bearer token, also on loopback and on METRICS_PORT', async () => {
+    for (const env of [{ METRICS_TOKEN }, { METRICS_TOKEN, METRICS_PORT: '0' }] as Array<Record<string, string>>) {
+      const app = await start(env);
+      const url = app.metricsUrl ?? app.url;
+      const refused = await fetch(`${url}/metrics`);
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toBe('Bearer realm="switchboard-metrics"');
+      expect((await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}x` } })).status).toBe(401);
+      const scraped = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+      expect(scraped.status).toBe(200);
+      expect(await scraped.text()).toContain('# TYPE switchboard_jobs_total counter');
+    }
+    expect(logLines.filter((line) => line.includes(METRICS_TOKEN))).toEqual([]);
   });
 });

@@ -18,10 +18,15 @@ export interface ChannelStream {
   close(): void;
 }
 
-/** Opens `GET /api/channels/:channel/events` and resolves once the stream is open. */
-export async function followChannel(baseUrl: string, channel: string): Promise<ChannelStream> {
+/** `Authorization: Bearer <token>`, or nothing for the open playground. */
+export function bearer(token: string | undefined): Record<string, string> {
+  return token === undefined ? {} : { authorization: `Bearer ${token}` };
+}
+
+/** Opens `GET /api/channels/:channel/events` (with PLAYGROUND_TOKEN if `token`) and resolves once the stream is open. */
+export async function followChannel(baseUrl: string, channel: string, token?: string): Promise<ChannelStream> {
   const abort = new AbortController();
-  const response = await fetch(`${baseUrl}/api/channels/${channel}/events`, { signal: abort.signal });
+  const response = await fetch(`${baseUrl}/api/channels/${channel}/events`, { signal: abort.signal, headers: bearer(token) });
   if (!response.ok || !response.body) throw new Error(`events stream refused: ${response.status}`);
   const events: WebMessage[] = [];
   const activities: string[] = [];
@@ -103,11 +108,11 @@ export async function postMessage(
   baseUrl: string,
   channel: string,
   text: string,
-  options: { id?: string; author?: string; attachment?: { id: string; kind?: string } } = {},
+  options: { id?: string; author?: string; attachment?: { id: string; kind?: string }; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; body: { jobId?: string; duplicate?: boolean; error?: ApiError } }> {
   const response = await fetch(`${baseUrl}/api/channels/${channel}/messages`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...options.headers },
     body: JSON.stringify({
       id: options.id ?? randomUUID(),
       text,

@@ -7,7 +7,7 @@ describe('parseConfig', () => {
     const config = parseConfig({});
     expect(config.redis.url).toBeUndefined();
     expect(config.openai.demo).toBe(true);
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, exposed: false });
     expect(config.telegram).toBeUndefined();
     expect(config.discord).toBeUndefined();
   });
@@ -55,6 +55,34 @@ describe('parseConfig', () => {
       REDIS_URL: 'redis://:hunter2hunter2@127.0.0.1:6379',
     });
     expect(config.secrets).toEqual(expect.arrayContaining(['sk-test-123456', '123456:ABCDEF', 'hunter2hunter2']));
+  });
+
+  it('knows when HOST is exposed, and which tokens guard the playground and /metrics (issue #17)', () => {
+    const playgroundToken = 'pg-0123456789abcdef';
+    const metricsToken = 'mt-0123456789abcdef';
+    for (const host of ['127.0.0.1', '127.0.0.53', '::1', 'localhost']) expect(parseConfig({ HOST: host }).http.exposed, host).toBe(false);
+    for (const host of ['0.0.0.0', '::', '192.0.2.2', 'switchboard.example.com']) expect(parseConfig({ HOST: host }).http.exposed, host).toBe(true);
+
+    const config = parseConfig({ HOST: '0.0.0.0', PLAYGROUND_TOKEN: playgroundToken, METRICS_TOKEN: metricsToken, METRICS_PORT: '9464' });
+    expect(config.http).toMatchObject({ exposed: true, playgroundToken, metricsToken, metricsListener: { host: '127.0.0.1', port: 9464 } });
+    expect(config.secrets).toEqual(expect.arrayContaining([playgroundToken, metricsToken]));
+    expect(parseConfig({ METRICS_HOST: '10.0.0.5', METRICS_PORT: '9464' }).http.metricsListener).toEqual({ host: '10.0.0.5', port: 9464 });
+
+    let error: unknown;
+    try {
+      parseConfig({ PLAYGROUND_TOKEN: 'short', METRICS_TOKEN: 'also short', METRICS_HOST: '0.0.0.0', PORT: '9000' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as ConfigError).problems).toEqual(
+      expect.arrayContaining([
+        'PLAYGROUND_TOKEN: use at least 16 characters',
+        'METRICS_TOKEN: use at least 16 characters',
+        'METRICS_HOST: set, but METRICS_PORT is not; /metrics gets a listener of its own only with a port',
+      ]),
+    );
+    expect(() => parseConfig({ PORT: '9000', METRICS_PORT: '9000' })).toThrow(/METRICS_PORT: 9000 is PORT too/);
+    expect(() => parseConfig({ METRICS_PORT: 'nine' })).toThrow(/METRICS_PORT: expected a port from 0 to 65535/);
   });
 
   it('parses --role', () => {

@@ -178,7 +178,7 @@ describe('compose.yaml', () => {
     const { gateway, worker } = compose.services;
     expect(words(gateway?.command)).toBe('--role gateway');
     expect(words(worker?.command)).toBe('--role worker');
-    expect(gateway?.ports?.map(String)).toContain('8080:8080');
+    expect(gateway?.ports?.map(String)).toEqual(['127.0.0.1:8080:8080']);
     // A fixed name or a published port would make the second replica fail to start.
     expect(worker?.container_name).toBeUndefined();
     expect(worker?.ports).toBeUndefined();
@@ -190,6 +190,30 @@ describe('compose.yaml', () => {
       expect(service.depends_on?.redis?.condition).toBe('service_healthy');
       // Docker's default 10 s would kill answers in progress before SHUTDOWN_TIMEOUT_MS.
       expect(seconds(service.stop_grace_period ?? '10s')).toBeGreaterThan(shutdownS);
+    }
+  });
+
+  it('publishes the gateway on this machine only, and keeps the playground and /metrics off until tokens are set (issue #17)', () => {
+    // Published on the host's loopback address only: nothing else reaches it by default.
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const port of (service.ports ?? []).map(String)) expect(port, name).toMatch(/^127\.0\.0\.1:/);
+    }
+    // Inside, the image binds every address, so the service itself treats the bind as
+    // exposed: without tokens in .env, the playground and /metrics are off.
+    const env = Object.fromEntries(
+      all(final, 'ENV')
+        .flatMap((i) => i.args.split(/\s+/))
+        .map((pair) => pair.split('=') as [string, string]),
+    );
+    const { gateway } = compose.services;
+    const config = parseConfig({ ...env, ...gateway?.environment });
+    expect(config.http).toMatchObject({ host: '0.0.0.0', exposed: true, playgroundToken: undefined, metricsToken: undefined });
+    // The file says how to expose it, with which tokens, and behind what.
+    const text = read('compose.yaml');
+    for (const needed of ['PLAYGROUND_TOKEN', 'METRICS_TOKEN', 'proxy']) expect(text, needed).toContain(needed);
+    // Compose passes no token itself: a token in the file would be one everybody knows.
+    for (const service of Object.values(compose.services)) {
+      for (const name of ['PLAYGROUND_TOKEN', 'METRICS_TOKEN', 'ADMIN_TOKEN']) expect(service.environment?.[name], name).toBeUndefined();
     }
   });
 });

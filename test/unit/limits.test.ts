@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { admits, type AbuseLimits } from '../../src/domain/limits.js';
+import { admits, isUnmetered, type AbuseLimits } from '../../src/domain/limits.js';
 import type { InboundMessage } from '../../src/domain/inbound-message.js';
 
 const none: AbuseLimits = {
@@ -51,5 +51,15 @@ describe('allowlists', () => {
     expect(admits(msg(group, '8'), limits)).toBe(false);
     expect(admits(msg(group, '8'), limits, { forModeration: true })).toBe(true);
     expect(admits(msg({ platform: 'web', id: 'general', kind: 'dm' }, 'x'), limits)).toBe(true);
+  });
+});
+
+describe('the playground and the limits (issue #17)', () => {
+  const web = msg({ platform: 'web', id: 'general', kind: 'dm' }, 'web-token-holder');
+  it('leaves only the operator\'s own loopback playground unmetered', () => {
+    expect(isUnmetered({ ...web, unmetered: true })).toBe(true);
+    expect(isUnmetered(web)).toBe(false);
+    // Only the web adapter sets it: on another platform it means nothing.
+    expect(isUnmetered({ ...msg({ platform: 'telegram', id: '5', kind: 'dm' }), unmetered: true })).toBe(false);
   });
 });

@@ -3,6 +3,10 @@
 // Server-Sent Events (`message` upserted by id, `image`, `typing` with an activity),
 // messages posted as JSON; a file is first uploaded raw to /api/uploads and the
 // message names it by id.
+// When the server asks for its token (PLAYGROUND_TOKEN: it is reachable from other
+// machines), the page asks for it once and keeps it in sessionStorage (this tab only).
+// It travels only as `Authorization: Bearer`, never in a URL: the event stream is read
+// with fetch (EventSource cannot send a header) and pictures are fetched into blob: URLs.
 'use strict';
 
 const CHANNEL_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
@@ -10,6 +14,7 @@ const DEFAULT_CHANNEL = 'general';
 const DEFAULT_AUTHOR = 'you';
 const RECENT_KEY = 'switchboard.recentChannels';
 const AUTHOR_KEY = 'switchboard.displayName';
+const TOKEN_KEY = 'switchboard.playgroundToken';
 const MAX_RECENT = 8;
 /** The Outbox repeats typing while it works; without a repeat the indicator goes. */
 const TYPING_TIMEOUT_MS = 8000;
@@ -18,8 +23,10 @@ const WAIT_TIMEOUT_MS = 60000;
 /** Retries of a POST that failed on the network or with 503; the id makes them safe. */
 const SEND_ATTEMPTS = 3;
 const SEND_RETRY_MS = 1500;
-/** A closed event stream (the server refused it) is reopened after this long. */
+/** A refused event stream is reopened after this long. */
 const REOPEN_DELAY_MS = 3000;
+/** A dropped event stream is reopened after this long, unless the server said otherwise (`retry:`). */
+const RECONNECT_DELAY_MS = 2000;
 /** History and live copies of one message are matched by text within this window. */
 const SAME_MESSAGE_WINDOW_MS = 5 * 60 * 1000;
 const MAX_TEXTAREA_PX = 200;
@@ -36,6 +43,10 @@ const ACTIVITY_WORDS = { typing: 'is typing…', record_voice: 'is listening…'
 
 const $ = (id) => document.getElementById(id);
 const els = {
+  signIn: $('sign-in'),
+  token: $('token'),
+  tokenError: $('token-error'),
+  layout: $('layout'),
   model: $('model'),
   recent: $('recent'),
   newChannel: $('new-channel'),
@@ -73,6 +84,10 @@ let draft = null;
 let recording = null;
 /** True while the browser asks for the microphone (a second click must not start another). */
 let startingRecording = false;
+/** The playground's token, when it asks for one; '' on the open (loopback) playground. */
+let token = readToken();
+/** True once the server let the page in (with the token, when it asks for one). */
+let signedIn = false;
 
 // ---- storage (private windows may refuse it) --------------------------------------
 
@@ -91,6 +106,88 @@ function save(key, value) {
   } catch {
     // Not remembering is fine.
   }
+}
+
+// ---- the token (kept for this tab only; private windows may refuse storage) -------
+
+function readToken() {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) || '';
+  } catch {
+    return '';
+  }
+}
+
+function keepToken(value) {
+  try {
+    if (value) sessionStorage.setItem(TOKEN_KEY, value);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    // The token still works until the page is closed.
+  }
+}
+
+/** `headers` with the token, when there is one. */
+function authorized(headers = {}) {
+  return token ? { ...headers, authorization: `Bearer ${token}` } : headers;
+}
+
+/** fetch with the token; a 401 means the token is missing or no longer accepted: ask for it. */
+async function api(url, init = {}) {
+  const res = await fetch(url, { cache: 'no-store', ...init, headers: authorized(init.headers) });
+  if (res.status === 401) signOut(token ? 'The token is no longer accepted. Enter it again.' : '');
+  return res;
+}
+
+function showSignIn(message) {
+  signedIn = false;
+  stopRecording(true);
+  closeView();
+  hideTyping();
+  els.layout.hidden = true;
+  els.signIn.hidden = false;
+  els.tokenError.textContent = message || '';
+  els.tokenError.hidden = !message;
+  els.token.setAttribute('aria-invalid', message ? 'true' : 'false');
+  els.token.value = '';
+  els.token.focus();
+}
+
+function signOut(message) {
+  token = '';
+  keepToken('');
+  showSignIn(message);
+}
+
+/** Asks the server who we are (GET /api/info); opens the playground, or asks for the token. */
+async function connect(signingIn) {
+  let res;
+  try {
+    res = await fetch('/api/info', { cache: 'no-store', headers: authorized() });
+  } catch {
+    if (signingIn) showSignIn('Could not reach the server. Check that Switchboard is running.');
+    else openPlayground(null);
+    return;
+  }
+  if (res.status === 401) {
+    const tried = Boolean(token);
+    token = '';
+    keepToken('');
+    showSignIn(signingIn ? 'That token was not accepted.' : tried ? 'The token is no longer accepted. Enter it again.' : '');
+    return;
+  }
+  if (signingIn) keepToken(token);
+  openPlayground(res.ok ? await res.json().catch(() => null) : null);
+}
+
+function openPlayground(info) {
+  signedIn = true;
+  els.model.textContent = info ? `Model: ${info.model}` : '';
+  els.banner.hidden = !info?.demo;
+  els.signIn.hidden = true;
+  els.layout.hidden = false;
+  if (!view) openChannel(channelFromHash());
+  els.text.focus();
 }
 
 // ---- Markdown: escape everything, then add only the tags we make ------------------
@@ -194,12 +291,11 @@ function renderAttachment(message, attachment, src) {
   if (attachment.kind === 'image' && src) {
     const figure = document.createElement('a');
     figure.className = 'picture';
-    figure.href = src;
     figure.target = '_blank';
     figure.rel = 'noopener noreferrer';
     const img = document.createElement('img');
     img.alt = message.role === 'assistant' ? `Image by ${message.author}${message.text ? `: ${message.text}` : ''}` : describeFile(attachment);
-    img.src = src;
+    showPicture(img, figure, src);
     img.addEventListener('error', () => {
       // Files are kept for an hour; an old conversation's pictures are gone.
       const gone = document.createElement('span');
@@ -222,6 +318,30 @@ function renderAttachment(message, attachment, src) {
   label.className = 'file';
   label.textContent = `${attachment.kind === 'image' ? '🖼️' : attachment.kind === 'voice' ? '🎙️' : '🎵'} ${describeFile(attachment)}`;
   return label;
+}
+
+/**
+ * Points a picture (and its link) at `src`. With a token, a stored file is fetched with it
+ * into a blob: URL: an <img> cannot send a header, and the token never goes in a URL.
+ */
+function showPicture(img, link, src) {
+  if (!token || !src.startsWith('/api/files/')) {
+    img.src = src;
+    link.href = src;
+    return;
+  }
+  const current = view;
+  // Stored files never change (the server says so): the browser may keep them.
+  api(src, { cache: 'default' })
+    .then((res) => (res.ok ? res.blob() : Promise.reject(new Error(`HTTP ${res.status}`))))
+    .then((blob) => {
+      if (view !== current) return;
+      const url = URL.createObjectURL(blob);
+      current.blobUrls.push(url);
+      img.src = url;
+      link.href = url;
+    })
+    .catch(() => img.dispatchEvent(new Event('error')));
 }
 
 /** Builds the media once per file: repainting a streaming text must not restart a player. */
@@ -323,9 +443,9 @@ function showError(text) {
 
 async function loadHistory(current) {
   try {
-    const res = await fetch(`/api/channels/${current.channel}/history`);
-    const body = await res.json();
+    const res = await api(`/api/channels/${current.channel}/history`);
     if (view !== current) return;
+    const body = await res.json();
     if (!res.ok) throw new Error(body.error?.message ?? `HTTP ${res.status}`);
     showHistory(body.messages);
   } catch (error) {
@@ -365,42 +485,85 @@ function onEvent(event) {
   upsert(message, { pending: false, failed: '' });
 }
 
-function openEvents(current) {
-  const source = new EventSource(`/api/channels/${current.channel}/events`);
-  current.source = source;
-  const receive = (type) => (e) => {
-    if (view !== current) return;
-    const data = JSON.parse(e.data || '{}');
-    const event = type === 'typing' ? { type, activity: data.activity } : type === 'delete' ? { type, id: data.id } : { type, message: data };
-    if (current.ready) onEvent(event);
-    else current.buffer.push(event);
-  };
-  source.addEventListener('message', receive('message'));
-  source.addEventListener('image', receive('image'));
-  source.addEventListener('typing', receive('typing'));
-  source.addEventListener('delete', receive('delete'));
-  source.addEventListener('open', () => {
-    if (view !== current) return;
+function receive(current, type, raw) {
+  if (view !== current) return;
+  let data;
+  try {
+    data = JSON.parse(raw || '{}');
+  } catch {
+    return;
+  }
+  const event = type === 'typing' ? { type, activity: data.activity } : type === 'delete' ? { type, id: data.id } : { type, message: data };
+  if (current.ready) onEvent(event);
+  else current.buffer.push(event);
+}
+
+/** Reads the channel's event stream with fetch, so the token goes in a header; reopens it when it drops. */
+async function openEvents(current) {
+  const abort = new AbortController();
+  current.source = abort;
+  let delay = REOPEN_DELAY_MS;
+  try {
+    const res = await api(`/api/channels/${current.channel}/events`, { headers: { accept: 'text/event-stream' }, signal: abort.signal });
+    if (view !== current || res.status === 401) return;
+    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
     setConnection('');
     // Subscribed now, so history read from here on misses nothing; on a reconnect it
     // fills in whatever happened while we were away.
     current.ready = false;
     loadHistory(current);
-  });
-  source.addEventListener('error', () => {
-    if (view !== current) return;
-    setConnection('Reconnecting…');
-    if (source.readyState === EventSource.CLOSED) {
-      current.reopen = setTimeout(() => view === current && openEvents(current), REOPEN_DELAY_MS);
+    delay = RECONNECT_DELAY_MS;
+    await readEvents(res.body, (type, data) => receive(current, type, data), (ms) => {
+      delay = ms;
+    });
+  } catch {
+    // Refused, unreachable or cut: try again below.
+  }
+  if (view !== current || abort.signal.aborted) return;
+  setConnection('Reconnecting…');
+  current.reopen = setTimeout(() => view === current && openEvents(current), delay);
+}
+
+/**
+ * Server-Sent Events over a fetch body: calls `onEvent(type, data)` per event and
+ * `onRetry(ms)` per `retry:` field, until the stream ends.
+ * https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
+ */
+async function readEvents(body, onEvent, onRetry) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  let type = '';
+  let data = [];
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    const lines = buffer.split(/\r?\n/);
+    buffer = lines.pop();
+    for (const line of lines) {
+      if (line === '') {
+        if (data.length > 0) onEvent(type || 'message', data.join('\n'));
+        type = '';
+        data = [];
+        continue;
+      }
+      if (line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon === -1 ? line : line.slice(0, colon);
+      const text = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
+      if (field === 'event') type = text;
+      else if (field === 'data') data.push(text);
+      else if (field === 'retry' && /^\d+$/.test(text)) onRetry(Number(text));
     }
-  });
+  }
 }
 
 function closeView() {
   if (!view) return;
-  view.source?.close();
+  view.source?.abort();
   clearTimeout(view.reopen);
   for (const entry of view.messages.values()) if (entry.localUrl) URL.revokeObjectURL(entry.localUrl);
+  for (const url of view.blobUrls) URL.revokeObjectURL(url);
   view = null;
 }
 
@@ -419,6 +582,7 @@ function openChannel(channel) {
     ready: false,
     source: null,
     reopen: 0,
+    blobUrls: [],
   };
   els.messages.replaceChildren();
   els.empty.hidden = true;
@@ -486,9 +650,10 @@ async function request(url, init) {
   let failure = 'The bot is temporarily unavailable. Try again in a moment.';
   for (let attempt = 1; attempt <= SEND_ATTEMPTS; attempt += 1) {
     try {
-      const res = await fetch(url, { method: 'POST', ...init });
+      const res = await api(url, { method: 'POST', ...init });
       const body = await res.json().catch(() => ({}));
       if (res.ok) return { ok: true, body };
+      if (res.status === 401) return { ok: false, failure: 'The playground needs its token again.' };
       failure = body.error?.message ?? `The server answered ${res.status}.`;
       if (res.status !== 503) return { ok: false, failure };
     } catch {
@@ -722,17 +887,19 @@ function fitTextarea() {
 
 // ---- start ------------------------------------------------------------------------------
 
-async function loadInfo() {
-  try {
-    const info = await (await fetch('/api/info')).json();
-    els.model.textContent = `Model: ${info.model}`;
-    els.banner.hidden = !info.demo;
-  } catch {
-    els.model.textContent = '';
-  }
-}
-
 function start() {
+  els.signIn.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const value = els.token.value.trim();
+    // Out of the page at once: the token lives in this script and sessionStorage only.
+    els.token.value = '';
+    if (!value) {
+      showSignIn('Enter the playground token.');
+      return;
+    }
+    token = value;
+    connect(true);
+  });
   els.author.value = load(AUTHOR_KEY, DEFAULT_AUTHOR);
   els.author.addEventListener('change', () => {
     els.author.value = els.author.value.trim() || DEFAULT_AUTHOR;
@@ -789,11 +956,9 @@ function start() {
   });
   window.addEventListener('hashchange', () => {
     const channel = channelFromHash();
-    if (!view || view.channel !== channel) openChannel(channel);
+    if (signedIn && (!view || view.channel !== channel)) openChannel(channel);
   });
-  loadInfo();
-  openChannel(channelFromHash());
-  els.text.focus();
+  connect(false);
 }
 
 start();
