@@ -151,15 +151,14 @@ async function streamAnswer(deps: AnswerDeps, question: Question, context: JobCo
   const draftId = draftIdOf(context.jobId);
   const deliverAll = async (actions: ReplyAction[]): Promise<void> => {
     for (const action of actions) {
-      if (action.type === 'draft') {
-        if (await showDraft(drafts, target, draftId, action.text)) shown.any = true;
-        else {
-          // Refused here (a group, or a server without drafts): send and edit instead, from now.
-          stream.useEdits();
-          await deliverActions(outbox, target, sent, stream.flush());
-        }
-      } else await deliverActions(outbox, target, sent, [action]);
-      if (sent.length > 0) shown.any = true;
+      // From the moment text is on its way, "typing…" would only follow it.
+      shown.any = true;
+      if (action.type !== 'draft') await deliverActions(outbox, target, sent, [action]);
+      else if (!(await showDraft(drafts, target, draftId, action.text))) {
+        // Refused here (a group, or a server without drafts): send and edit instead, from now.
+        stream.useEdits();
+        await deliverActions(outbox, target, sent, stream.flush());
+      }
     }
   };
   // Deliveries run one after another, in the order the stream decided them.
