@@ -6,7 +6,8 @@
  * of every API URL, so it is scrubbed from every message these errors carry, and the
  * library's own error (which may quote the URL) is never kept as a cause.
  */
-import { Agent } from 'node:http';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { Input, Telegram, TelegramError } from 'telegraf';
 import { deadlineIn } from '../../src/domain/deadline.js';
 
@@ -14,8 +15,13 @@ import { deadlineIn } from '../../src/domain/deadline.js';
 const CALL_TIMEOUT_MS = 30_000;
 /** A long poll may take its `timeout`; this much more before we call it lost. */
 const LONG_POLL_GRACE_MS = 15_000;
-/** How long an idle kept-alive connection to an http:// Bot API server stays open (telegraf's own for https). */
+/** How long an idle kept-alive connection to the Bot API stays open (telegraf's own figure). */
 const KEEP_ALIVE_MS = 10_000;
+/**
+ * Idle connections kept for reuse. Node's default (256) is below what thousands of
+ * answers streaming at once keep busy: past it every call would open a connection.
+ */
+const MAX_IDLE_SOCKETS = 4_096;
 
 /** Telegram answered `ok: false`. */
 export class TelegramApiError extends Error {
@@ -71,10 +77,11 @@ export interface TelegramApiOptions {
 /** Creates a Bot API caller. */
 export function createTelegramApi(options: TelegramApiOptions): TelegramApi {
   const client = new Telegram(options.token, { apiRoot: options.apiRoot, webhookReply: false });
-  // telegraf keeps connections alive for https roots only: a self-hosted Bot API server on
-  // http:// would cost a TCP connection (and its teardown) per call, thousands a second
-  // while answers stream.
-  if (options.apiRoot.startsWith('http://')) client.options.agent = new Agent({ keepAlive: true, keepAliveMsecs: KEEP_ALIVE_MS });
+  // telegraf keeps connections alive for https roots only, with Node's 256 idle ones: a
+  // self-hosted Bot API server on http://, or more calls at once than that, would cost a
+  // TCP connection (and its teardown) per call, thousands a second while answers stream.
+  const agentOptions = { keepAlive: true, keepAliveMsecs: KEEP_ALIVE_MS, maxFreeSockets: MAX_IDLE_SOCKETS };
+  client.options.agent = options.apiRoot.startsWith('http://') ? new HttpAgent(agentOptions) : new HttpsAgent(agentOptions);
   const callApi = client.callApi.bind(client) as unknown as (method: string, payload: object, extra: { signal?: AbortSignal }) => Promise<unknown>;
   return {
     async call<T>(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T> {

@@ -13,10 +13,10 @@
  * Drafts (Bot API 9.3, sendMessageDraft): in private chats an answer streams as a draft,
  * then one sendMessage persists it. Telegram documents a draft as a streamed, ephemeral
  * preview, not a message (it is a typing action, `sendMessageTextDraftAction`, that the
- * next message from the bot replaces): drafts are paced one a second per chat on a count of
- * their own, so the final message never waits behind them, and they spend nothing of the
- * bot's messages a second. A draft that does not fit is skipped; a 429 pauses the chat's
- * drafts. Where Telegram refuses drafts (a group, a Bot API server without the method),
+ * next message from the bot replaces): drafts come one a second per chat (the answer's
+ * ReplyStream paces them) on a count of their own, so the final message never waits
+ * behind them, and they spend nothing of the bot's messages a second. A 429 holds the
+ * chat's drafts for retry_after; a draft that fails is skipped. Where Telegram refuses drafts (a group, a Bot API server without the method),
  * the answer sends and edits instead, and private chats stream by editing for an hour.
  * https://core.telegram.org/bots/api#sendmessagedraft  https://core.telegram.org/api/bots/ai
  *
@@ -107,20 +107,17 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
     return limits;
   };
 
-  /** A chat's drafts: one a second, counted apart from its messages (a draft is no message). */
-  const draftLimitsFor = (chat: ChatRef): RateLimit[] => [{ key: `telegram:${deps.botId}:draft:${chat.id}`, ...CHAT_LIMIT }];
+  // Chats whose drafts Telegram asked to hold (429), until when. A chat's drafts need no
+  // shared count: one answer streams in one chat at a time (answers of a conversation run in
+  // turn), and its ReplyStream already paces it to one update a second.
+  const draftsHeld = new Map<string, number>();
 
   /**
    * One rate-limited call. Returns undefined when a 'skip' call did not fit (or hit a 429):
    * the caller's next update carries the text.
    */
-  const limited = async <T>(
-    chat: ChatRef,
-    mode: Mode,
-    method: string,
-    params: Record<string, unknown>,
-    limits: RateLimit[] = limitsFor(chat, mode),
-  ): Promise<T | undefined> => {
+  const limited = async <T>(chat: ChatRef, mode: Mode, method: string, params: Record<string, unknown>): Promise<T | undefined> => {
+    const limits = limitsFor(chat, mode);
     const once = (): Promise<T> => deps.api.call<T>(method, params);
     for (let attempt = 0; ; attempt += 1) {
       try {
@@ -146,14 +143,13 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
     method: string,
     params: Record<string, unknown>,
     text: string,
-    limits?: RateLimit[],
   ): Promise<T | undefined> => {
     try {
-      return await limited<T>(chat, mode, method, { ...params, text: markdownToTelegramHtml(text), parse_mode: 'HTML' }, limits);
+      return await limited<T>(chat, mode, method, { ...params, text: markdownToTelegramHtml(text), parse_mode: 'HTML' });
     } catch (error) {
       if (!(error instanceof TelegramApiError) || !error.badEntities) throw error;
       log.warn({ method, chat: chat.id, description: error.description }, 'telegram refused the HTML; sending plain text');
-      return limited<T>(chat, mode, method, { ...params, text }, limits);
+      return limited<T>(chat, mode, method, { ...params, text });
     }
   };
 
@@ -202,12 +198,26 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
         return chat.kind === 'dm' && (draftsRefused.get(draftKindOf(chat)) ?? 0) <= now();
       },
       async show(target, draftId, text) {
+        const chatId = target.chat.id;
+        if ((draftsHeld.get(chatId) ?? 0) > now()) return true;
+        draftsHeld.delete(chatId);
         // An Integer: drafts go to private chats only, never to an @username.
-        const params = { chat_id: Number(target.chat.id), draft_id: draftId, ...thread(target) };
+        const params = { chat_id: Number(chatId), draft_id: draftId, ...thread(target) };
         try {
-          await withFormatting(target.chat, 'skip', 'sendMessageDraft', params, text, draftLimitsFor(target.chat));
+          await deps.api
+            .call('sendMessageDraft', { ...params, text: markdownToTelegramHtml(text), parse_mode: 'HTML' })
+            .catch((error: unknown) => {
+              if (!(error instanceof TelegramApiError) || !error.badEntities) throw error;
+              return deps.api.call('sendMessageDraft', { ...params, text });
+            });
           return true;
         } catch (error) {
+          if (error instanceof TelegramApiError && error.status === 429) {
+            log.warn({ chat: chatId, retryAfterSeconds: error.retryAfterSeconds }, 'telegram flood control: holding this chat’s drafts');
+            if (draftsHeld.size >= MAX_TRACKED_MESSAGES) draftsHeld.clear();
+            draftsHeld.set(chatId, now() + (error.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS) * 1000);
+            return true;
+          }
           // Only a refusal changes how the answer streams; anything else skips this draft (the final message carries the text).
           if (!(error instanceof TelegramApiError) || (error.status !== 400 && error.status !== 404)) return true;
           const kind = draftKindOf(target.chat);

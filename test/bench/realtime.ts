@@ -56,6 +56,56 @@ async function eventLoopDelay(service: Service): Promise<{ p50: number; p99: num
   }
 }
 
+/** Redis commands executed so far, by command (INFO commandstats). */
+async function redisCommands(admin: Redis): Promise<Map<string, number>> {
+  const info = await admin.info('commandstats');
+  const calls = new Map<string, number>();
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(match[1]!, Number(match[2]));
+  return calls;
+}
+
+/** Redis commands per answer between two readings, the most frequent first. */
+function redisPerAnswer(before: Map<string, number>, after: Map<string, number>, answers: number): string {
+  const per = [...after].map(([name, n]) => [name, (n - (before.get(name) ?? 0)) / Math.max(1, answers)] as const).filter(([, n]) => n >= 0.05);
+  per.sort((a, b) => b[1] - a[1]);
+  const total = per.reduce((sum, [, n]) => sum + n, 0);
+  return `Redis ${fmt(total, 1)} commands/answer (${per.slice(0, Number(process.env['BENCH_REDIS_TOP'] ?? 6)).map(([name, n]) => `${name} ${fmt(n, 1)}`).join(', ')})`;
+}
+
+/** The service's own account of where an answer's time went (its /metrics), summed over a window. */
+async function serviceSamples(service: Service): Promise<Map<string, number>> {
+  const samples = new Map<string, number>();
+  try {
+    const text = await (await fetch(`${service.baseUrl}/metrics`)).text();
+    for (const match of text.matchAll(/^(switchboard_(?:job_wait_seconds_(?:sum|count)|ai_rate_limit_wait_seconds_(?:sum|count)|jobs_total|job_duration_seconds_(?:sum|count)))(\{[^}]*\})? ([0-9.e+-]+)$/gm)) {
+      const labels = match[2] ?? '';
+      if (labels.includes('kind=') && !labels.includes('kind="chat"')) continue;
+      const key = `${match[1]}${labels.replace(/kind="chat",?/, '')}`;
+      samples.set(key, (samples.get(key) ?? 0) + Number(match[3]));
+    }
+  } catch {
+    // A process that does not answer has nothing to say.
+  }
+  return samples;
+}
+
+/** Queue wait, rate-limit wait and job outcomes between two readings. */
+function timeLine(before: Map<string, number>, after: Map<string, number>): string {
+  const diff = (key: string): number => (after.get(key) ?? 0) - (before.get(key) ?? 0);
+  const avg = (name: string): string => {
+    const count = diff(`${name}_count`);
+    return count > 0 ? `${fmt((diff(`${name}_sum`) / count) * 1000, 0)} ms` : '—';
+  };
+  let waitSum = 0;
+  let waitCount = 0;
+  for (const key of after.keys()) {
+    if (key.startsWith('switchboard_ai_rate_limit_wait_seconds_sum')) waitSum += diff(key);
+    if (key.startsWith('switchboard_ai_rate_limit_wait_seconds_count')) waitCount += diff(key);
+  }
+  const outcomes = ['retried', 'stalled', 'failed'].map((o) => `${o} ${fmt(diff(`switchboard_jobs_total{outcome="${o}"}`))}`).join(', ');
+  return `chat job: queue wait ${avg('switchboard_job_wait_seconds')}, run ${avg('switchboard_job_duration_seconds')}, rate-limit wait ${waitCount > 0 ? `${fmt((waitSum / waitCount) * 1000, 0)} ms` : '—'} a request; ${outcomes}`;
+}
+
 /** Platform calls per answer, by kind, most frequent first. */
 function perAnswer(writes: WriteCounts, answers: number): string {
   const entries = Object.entries(writes).sort((a, b) => b[1] - a[1]);
@@ -82,6 +132,10 @@ export async function measureCrowd(
   const active: number[] = [];
   let loop: Awaited<ReturnType<typeof eventLoopDelay>>;
   let cpuLine = '';
+  let redisLine = '';
+  let redisBefore = new Map<string, number>();
+  let metricsBefore = new Map<string, number>();
+  let metricsLine = '';
   const result = await peopleAtOnce(driver, {
     users,
     settleSeconds: SETTLE_SECONDS,
@@ -91,6 +145,8 @@ export async function measureCrowd(
     during: () => {
       driver.writes?.();
       void cpu.begin();
+      void redisCommands(admin).then((calls) => (redisBefore = calls));
+      void serviceSamples(service).then((samples) => (metricsBefore = samples));
       void eventLoopDelay(service);
       const timer = setInterval(() => {
         void rssMiB(pid).then((mib) => rss.push(mib));
@@ -100,6 +156,8 @@ export async function measureCrowd(
         clearInterval(timer);
         loop = await eventLoopDelay(service);
         cpuLine = await cpu.perMessage(answers);
+        redisLine = redisPerAnswer(redisBefore, await redisCommands(admin), answers);
+        metricsLine = timeLine(metricsBefore, await serviceSamples(service));
       };
     },
   });
@@ -115,6 +173,6 @@ export async function measureCrowd(
     `${result.unanswered > 0 ? `, ${fmt(result.unanswered)} of ${fmt(result.sent)} unanswered` : `, all ${fmt(result.sent)} answered`}; ` +
     `${perAnswer(writes, answers)}; ${fmt(inFlight)} in flight, RSS ${fmt(idleRss)} → ${fmt(Math.max(...rss, idleRss))} MiB ` +
     `(${fmt((kibPerAnswer * 1000) / 1024, 1)} MiB per 1,000 in flight); event-loop delay p50 ${fmt(loop?.p50 ?? Number.NaN, 1)} ms, ` +
-    `p99 ${fmt(loop?.p99 ?? Number.NaN, 1)} ms, max ${fmt(loop?.max ?? Number.NaN, 1)} ms (beyond the 10 ms sampling); ${cpuLine.replace('message', 'answer')}`;
+    `p99 ${fmt(loop?.p99 ?? Number.NaN, 1)} ms, max ${fmt(loop?.max ?? Number.NaN, 1)} ms (beyond the 10 ms sampling); ${cpuLine.replace('message', 'answer')}; ${redisLine}; ${metricsLine}`;
   return { line, p95: percentile(s, 95), unanswered: result.unanswered, kibPerAnswer };
 }

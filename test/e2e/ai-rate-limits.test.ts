@@ -10,7 +10,7 @@ import type { FakeChat, FakeUser } from '../fakes/telegram.js';
 
 const h = useTelegramHarness();
 
-const STORM_MS = 5_000;
+const STORM_MS = 6_000;
 const RETRY_AFTER_MS = 1_000;
 const PEOPLE = 6;
 

@@ -129,23 +129,38 @@ describe('the Telegram Outbox', () => {
   describe('drafts', () => {
     const privateChat: ReplyTarget = { chat: { platform: 'telegram', id: '1001', kind: 'dm' }, replyToMessageId: '9' };
 
-    it('are for private chats only, paced on a count of their own, and leave the global budget alone', async () => {
+    it('are for private chats only, and spend nothing of the chat’s or the bot’s message limits', async () => {
       const { outbox, calls, limiter } = setup([true]);
       expect(outbox.drafts?.available(group.chat)).toBe(false);
       expect(outbox.drafts?.available(privateChat.chat)).toBe(true);
       expect(await outbox.drafts?.show(privateChat, 77, '**so far**')).toBe(true);
       expect(calls).toEqual([{ method: 'sendMessageDraft', params: { chat_id: 1001, draft_id: 77, text: '<b>so far</b>', parse_mode: 'HTML' } }]);
-      expect(limiter.tried).toEqual([[{ key: 'telegram:123:draft:1001', max: 1, perMs: 1000 }]]);
+      expect([...limiter.tried, ...limiter.acquired]).toEqual([]);
     });
 
-    it('on 429 pause the chat’s drafts and skip this one; a server error skips it too', async () => {
+    it('on 429 hold the chat’s drafts for retry_after, skipping them; a server error skips one', async () => {
+      let now = 1_000_000;
       const flood = new TelegramApiError('sendMessageDraft', 429, 'Too Many Requests: retry after 2', 2);
       const broken = new TelegramApiError('sendMessageDraft', 502, 'Bad Gateway', undefined);
-      const { outbox, calls, limiter } = setup([flood, broken]);
+      const answers: unknown[] = [flood, broken, true];
+      const calls: string[] = [];
+      const api: TelegramApi = {
+        async call<T>(method: string): Promise<T> {
+          calls.push(method);
+          const answer = answers.shift();
+          if (answer instanceof Error) throw answer;
+          return answer as T;
+        },
+      };
+      const outbox = createTelegramOutbox({ api, files: recordingFiles().files, rateLimiter: {} as RateLimiter, botId: '123', log: silent, now: () => now });
       expect(await outbox.drafts?.show(privateChat, 77, 'a')).toBe(true);
-      expect(limiter.paused).toEqual([['telegram:123:draft:1001', 2000]]);
+      now += 1_999;
       expect(await outbox.drafts?.show(privateChat, 77, 'ab')).toBe(true);
-      expect(calls).toHaveLength(2);
+      expect(calls).toHaveLength(1);
+      now += 1;
+      expect(await outbox.drafts?.show(privateChat, 77, 'abc')).toBe(true);
+      expect(await outbox.drafts?.show(privateChat, 77, 'abcd')).toBe(true);
+      expect(calls).toHaveLength(3);
       expect(outbox.drafts?.available(privateChat.chat)).toBe(true);
     });
 

@@ -29,6 +29,9 @@ export class Exchange {
   readonly #what: string;
   #body: Body | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** The allowance the timer was last set for, and when the body's allowance runs out (ms since the epoch). */
+  #armedFor = 0;
+  #deadline = 0;
   #timedOut = false;
   #closed = false;
 
@@ -75,11 +78,21 @@ export class Exchange {
     this.touch();
   }
 
-  /** Restarts the body's timer (data arrived), optionally with a shorter allowance. */
+  /**
+   * Restarts the body's allowance (data arrived), optionally a shorter one. Called for
+   * every chunk of a stream: it only notes the time, and the one timer, when it fires,
+   * looks again for what is left of the allowance rather than being replaced per chunk.
+   */
   touch(timeoutMs: number = this.#timeoutMs): void {
     if (this.#closed || !this.#body) return;
+    this.#deadline = Date.now() + timeoutMs;
+    if (this.#timer === undefined || timeoutMs < this.#armedFor) this.#arm(timeoutMs);
+  }
+
+  #arm(ms: number): void {
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(this.#onTimeout, timeoutMs);
+    this.#armedFor = ms;
+    this.#timer = setTimeout(this.#onTimer, ms);
   }
 
   /** Ends the attempt; drops the body unless it `completed` on its own. */
@@ -91,7 +104,10 @@ export class Exchange {
     if (!completed) this.#body?.destroy(new Error(`${this.#what} was abandoned`));
   }
 
-  readonly #onTimeout = (): void => {
+  readonly #onTimer = (): void => {
+    const left = this.#deadline - Date.now();
+    if (left > 0) return this.#arm(left);
+    this.#timer = undefined;
     this.#timedOut = true;
     this.#body?.destroy(new AiTimeoutError(`${this.#what} timed out after ${this.#timeoutMs} ms`));
   };

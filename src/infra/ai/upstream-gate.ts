@@ -30,47 +30,69 @@ const PROBE_POLL_MS = 100;
 const PROBE_LEASE_MS = 15_000;
 /** The longest one sleep of a waiting lane, so an aborted waiter is let go soon. */
 const MAX_SLEEP_MS = 250;
+/**
+ * A budget lets requests through in batches while its backlog is under this much time (a
+ * budget slower than one request a burst goes strictly evenly): a large budget costs one
+ * script call for many requests, and a small one never bursts.
+ */
+const BURST_MS = 100;
 /** A lane's state is forgotten this long after its last answer. */
 const LANE_TTL_MS = 3_600_000;
 
 /*
- * KEYS[1] the lane's hash (pausedUntil, recovering, probeUntil, rpm, tpm), KEYS[2] / KEYS[3]
- * the lane's request / token arrival times, KEYS[4] / KEYS[5] the same over all lanes.
+ * KEYS[1] the lane's hash (pausedUntil, recovering, probeUntil, rpm, tpm, and the arrival
+ * times reqAt, tokAt), KEYS[2] the hash of the budgets over all lanes (reqAt, tokAt).
  * ARGV[1] now (ms), ARGV[2] / ARGV[3] configured requests / tokens a minute over all lanes
- * (0: none), ARGV[4] probe lease (ms), ARGV[5..] the token cost of each waiter, in order.
+ * (0: none), ARGV[4] probe lease (ms), ARGV[5] burst (ms), ARGV[6..] each waiter's tokens.
  * Returns {granted, wait ms, probe}: the first `granted` waiters go now (counted); the next
  * waits `wait` ms; probe 1 when the first one granted tests whether the lane is back.
+ * A budget lets a request go while its backlog is within the burst less the request's own
+ * spacing (GCRA's tolerance), so a large budget is let through in batches and one slower
+ * than a request a burst strictly evenly.
  */
 const ENTER_LUA = `
 local now = tonumber(ARGV[1])
-local lane = redis.call('HMGET', KEYS[1], 'pausedUntil', 'recovering', 'probeUntil', 'rpm', 'tpm')
+local burst = tonumber(ARGV[5])
+local lane = redis.call('HMGET', KEYS[1], 'pausedUntil', 'recovering', 'probeUntil', 'rpm', 'tpm', 'reqAt', 'tokAt')
 local pausedUntil = tonumber(lane[1] or '0')
 if pausedUntil > now then return {0, math.ceil(pausedUntil - now), 0} end
 local recovering = lane[2] == '1'
 if recovering and tonumber(lane[3] or '0') > now then return {0, ${PROBE_POLL_MS}, 0} end
+local all = {false, false}
+if tonumber(ARGV[2]) > 0 or tonumber(ARGV[3]) > 0 then all = redis.call('HMGET', KEYS[2], 'reqAt', 'tokAt') end
+-- {hash, field, per minute, counts tokens, arrival time}
 local limits = {
-  {KEYS[2], tonumber(lane[4] or '0'), false}, {KEYS[3], tonumber(lane[5] or '0'), true},
-  {KEYS[4], tonumber(ARGV[2]), false}, {KEYS[5], tonumber(ARGV[3]), true},
+  {KEYS[1], 'reqAt', tonumber(lane[4] or '0'), false, tonumber(lane[6] or '0')},
+  {KEYS[1], 'tokAt', tonumber(lane[5] or '0'), true, tonumber(lane[7] or '0')},
+  {KEYS[2], 'reqAt', tonumber(ARGV[2]), false, tonumber(all[1] or '0')},
+  {KEYS[2], 'tokAt', tonumber(ARGV[3]), true, tonumber(all[2] or '0')},
 }
-local tat = {}
-for i, limit in ipairs(limits) do
-  if limit[2] > 0 then tat[i] = math.max(tonumber(redis.call('GET', limit[1]) or '0'), now) end
+for _, limit in ipairs(limits) do
+  if limit[5] < now then limit[5] = now end
 end
 local granted, wait = 0, 0
-for w = 5, #ARGV do
+for w = 6, #ARGV do
   local tokens = tonumber(ARGV[w])
-  for i, limit in ipairs(limits) do
-    if tat[i] and (not limit[3] or tokens > 0) and tat[i] > now and tat[i] - now > wait then wait = tat[i] - now end
+  for _, limit in ipairs(limits) do
+    if limit[3] > 0 and (not limit[4] or tokens > 0) then
+      local spacing = (limit[4] and tokens or 1) * 60000 / limit[3]
+      local over = limit[5] - now - math.max(0, burst - spacing)
+      if over > wait then wait = over end
+    end
   end
   if wait > 0 then break end
-  for i, limit in ipairs(limits) do
-    if tat[i] then tat[i] = tat[i] + (limit[3] and tokens or 1) * 60000 / limit[2] end
+  for _, limit in ipairs(limits) do
+    if limit[3] > 0 then limit[5] = limit[5] + (limit[4] and tokens or 1) * 60000 / limit[3] end
   end
   granted = granted + 1
   if recovering then break end
 end
-for i, limit in ipairs(limits) do
-  if tat[i] and tat[i] > now then redis.call('SET', limit[1], tat[i], 'PX', math.ceil(tat[i] - now) + 1000) end
+if granted > 0 then
+  for _, limit in ipairs(limits) do
+    if limit[3] > 0 then redis.call('HSET', limit[1], limit[2], limit[5]) end
+  end
+  redis.call('PEXPIRE', KEYS[1], ${LANE_TTL_MS})
+  if tonumber(ARGV[2]) > 0 or tonumber(ARGV[3]) > 0 then redis.call('PEXPIRE', KEYS[2], ${LANE_TTL_MS}) end
 end
 local probe = 0
 if recovering and granted > 0 then
@@ -106,7 +128,7 @@ return 0
 `;
 
 interface GateCommands {
-  sbAiEnter(k1: string, k2: string, k3: string, k4: string, k5: string, ...args: Array<string | number>): Promise<[number, number, number]>;
+  sbAiEnter(k1: string, k2: string, ...args: Array<string | number>): Promise<[number, number, number]>;
   sbAiDone(k1: string, ...args: Array<string | number>): Promise<number>;
 }
 
@@ -151,7 +173,7 @@ interface Waiter {
 export function createUpstreamGate(options: UpstreamGateOptions): UpstreamGate {
   const redis = options.redis as Redis & Partial<GateCommands>;
   if (typeof redis.sbAiEnter !== 'function') {
-    redis.defineCommand('sbAiEnter', { numberOfKeys: 5, lua: ENTER_LUA });
+    redis.defineCommand('sbAiEnter', { numberOfKeys: 2, lua: ENTER_LUA });
     redis.defineCommand('sbAiDone', { numberOfKeys: 1, lua: DONE_LUA });
   }
   const r = redis as Redis & GateCommands;
@@ -189,8 +211,8 @@ export function createUpstreamGate(options: UpstreamGateOptions): UpstreamGate {
           let probe: number;
           try {
             [granted, wait, probe] = await r.sbAiEnter(
-              keys.aiLane(this.name), keys.aiPace(this.name, 'requests'), keys.aiPace(this.name, 'tokens'), keys.aiPace('', 'requests'), keys.aiPace('', 'tokens'),
-              now(), options.requestsPerMinute ?? 0, options.tokensPerMinute ?? 0, PROBE_LEASE_MS, ...batch.map((w) => w.tokens),
+              keys.aiLane(this.name), keys.aiBudgets(),
+              now(), options.requestsPerMinute ?? 0, options.tokensPerMinute ?? 0, PROBE_LEASE_MS, BURST_MS, ...batch.map((w) => w.tokens),
             );
           } catch {
             // Redis is away: let everyone waiting go rather than hold answers for a courtesy.

@@ -20,8 +20,8 @@
  *   sb:once:<key>                      set for a period: something reported once per period
  *   sb:ledger:<jobId>                  hash: sequence -> message a job sent (no doubled answers on retry)
  *   sb:active-conversations            sorted set: conversation -> when a job of it last started (1 h)
- *   sb:{ai}:lane:<lane>                hash: an AI endpoint lane's hold, probe and learned limits (1 h)
- *   sb:{ai}:pace:<lane>:<kind>         GCRA arrival time of a lane's requests or tokens (lane '': all lanes)
+ *   sb:{ai}:lane:<lane>                hash: an AI endpoint lane's hold, probe, learned limits and pace (1 h)
+ *   sb:{ai}:budgets                    hash: the pace of OPENAI_REQUESTS_PER_MINUTE / _TOKENS_ over all lanes
  * Rate-limit keys share one hash tag because one call may count against several limits
  * (a chat's and the bot's global one) in one atomic script.
  */
@@ -48,8 +48,8 @@ export interface RedisKeys {
   activeConversations(): string;
   /** Hash: the state of one AI endpoint lane (a model), shared by every process (src/infra/ai/upstream-gate.ts). */
   aiLane(lane: string): string;
-  /** When the next request (or token) of a lane may go; lane '' is the budget over all lanes. */
-  aiPace(lane: string, kind: 'requests' | 'tokens'): string;
+  /** Hash: the pace of the configured budgets over every AI lane. */
+  aiBudgets(): string;
 }
 
 /** Creates the key builder for `prefix` (config QUEUE_PREFIX; default `sb`). */
@@ -75,6 +75,6 @@ export function createRedisKeys(prefix: string): RedisKeys {
     ledger: (jobId) => `${prefix}:ledger:${jobId}`,
     activeConversations: () => `${prefix}:active-conversations`,
     aiLane: (lane) => `${prefix}:{ai}:lane:${lane}`,
-    aiPace: (lane, kind) => `${prefix}:{ai}:pace:${lane}:${kind}`,
+    aiBudgets: () => `${prefix}:{ai}:budgets`,
   };
 }
