@@ -533,7 +533,11 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
     for (const [i, event] of events.entries()) {
       if (cutAt !== undefined && i === cutAt) return void res.socket?.destroy();
       if (isGone(res) || stopping.signal.aborted) return;
-      await write(res, `data: ${event}\n\n`);
+      // Chunks are small: written without waiting for each to flush (one stream never fills
+      // a socket's buffer), so thousands of streams cost the fake little; a stream about to
+      // be cut waits, so what it sent arrives before the cut.
+      if (cutAt === undefined) res.write(`data: ${event}\n\n`);
+      else await write(res, `data: ${event}\n\n`);
       if (i === 0 && fake.firstTokenDelayMs > 0) await pause(fake.firstTokenDelayMs);
       else if (fake.streamDelayMs > 0 && i < events.length - 1) await pause(fake.streamDelayMs);
     }
