@@ -32,8 +32,9 @@ const fake = await createFakeOpenAI({
   rateLimits: ROOMY,
   chatReply: () => reply,
   ...(timed
-    ? // The role chunk, then the first word after firstTokenMs, then the other words evenly over streamMs.
-      { streamByWord: true, firstTokenDelayMs: firstTokenMs, streamDelayMs: streamMs / Math.max(1, words - 1) }
+    ? // The role chunk, then the first word after firstTokenMs, then the other words, the
+      // finish and the usage chunk evenly over streamMs: [DONE] at firstTokenMs + streamMs.
+      { streamByWord: true, firstTokenDelayMs: firstTokenMs, streamDelayMs: streamMs / (words + 1) }
     : { streamChunkSize: 64, streamDelayMs: 0 }),
 });
 

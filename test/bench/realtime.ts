@@ -80,7 +80,7 @@ async function serviceSamples(service: Service): Promise<Map<string, number>> {
     for (const match of text.matchAll(/^(switchboard_(?:job_wait_seconds_(?:sum|count)|ai_rate_limit_wait_seconds_(?:sum|count)|jobs_total|job_duration_seconds_(?:sum|count)))(\{[^}]*\})? ([0-9.e+-]+)$/gm)) {
       const labels = match[2] ?? '';
       if (labels.includes('kind=') && !labels.includes('kind="chat"')) continue;
-      const key = `${match[1]}${labels.replace(/kind="chat",?/, '')}`;
+      const key = `${match[1]}${labels.replace(/kind="chat",?/, '').replace(/,?\}$/, '}').replace('{}', '')}`;
       samples.set(key, (samples.get(key) ?? 0) + Number(match[3]));
     }
   } catch {
@@ -136,6 +136,7 @@ export async function measureCrowd(
   let redisBefore = new Map<string, number>();
   let metricsBefore = new Map<string, number>();
   let metricsLine = '';
+  let writes: WriteCounts = {};
   const result = await peopleAtOnce(driver, {
     users,
     settleSeconds: SETTLE_SECONDS,
@@ -155,13 +156,13 @@ export async function measureCrowd(
       return async (answers) => {
         clearInterval(timer);
         loop = await eventLoopDelay(service);
+        writes = driver.writes?.() ?? {};
         cpuLine = await cpu.perMessage(answers);
         redisLine = redisPerAnswer(redisBefore, await redisCommands(admin), answers);
         metricsLine = timeLine(metricsBefore, await serviceSamples(service));
       };
     },
   });
-  const writes = driver.writes?.() ?? {};
   const avg = (values: number[]): number => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
   const inFlight = avg(active);
   const kibPerAnswer = inFlight > 0 ? ((avg(rss) - idleRss) * 1024) / inFlight : Number.NaN;

@@ -305,7 +305,7 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
   });
   const pause = (ms: number): Promise<void> =>
     new Promise((resolve) => {
-      if (stopping.signal.aborted) return resolve();
+      if (stopping.signal.aborted || ms <= 0) return resolve();
       const wake = (): void => {
         clearTimeout(timer);
         paused.delete(wake);
@@ -530,6 +530,8 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
     }
     // Event 0 is the role chunk, then one per content piece; a cut never lets [DONE] out.
     const cutAt = ctx.cutAfter === undefined ? undefined : Math.min(1 + ctx.cutAfter, events.length - 1);
+    const streamStart = performance.now();
+    let elapsed = 0;
     for (const [i, event] of events.entries()) {
       if (cutAt !== undefined && i === cutAt) return void res.socket?.destroy();
       if (isGone(res) || stopping.signal.aborted) return;
@@ -538,8 +540,14 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
       // be cut waits, so what it sent arrives before the cut.
       if (cutAt === undefined) res.write(`data: ${event}\n\n`);
       else await write(res, `data: ${event}\n\n`);
-      if (i === 0 && fake.firstTokenDelayMs > 0) await pause(fake.firstTokenDelayMs);
-      else if (fake.streamDelayMs > 0 && i < events.length - 1) await pause(fake.streamDelayMs);
+      // Each chunk is due at its time from the stream's start, as a model generates them: a
+      // late timer on a busy machine makes the next chunk sooner, not the whole answer longer.
+      const between = i < events.length - 1 ? fake.streamDelayMs : 0;
+      const due = i === 0 && fake.firstTokenDelayMs > 0 ? fake.firstTokenDelayMs : between;
+      if (due > 0) {
+        elapsed += due;
+        await pause(streamStart + elapsed - performance.now());
+      }
     }
     res.end();
   }

@@ -16,6 +16,14 @@ import { settleWithin } from '../settle-within.js';
 const MAX_RECONNECT_DELAY_MS = 1_000;
 /** How long a producer's command may wait for a connection before failing. */
 const PRODUCER_COMMAND_TIMEOUT_MS = 2_000;
+/**
+ * Commands issued in the same turn of the event loop go to Redis in one write: with
+ * thousands of answers in flight, most of a turn's commands are other jobs', and each
+ * separate write was a system call. Only on the command connection (history, limits,
+ * ledger, the AI gate): BullMQ's connections are left as BullMQ expects them.
+ * https://github.com/redis/ioredis#autopipelining
+ */
+const AUTO_PIPELINING = { enableAutoPipelining: true } as const;
 
 export type ConnectionRole = 'worker' | 'producer' | 'subscriber' | 'command';
 
@@ -34,7 +42,7 @@ export function createRedisConnection(url: string, role: ConnectionRole, name = 
     worker: { maxRetriesPerRequest: null, enableReadyCheck: true },
     producer: { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS },
     subscriber: { maxRetriesPerRequest: null },
-    command: { maxRetriesPerRequest: 2 },
+    command: { maxRetriesPerRequest: 2, ...AUTO_PIPELINING },
   };
   const options = { ...common, ...byRole[role] };
   const target = parseRedisUrl(url);
