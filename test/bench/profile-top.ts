@@ -61,3 +61,26 @@ console.log('\nby package or folder (self time):');
 for (const [area, time] of top(areas)) console.log(`  ${pct(time)}  ${area}`);
 console.log('\nfunctions by self time:');
 for (const [name, time] of top(functions)) console.log(`  ${pct(time)}  ${name}`);
+
+// Inclusive of what they call outside the project: each sample goes to the nearest
+// function of ours on its stack (src/, adapters/), so a socket write or a library's work
+// counts for the code of ours that asked for it; samples with none of ours, to the leaf's area.
+const parent = new Map<number, number>();
+for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+const ours = new Map<string, number>();
+for (const [id, time] of self) {
+  const leaf = byId.get(id)?.callFrame;
+  if (!leaf || leaf.functionName === '(idle)') continue;
+  let key: string | undefined;
+  for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+    const frame = byId.get(at)?.callFrame;
+    if (frame && /\/(src|adapters)\//.test(frame.url) && !frame.url.includes('node_modules')) {
+      key = `${frame.functionName || '(anonymous)'} ${frame.url.replace(/^.*?\/(src|adapters)\//, '$1/')}:${frame.lineNumber + 1}`;
+      break;
+    }
+  }
+  key ??= `(no code of ours) ${areaOf(leaf.url, leaf.functionName)}`;
+  ours.set(key, (ours.get(key) ?? 0) + time);
+}
+console.log('\nour functions, with what they call outside the project:');
+for (const [name, time] of top(ours)) console.log(`  ${pct(time)}  ${name}`);
