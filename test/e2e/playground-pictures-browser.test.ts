@@ -77,7 +77,7 @@ describe('playground pictures and translation in a browser', () => {
     await page.locator('li.msg.user').filter({ hasText: '/vary' }).locator('img').waitFor();
     const drawn = page.locator('li.msg.assistant .media img');
     await expect.poll(() => drawn.count(), { timeout: UI_TIMEOUT_MS }).toBe(2);
-    await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('li.msg.assistant .media img')].every((img) => img.complete && img.naturalWidth > 0));
+    await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('li.msg.assistant .media img')).every((img) => img.complete && img.naturalWidth > 0));
     const sources = await drawn.evaluateAll((images) => images.map((img) => img.getAttribute('src')));
     expect(sources).toEqual([expect.stringMatching(/^\/api\/files\/[a-f0-9]{32}$/), expect.stringMatching(/^\/api\/files\/[a-f0-9]{32}$/)]);
     expect(new Set(sources).size).toBe(2);
