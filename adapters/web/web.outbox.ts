@@ -89,7 +89,9 @@ export function createWebOutbox(deps: WebOutboxDeps): Outbox {
       return file;
     },
 
-    sendImage: (target, image, caption) => sendPicture(target, image, caption),
+    async sendImage(target, image, caption): Promise<SentMessage> {
+      return publishPicture(target, await store(image), caption);
+    },
 
     async sendImages(target, images, caption): Promise<readonly SentMessage[]> {
       // Every picture is stored before any shows, so an album is never half there.
@@ -101,10 +103,6 @@ export function createWebOutbox(deps: WebOutboxDeps): Outbox {
     },
   };
 
-  async function sendPicture(target: ReplyTarget, image: OutgoingImage, caption: string | undefined): Promise<SentMessage> {
-    return publishPicture(target, await store(image), caption);
-  }
-
   /** Keeps an image in the UploadStore, where `/api/files/<id>` serves it. */
   async function store(image: OutgoingImage): Promise<{ readonly image: OutgoingImage; readonly fileId: string }> {
     // /api/files serves only these; anything else would be a broken picture on the page.
@@ -112,6 +110,7 @@ export function createWebOutbox(deps: WebOutboxDeps): Outbox {
     return { image, fileId: await uploads.put({ bytes: image.bytes, mimeType: image.mimeType, fileName: image.fileName }) };
   }
 
+  /** Shows a stored image as a bot message with `caption` as its text. */
   async function publishPicture(target: ReplyTarget, { image, fileId }: { image: OutgoingImage; fileId: string }, caption: string | undefined): Promise<SentMessage> {
     const id = newId();
     await publish(target, {
