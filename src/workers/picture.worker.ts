@@ -20,6 +20,7 @@ import type { DailyQuota, JobContext, JobHandler, Moderator, Outbox, Outboxes, P
 import { DeliveryError, flaggedCategory, keepShowing, replyTargetOf, say, worthRetrying } from './answer.js';
 import { isContentPolicyRefusal } from './image.worker.js';
 
+/** What the picture worker needs; each a port. */
 export interface PictureWorkerDeps {
   readonly outboxes: Outboxes;
   readonly editor: PictureEditor;

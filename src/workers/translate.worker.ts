@@ -15,6 +15,7 @@ import type { JobContext, JobHandler, Outboxes, Translator } from '../ports/inde
 import { answer, replyTargetOf, say, type AnswerDeps } from './answer.js';
 import { hearSpeech } from './speech.js';
 
+/** What the translate worker needs: the answering deps (for TRANSLATE_THEN_ANSWER) and the Translator. */
 export interface TranslateWorkerDeps extends AnswerDeps {
   readonly outboxes: Outboxes;
   readonly translator: Translator;

@@ -7,9 +7,7 @@ import { AiApiError } from '../../domain/errors.js';
 import { GENERATED_IMAGE_MAX_BYTES } from '../../domain/media.js';
 import type { Downloader, OutgoingImage } from '../../ports/index.js';
 import type { GeneratedImage } from './api-types.js';
-
-/** The PNG signature; JPEG and WebP are told by theirs below. */
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+import { PNG_SIGNATURE } from './png.js';
 
 /** One answer entry as an image; AiApiError (502) when it holds none we can read. */
 export async function imageFromAnswer(entry: GeneratedImage | undefined, downloader: Downloader, signal: AbortSignal): Promise<OutgoingImage> {

@@ -16,6 +16,7 @@ import { toEndpointPicture } from './picture-convert.js';
 /** What the demo says under an "edited" picture. */
 const DEMO_EDIT_CAPTION = '(Offline demo: without an AI service I cannot change pictures; here is yours, squared as the image service would get it.)';
 
+/** Options of createOpenAIPictureEditor. */
 export interface OpenAIPictureEditorOptions {
   readonly client: Pick<OpenAIClient, 'editImage' | 'createImageVariation'>;
   /** IMAGE_EDIT_MODEL. */
