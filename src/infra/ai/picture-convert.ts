@@ -10,7 +10,8 @@
  * refuses RGB for edits) and written as a PNG; a PNG over 4 MB is written again smaller.
  * https://sharp.pixelplumbing.com/api-resize
  */
-import sharp, { type Sharp } from 'sharp';
+import type SharpModule from 'sharp';
+import type { Sharp } from 'sharp';
 import { UnreadablePictureError } from '../../domain/media.js';
 import type { ImageUpload } from './api-types.js';
 
@@ -25,11 +26,24 @@ const PNG_COMPRESSION_LEVEL = 9;
 /** The name the endpoint sees; its extension tells the format. */
 const UPLOAD_NAME = 'picture.png';
 
-// Every picture is converted once: libvips' operation cache would only hold memory.
-sharp.cache(false);
+let sharpLoaded: Promise<typeof SharpModule> | undefined;
+
+/**
+ * sharp, loaded on first use: libvips costs a process about 20 MB and 0.1 s, and most
+ * worker processes never convert a picture.
+ */
+export function loadSharp(): Promise<typeof SharpModule> {
+  sharpLoaded ??= import('sharp').then(({ default: sharp }) => {
+    // Every picture is converted once: libvips' operation cache would only hold memory.
+    sharp.cache(false);
+    return sharp;
+  });
+  return sharpLoaded;
+}
 
 /** The picture as a square PNG under PICTURE_UPLOAD_MAX_BYTES; UnreadablePictureError when it cannot be decoded. */
 export async function toEndpointPicture(bytes: Uint8Array): Promise<ImageUpload> {
+  const sharp = await loadSharp();
   const input = (): Sharp => sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' });
   let side: number;
   try {

@@ -6,12 +6,11 @@
  * See https://platform.openai.com/docs/api-reference/images/createEdit
  * and https://platform.openai.com/docs/api-reference/images/createVariation
  */
-import sharp from 'sharp';
 import type { Downloader, OutgoingImage, PictureEditor } from '../../ports/index.js';
 import { hashEndUser } from './chat-model.js';
 import type { OpenAIClient } from './client.js';
 import { imageFromAnswer } from './images-answer.js';
-import { toEndpointPicture } from './picture-convert.js';
+import { loadSharp, toEndpointPicture } from './picture-convert.js';
 
 /** What the demo says under an "edited" picture. */
 const DEMO_EDIT_CAPTION = '(Offline demo: without an AI service I cannot change pictures; here is yours, squared as the image service would get it.)';
@@ -69,6 +68,7 @@ export function createDemoPictureEditor(): PictureEditor {
     async vary({ picture, count }, signal) {
       signal.throwIfAborted();
       const square = await toEndpointPicture(picture.bytes);
+      const sharp = await loadSharp();
       return Promise.all(
         Array.from({ length: count }, async (_, index) => {
           const turned = await sharp(square.bytes).rotate(90 * index).flop(index % 2 === 1).png().toBuffer();
