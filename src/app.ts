@@ -10,13 +10,17 @@ import {
   createDemoImageGenerator,
   createDemoModelCatalog,
   createDemoModerator,
+  createDemoPictureEditor,
   createDemoTranscriber,
+  createDemoTranslator,
   createOpenAIChatModel,
   createOpenAIClient,
   createOpenAIImageGenerator,
   createOpenAIModelCatalog,
   createOpenAIModerator,
+  createOpenAIPictureEditor,
   createOpenAITranscriber,
+  createOpenAITranslator,
   createUpstreamGate,
   DEMO_MODEL_NAME,
   type UpstreamGate,
@@ -51,14 +55,18 @@ import type {
   ModelCatalog,
   Moderator,
   Outboxes,
+  PictureEditor,
   ReadinessCheck,
   Transcriber,
+  Translator,
 } from './ports/index.js';
 import {
   createChatWorker,
   createImageWorker,
   createModerateWorker,
+  createPictureWorker,
   createTranscribeWorker,
+  createTranslateWorker,
   ledgeredOutbox,
   tokenRecorder,
   withLimits,
@@ -224,6 +232,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         once: (key: string, seconds: number) => moderationSettings.once(key, seconds),
       };
       const { moderation } = config;
+      const imageQuota = createRedisDailyQuota({ redis: command, keys, name: 'image', limit: config.image.dailyLimit });
       const answering = {
         model: models.chat,
         history,
@@ -249,7 +258,21 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
           image: ledgered('image', withLimits(limited, 'image', createImageWorker({
             outboxes,
             images: models.images,
-            quota: createRedisDailyQuota({ redis: command, keys, name: 'image', limit: config.image.dailyLimit }),
+            quota: imageQuota,
+            ...(moderation.input ? { moderator: models.moderator } : {}),
+          }))),
+          translate: ledgered('translate', withLimits(limited, 'translate', createTranslateWorker({
+            ...answering,
+            outboxes,
+            translator: models.translator,
+            thenAnswer: config.translate.thenAnswer,
+          }))),
+          // Edits and variations share `/image`'s daily quota: every picture drawn counts.
+          picture: ledgered('picture', withLimits(limited, 'picture', createPictureWorker({
+            outboxes,
+            editor: models.pictures,
+            quota: imageQuota,
+            variations: config.image.variations,
             ...(moderation.input ? { moderator: models.moderator } : {}),
           }))),
           moderate: ledgered('moderate', withModerationAdmission(config.limits, createModerateWorker({
@@ -267,6 +290,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
           transcribe: config.transcribe.concurrency,
           image: config.image.concurrency,
           moderate: moderation.concurrency,
+          // Translation is transcription's sibling and picture jobs are image jobs: the same limits.
+          translate: config.transcribe.concurrency,
+          picture: config.image.concurrency,
         },
         log,
         metrics,
@@ -359,6 +385,8 @@ interface AiModels {
   readonly chat: ChatModel;
   readonly transcriber: Transcriber;
   readonly images: ImageGenerator;
+  readonly translator: Translator;
+  readonly pictures: PictureEditor;
   readonly moderator: Moderator;
   readonly catalog: ModelCatalog;
   close(): Promise<void>;
@@ -377,6 +405,8 @@ function aiModelsFromConfig(
       chat: createDemoChatModel(),
       transcriber: createDemoTranscriber(),
       images: createDemoImageGenerator(),
+      translator: createDemoTranslator(),
+      pictures: createDemoPictureEditor(),
       moderator: createDemoModerator(),
       catalog: createDemoModelCatalog(DEMO_MODEL_NAME),
       close: async () => undefined,
@@ -391,18 +421,28 @@ function aiModelsFromConfig(
     observe: (observation) => metrics.aiRequest(observation),
     gate,
   });
-  log.info({ baseUrl: config.openai.baseUrl, model: config.chat.model, transcribe: config.transcribe.model, image: config.image.model }, 'AI models');
+  const { image } = config;
+  log.info(
+    {
+      baseUrl: config.openai.baseUrl,
+      model: config.chat.model,
+      transcribe: config.transcribe.model,
+      translate: config.translate.model,
+      image: image.model,
+      imageEdit: image.editModel,
+      imageVariation: image.variationModel,
+    },
+    'AI models',
+  );
   // A `url` image answer is fetched only from the provider's own host or the hosts listed in IMAGE_URL_HOSTS.
   const provider = new URL(config.openai.baseUrl).host;
+  const imageAnswers = downloader({ allowed: image.urlHosts, trusted: [provider] });
   return {
     chat: createOpenAIChatModel({ client, model: config.chat.model, onUsage: (model, usage) => metrics.tokensUsed(model, usage) }),
     transcriber: createOpenAITranscriber({ client, model: config.transcribe.model }),
-    images: createOpenAIImageGenerator({
-      client,
-      model: config.image.model,
-      size: config.image.size,
-      downloader: downloader({ allowed: config.image.urlHosts, trusted: [provider] }),
-    }),
+    images: createOpenAIImageGenerator({ client, model: image.model, size: image.size, downloader: imageAnswers }),
+    translator: createOpenAITranslator({ client, model: config.translate.model }),
+    pictures: createOpenAIPictureEditor({ client, editModel: image.editModel, variationModel: image.variationModel, downloader: imageAnswers }),
     moderator: createOpenAIModerator({ client, model: config.moderation.model }),
     catalog: createOpenAIModelCatalog({ client }),
     close: () => client.close(),

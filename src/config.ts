@@ -183,6 +183,12 @@ const envSchema = z.object({
   IMAGE_DAILY_LIMIT: integer(10, 0, 100_000),
   IMAGE_CONCURRENCY: integer(2, 1, 1000),
   IMAGE_URL_HOSTS: hostList(['oaidalleapiprodscus.blob.core.windows.net']),
+  TRANSLATE_MODEL: z.string().trim().default('whisper-1'),
+  TRANSLATE_THEN_ANSWER: boolean(false),
+  IMAGE_EDIT_MODEL: z.string().trim().default('gpt-image-1'),
+  // The variations endpoint takes dall-e-2 only (at OpenAI); compatible servers may offer others.
+  IMAGE_VARIATION_MODEL: z.string().trim().default('dall-e-2'),
+  IMAGE_VARIATIONS: integer(2, 1, 10),
   MODERATION_MODEL: z.string().trim().default('omni-moderation-latest'),
   MODERATE_INPUT: boolean(true),
   MODERATE_OUTPUT: boolean(true),
@@ -294,8 +300,19 @@ export interface Config {
     readonly allVoice: boolean;
     readonly concurrency: number;
   };
+  readonly translate: {
+    readonly model: string;
+    /** After the translation, answer it like a chat message. */
+    readonly thenAnswer: boolean;
+  };
   readonly image: {
     readonly model: string;
+    /** The model of `/image <prompt>` on a picture (POST /images/edits). */
+    readonly editModel: string;
+    /** The model of `/vary` (POST /images/variations). */
+    readonly variationModel: string;
+    /** Pictures one `/vary` draws, sent as one album. */
+    readonly variations: number;
     readonly size: string;
     /** Images per user per UTC day; 0 turns image generation off. */
     readonly dailyLimit: number;
@@ -415,8 +432,12 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       vision: e.CHAT_VISION === 'auto' ? acceptsImages(demo ? 'switchboard-demo' : e.CHAT_MODEL) : e.CHAT_VISION === 'true',
     },
     transcribe: { model: e.TRANSCRIBE_MODEL, allVoice: e.TRANSCRIBE_ALL_VOICE, concurrency: e.TRANSCRIBE_CONCURRENCY },
+    translate: { model: e.TRANSLATE_MODEL, thenAnswer: e.TRANSLATE_THEN_ANSWER },
     image: {
       model: e.IMAGE_MODEL,
+      editModel: e.IMAGE_EDIT_MODEL,
+      variationModel: e.IMAGE_VARIATION_MODEL,
+      variations: e.IMAGE_VARIATIONS,
       size: e.IMAGE_SIZE,
       dailyLimit: e.IMAGE_DAILY_LIMIT,
       concurrency: e.IMAGE_CONCURRENCY,

@@ -1,9 +1,11 @@
 /**
- * The slash commands the bot registers at start: `/ask prompt:`, `/reset`, `/imagine prompt:`,
- * and the channel settings `/moderation mode:`, `/persona set text:` / `/persona reset`,
- * `/model id:`, `/scope mode:`, `/settings`. Those that change a channel are hidden by
- * `default_member_permissions` from members who lack the permission (server admins can
- * change that under Integrations); the chat worker checks the permission again either way.
+ * The commands the bot registers at start: `/ask prompt:`, `/reset`, `/imagine prompt:
+ * image:`, the channel settings `/moderation mode:`, `/persona set text:` / `/persona
+ * reset`, `/model id:`, `/scope mode:`, `/settings`, then `/vary image:`, `/translate
+ * audio:` and the message context-menu commands "Translate" and "Vary". Those that
+ * change a channel are hidden by `default_member_permissions` from members who lack the
+ * permission (server admins can change that under Integrations); the chat worker checks
+ * the permission again either way.
  * Registered for the guilds in DISCORD_GUILD_IDS (instant) or globally (Discord may take
  * up to an hour to show changes). The bulk overwrite makes registration idempotent.
  * https://discord.com/developers/docs/interactions/application-commands#bulk-overwrite-global-application-commands
@@ -14,9 +16,9 @@ import {
   ApplicationIntegrationType,
   InteractionContextType,
   PermissionFlagsBits,
-  type RESTPostAPIChatInputApplicationCommandsJSONBody,
+  type RESTPostAPIApplicationCommandsJSONBody,
 } from 'discord.js';
-import { SLASH } from './discord.inbound.js';
+import { CONTEXT_MENU, SLASH } from './discord.inbound.js';
 
 /** The longest prompt a slash command takes (Discord allows up to 6000 per option). */
 const MAX_PROMPT_LENGTH = 4000;
@@ -38,10 +40,15 @@ const GUILD_ONLY = [InteractionContextType.Guild];
 const MANAGE_MESSAGES = Number(PermissionFlagsBits.ManageMessages);
 const MANAGE_CHANNELS = Number(PermissionFlagsBits.ManageChannels);
 
-/** One slash command as the bulk overwrite takes it, with `default_member_permissions` as the spec's integer. */
-export type SlashCommandDefinition = Omit<RESTPostAPIChatInputApplicationCommandsJSONBody, 'default_member_permissions'> & {
-  readonly default_member_permissions?: number | null;
-};
+/**
+ * One command (a slash command or a message context-menu command) as the bulk overwrite
+ * takes it, with `default_member_permissions` as the spec's integer.
+ */
+export type SlashCommandDefinition = WithIntegerPermissions<RESTPostAPIApplicationCommandsJSONBody>;
+/** Each kind of command body (distributed over the union), its permissions as an integer. */
+type WithIntegerPermissions<Body> = Body extends unknown
+  ? Omit<Body, 'default_member_permissions'> & { readonly default_member_permissions?: number | null }
+  : never;
 
 /** The command definitions, as Discord's bulk-overwrite endpoint takes them. */
 export const SLASH_COMMANDS: readonly SlashCommandDefinition[] = [
@@ -70,6 +77,7 @@ export const SLASH_COMMANDS: readonly SlashCommandDefinition[] = [
     integration_types: [ApplicationIntegrationType.GuildInstall],
     options: [
       { type: ApplicationCommandOptionType.String, name: SLASH.promptOption, description: 'What to draw', required: true, max_length: MAX_PROMPT_LENGTH },
+      { type: ApplicationCommandOptionType.Attachment, name: SLASH.imageOption, description: 'A picture to change as the prompt says', required: false },
     ],
   },
   {
@@ -150,4 +158,23 @@ export const SLASH_COMMANDS: readonly SlashCommandDefinition[] = [
     contexts: CONTEXTS,
     integration_types: [ApplicationIntegrationType.GuildInstall],
   },
+  {
+    type: ApplicationCommandType.ChatInput,
+    name: SLASH.vary,
+    description: 'Draw variations of a picture',
+    contexts: CONTEXTS,
+    integration_types: [ApplicationIntegrationType.GuildInstall],
+    options: [{ type: ApplicationCommandOptionType.Attachment, name: SLASH.imageOption, description: 'The picture', required: true }],
+  },
+  {
+    type: ApplicationCommandType.ChatInput,
+    name: SLASH.translate,
+    description: 'Translate a voice recording or audio file into English',
+    contexts: CONTEXTS,
+    integration_types: [ApplicationIntegrationType.GuildInstall],
+    options: [{ type: ApplicationCommandOptionType.Attachment, name: SLASH.audioOption, description: 'The recording', required: true }],
+  },
+  // Right-click (long-press) a message → Apps: context-menu commands have a name and no description.
+  { type: ApplicationCommandType.Message, name: CONTEXT_MENU.translate, contexts: CONTEXTS, integration_types: [ApplicationIntegrationType.GuildInstall] },
+  { type: ApplicationCommandType.Message, name: CONTEXT_MENU.vary, contexts: CONTEXTS, integration_types: [ApplicationIntegrationType.GuildInstall] },
 ];

@@ -1,7 +1,8 @@
 /**
- * The Discord gateway side: a discord.js client that turns each message and each slash
- * command into one InboundMessage, asks routeInbound which job it needs (chat,
- * transcribe for a voice message or audio file, image for /imagine, or none) and
+ * The Discord gateway side: a discord.js client that turns each message, each slash
+ * command and each message context-menu command into one InboundMessage, asks
+ * routeInbound which job it needs (chat, transcribe for a voice message or audio file,
+ * image for /imagine, picture for /imagine with an image and /vary, translate, or none) and
  * enqueues it with a deterministic id, so a MESSAGE_CREATE seen twice (a resume replays
  * it, or a second gateway process sees it) makes one job. In a moderated channel every
  * message with text, addressed or not, and every edit of one (MESSAGE_UPDATE) also gets a
@@ -169,7 +170,8 @@ export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<Dis
   }));
 
   client.on(Events.InteractionCreate, (interaction: Interaction) => guarded('INTERACTION_CREATE', interaction.id, () => {
-    if (!interaction.isChatInputCommand()) {
+    // Slash commands, and the message context-menu commands ("Translate", "Vary").
+    if (!interaction.isChatInputCommand() && !interaction.isMessageContextMenuCommand()) {
       log.debug({ interactionId: String(interaction.id) }, 'discord interaction not for the bot');
       return;
     }

@@ -12,6 +12,7 @@ import {
   type Attachment as DiscordAttachment,
   type ChatInputCommandInteraction,
   type Message,
+  type MessageContextMenuCommandInteraction,
   type PermissionsBitField,
 } from 'discord.js';
 import {
@@ -43,6 +44,16 @@ export const SLASH = {
   modeOption: 'mode',
   textOption: 'text',
   idOption: 'id',
+  vary: 'vary',
+  translate: 'translate',
+  imageOption: 'image',
+  audioOption: 'audio',
+} as const;
+
+/** Message context-menu command names, as Discord shows them under Apps (issue #14). */
+export const CONTEXT_MENU = {
+  translate: 'Translate',
+  vary: 'Vary',
 } as const;
 
 /** A Discord id (https://discord.com/developers/docs/reference#snowflakes); job ids and replies are built from them. */
@@ -94,15 +105,18 @@ export function inboundFromMessage(message: Message, botId: string): InboundMess
 /**
  * The InboundMessage of a slash command: `/ask prompt` is plain text; the others are the
  * chat worker's commands (`/reset`, `/imagine prompt` as `image`, `/moderation mode`,
- * `/persona set text` and `/persona reset`, `/model id`, `/scope mode`, `/settings`).
+ * `/persona set text` and `/persona reset`, `/model id`, `/scope mode`, `/settings`) and
+ * the media commands (`/imagine prompt image`, `/vary image`, `/translate audio`, whose
+ * attachment option becomes the message's attachment). A message context-menu command
+ * ("Translate", "Vary") is that command on the files of the message it was used on.
  * The author's permissions are the ones Discord computed for this channel. Its reply
  * handle lets the Outbox answer through the (deferred) interaction.
  */
-export function inboundFromCommand(interaction: ChatInputCommandInteraction): InboundMessage | undefined {
+export function inboundFromCommand(interaction: ChatInputCommandInteraction | MessageContextMenuCommandInteraction): InboundMessage | undefined {
   // The token goes into the callback URL's path.
   const token = interaction.token as unknown;
   if (!isSnowflake(interaction.id) || !isSnowflake(interaction.channelId) || !isSnowflake(interaction.user?.id) || typeof token !== 'string' || !/^[^\s/?#]+$/.test(token)) return undefined;
-  const command = commandOf(interaction);
+  const command = interaction.isChatInputCommand() ? commandOf(interaction) : contextMenuCommandOf(interaction);
   if (command === undefined) return undefined;
   const channel = interaction.channel;
   const guildId = interaction.inGuild() ? interaction.guildId : undefined;
@@ -123,7 +137,7 @@ export function inboundFromCommand(interaction: ChatInputCommandInteraction): In
     },
     messageId: interaction.id,
     text: command.text,
-    attachments: [],
+    attachments: command.attachments ?? [],
     addressed: true,
     ...(command.parsed ? { command: command.parsed } : {}),
     receivedAt: interaction.createdTimestamp,
@@ -131,8 +145,15 @@ export function inboundFromCommand(interaction: ChatInputCommandInteraction): In
   };
 }
 
-/** A slash command as the text a user would have typed and the ParsedCommand the chat worker reads. */
-function commandOf(interaction: ChatInputCommandInteraction): { text: string; parsed?: ParsedCommand } | undefined {
+/** A command as the text a user would have typed, the ParsedCommand the workers read, and the files it is about. */
+interface CommandInput {
+  readonly text: string;
+  readonly parsed?: ParsedCommand;
+  readonly attachments?: readonly Attachment[];
+}
+
+/** A slash command as a CommandInput. */
+function commandOf(interaction: ChatInputCommandInteraction): CommandInput | undefined {
   // An option of another type than the command declares makes getString throw: read as none.
   const option = (name: string): string => {
     try {
@@ -142,6 +163,15 @@ function commandOf(interaction: ChatInputCommandInteraction): { text: string; pa
       return '';
     }
   };
+  // An attachment option's file; none when it is missing or not an attachment.
+  const file = (name: string): Attachment[] => {
+    try {
+      const attachment = interaction.options.getAttachment(name);
+      return attachment !== null && typeof attachment.url === 'string' ? [attachmentOf(attachment, false)] : [];
+    } catch {
+      return [];
+    }
+  };
   const as = (name: string, args: string): { text: string; parsed: ParsedCommand } => ({ text: `/${name} ${args}`.trim(), parsed: { name, args } });
   switch (interaction.commandName) {
     case SLASH.ask:
@@ -149,7 +179,11 @@ function commandOf(interaction: ChatInputCommandInteraction): { text: string; pa
     case SLASH.reset:
       return as('reset', '');
     case SLASH.imagine:
-      return as('image', option(SLASH.promptOption));
+      return { ...as('image', option(SLASH.promptOption)), attachments: file(SLASH.imageOption) };
+    case SLASH.vary:
+      return { ...as('vary', ''), attachments: file(SLASH.imageOption) };
+    case SLASH.translate:
+      return { ...as('translate', ''), attachments: file(SLASH.audioOption) };
     case SLASH.moderation:
       return as('moderation', option(SLASH.modeOption));
     case SLASH.persona:
@@ -165,6 +199,25 @@ function commandOf(interaction: ChatInputCommandInteraction): { text: string; pa
     default:
       return undefined;
   }
+}
+
+/**
+ * A message context-menu command as a CommandInput: "Translate" and "Vary" on the files of
+ * the message it was used on (a voice message's one attachment is `voice`).
+ * https://discord.com/developers/docs/interactions/application-commands#message-commands
+ */
+function contextMenuCommandOf(interaction: MessageContextMenuCommandInteraction): CommandInput | undefined {
+  const name = interaction.commandName === CONTEXT_MENU.translate ? 'translate' : interaction.commandName === CONTEXT_MENU.vary ? 'vary' : undefined;
+  if (name === undefined) return undefined;
+  let attachments: Attachment[] = [];
+  try {
+    const target = interaction.targetMessage;
+    const voice = target.flags.has(MessageFlags.IsVoiceMessage);
+    attachments = [...target.attachments.values()].filter((a) => typeof a.url === 'string').map((a) => attachmentOf(a, voice));
+  } catch {
+    // A target message discord.js could not read: the command then has no file, and the worker says how to use it.
+  }
+  return { text: `/${name}`, parsed: { name, args: '' }, attachments };
 }
 
 /**

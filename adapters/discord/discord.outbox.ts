@@ -8,7 +8,7 @@
  * Files: a user's attachment is downloaded from its CDN URL through the guarded
  * Downloader, which fetches from DISCORD_CDN_HOSTS only, so a URL on any other host is
  * never fetched. An image is uploaded as multipart (`payload_json` + `files[0]`,
- * discord.upload.ts).
+ * discord.upload.ts); an album is one message with several files (`files[0]`…`files[n]`).
  *
  * Moderation: deleting a user's message and timing a member out, both with an audit-log
  * reason; Discord's 403 (Missing Permissions, Missing Access) becomes PermissionError, and
@@ -38,7 +38,7 @@ import {
 import { PermissionError } from '../../src/domain/errors.js';
 import type { ChatRef } from '../../src/domain/inbound-message.js';
 import { FileTooLargeError, type FileContent } from '../../src/domain/media.js';
-import type { Downloader, Logger, Outbox, PlatformMetrics, RateLimit, RateLimiter, ReplyTarget, SentMessage } from '../../src/ports/index.js';
+import type { Downloader, Logger, OutgoingImage, Outbox, PlatformMetrics, RateLimit, RateLimiter, ReplyTarget, SentMessage } from '../../src/ports/index.js';
 import { DiscordApiError, toDiscordError } from './discord.errors.js';
 import { globalLimit, channelLimit } from './discord.limits.js';
 import { parseReplyHandle } from './discord.reply-handle.js';
@@ -60,8 +60,8 @@ const MAX_REMEMBERED = 10_000;
  * (25 MB for transcription, 20 MB for a photo), so this only bounds a careless caller.
  */
 const MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024;
-/** The placeholder id of the one file an image upload carries (`files[0]`). */
-const UPLOAD_ID = '0';
+/** https://discord.com/developers/docs/resources/message#create-message: up to 10 files in one message. */
+const MAX_FILES_PER_MESSAGE = 10;
 /**
  * The longest member timeout we ask for: Discord's 28 days, less a minute, so a clock a
  * little ahead of Discord's does not turn the longest timeout into a 400.
@@ -233,43 +233,12 @@ export function createDiscordOutbox(deps: DiscordOutboxDeps): Outbox {
     },
 
     async sendImage(target, image, caption): Promise<SentMessage> {
-      const content = caption === undefined ? '' : cutToLength(caption, DISCORD_MAX_MESSAGE_LENGTH);
-      const payload = { content, attachments: [{ id: UPLOAD_ID, filename: image.fileName }], allowed_mentions: noPings() };
-      const file = { name: image.fileName, data: image.bytes, contentType: image.mimeType };
-      const multipart = async (body: object) => {
-        const upload = await encodeUpload(body, [file]);
-        return { body: upload.body, passThroughBody: true, headers: { 'Content-Type': upload.contentType } };
-      };
-      const handle = parseReplyHandle(target.replyHandle);
-      if (handle) {
-        const { applicationId, interactionToken } = handle;
-        const request = { ...(await multipart(payload)), auth: false };
-        // The picture fills the deferred response ("thinking…"); if that is taken, it follows it.
-        if (!filledOriginals.has(interactionToken)) {
-          await call('PATCH /webhooks/:app/:token/messages/@original', [global], () =>
-            rest.patch(Routes.webhookMessage(applicationId, interactionToken, ORIGINAL), request),
-          );
-          remember(filledOriginals, interactionToken);
-          remember(shown, `${interactionToken}/${ORIGINAL}`, content);
-          return { id: ORIGINAL };
-        }
-        const message = await call<APIMessage>('POST /webhooks/:app/:token', [global], () => rest.post(Routes.webhook(applicationId, interactionToken), request));
-        remember(shown, `${interactionToken}/${message.id}`, content);
-        return { id: message.id };
-      }
-      const channel = channelOf(target);
-      const create: RESTPostAPIChannelMessageJSONBody = {
-        ...payload,
-        ...(target.replyToMessageId === undefined
-          ? {}
-          : { message_reference: { message_id: target.replyToMessageId, fail_if_not_exists: false } }),
-      };
-      const request = await multipart(create);
-      const message = await call<APIMessage>('POST /channels/:id/messages', [global, channelLimit(channel, 'send')], () =>
-        rest.post(Routes.channelMessages(channel), request),
-      );
-      remember(shown, `${channel}/${message.id}`, content);
-      return { id: message.id };
+      return uploadImages(target, [image], caption);
+    },
+
+    async sendImages(target, images, caption): Promise<readonly SentMessage[]> {
+      // One message carries every file (Discord takes up to ten): the album.
+      return [await uploadImages(target, images.slice(0, MAX_FILES_PER_MESSAGE), caption)];
     },
 
     async deleteMessage(chat, messageId): Promise<void> {
@@ -294,6 +263,47 @@ export function createDiscordOutbox(deps: DiscordOutboxDeps): Outbox {
       return messageLinkOf(chat, messageId);
     },
   };
+
+  /** One message with the images as its files (`files[0]`…), the caption as its content. */
+  async function uploadImages(target: ReplyTarget, images: readonly OutgoingImage[], caption: string | undefined): Promise<SentMessage> {
+    const content = caption === undefined ? '' : cutToLength(caption, DISCORD_MAX_MESSAGE_LENGTH);
+    const payload = { content, attachments: images.map((image, index) => ({ id: String(index), filename: image.fileName })), allowed_mentions: noPings() };
+    const files = images.map((image) => ({ name: image.fileName, data: image.bytes, contentType: image.mimeType }));
+    const multipart = async (body: object) => {
+      const encoded = await encodeUpload(body, files);
+      return { body: encoded.body, passThroughBody: true, headers: { 'Content-Type': encoded.contentType } };
+    };
+    const handle = parseReplyHandle(target.replyHandle);
+    if (handle) {
+      const { applicationId, interactionToken } = handle;
+      const request = { ...(await multipart(payload)), auth: false };
+      // The picture fills the deferred response ("thinking…"); if that is taken, it follows it.
+      if (!filledOriginals.has(interactionToken)) {
+        await call('PATCH /webhooks/:app/:token/messages/@original', [global], () =>
+          rest.patch(Routes.webhookMessage(applicationId, interactionToken, ORIGINAL), request),
+        );
+        remember(filledOriginals, interactionToken);
+        remember(shown, `${interactionToken}/${ORIGINAL}`, content);
+        return { id: ORIGINAL };
+      }
+      const message = await call<APIMessage>('POST /webhooks/:app/:token', [global], () => rest.post(Routes.webhook(applicationId, interactionToken), request));
+      remember(shown, `${interactionToken}/${message.id}`, content);
+      return { id: message.id };
+    }
+    const channel = channelOf(target);
+    const create: RESTPostAPIChannelMessageJSONBody = {
+      ...payload,
+      ...(target.replyToMessageId === undefined
+        ? {}
+        : { message_reference: { message_id: target.replyToMessageId, fail_if_not_exists: false } }),
+    };
+    const request = await multipart(create);
+    const message = await call<APIMessage>('POST /channels/:id/messages', [global, channelLimit(channel, 'send')], () =>
+      rest.post(Routes.channelMessages(channel), request),
+    );
+    remember(shown, `${channel}/${message.id}`, content);
+    return { id: message.id };
+  }
 }
 
 /** The link Discord's client opens a message with; a server channel without its guild has none. */

@@ -14,7 +14,9 @@ export const BOT_COMMANDS: readonly BotCommand[] = [
   { command: 'start', description: 'Say hello and see what I can do' },
   { command: 'help', description: 'What I can do' },
   { command: 'reset', description: 'Forget this conversation (this topic in a forum)' },
-  { command: 'image', description: 'Draw a picture: /image <prompt>' },
+  { command: 'image', description: 'Draw a picture: /image <prompt> (in reply to a photo: change it)' },
+  { command: 'vary', description: 'In reply to a photo: draw variations of it' },
+  { command: 'translate', description: 'In reply to a voice note: translate it into English' },
 ];
 
 /** Commands for chat administrators. */

@@ -10,7 +10,8 @@
  * caption becomes a message, `addressed: false` when it is not for the bot (another
  * bot's command included), and so does every edit of one (`edited_message`, with its
  * `editDate`): the gateway sends those to moderation only.
- * Voice notes, audio files, video notes, photos and documents become attachments.
+ * Voice notes, audio files, video notes, photos and documents become attachments, and so
+ * do those of the message replied to.
  * Update and Message: https://core.telegram.org/bots/api#update
  * Forum topics: https://core.telegram.org/bots/api#forumtopic
  */
@@ -98,7 +99,7 @@ export function normalizeUpdate(update: Update, me: BotIdentity, options: Normal
       messageId: String(message.message_id),
       text: command === undefined && mentioned ? withoutMention(text, me.username) : text,
       attachments,
-      ...(replyTo === undefined ? {} : { replyTo: { messageId: String(replyTo.message_id), authorIsBot: repliesToBot } }),
+      ...(replyTo === undefined ? {} : { replyTo: replyOf(replyTo, repliesToBot) }),
       addressed,
       ...(command === undefined ? {} : { command }),
       receivedAt: message.date * 1000,
@@ -148,6 +149,15 @@ function realReplyOf(message: Message): Message | undefined {
   if ('forum_topic_created' in reply) return undefined;
   if ('is_topic_message' in message && message.is_topic_message && reply.message_id === message.message_thread_id) return undefined;
   return reply;
+}
+
+/**
+ * The replied-to message as InboundMessage.replyTo: Telegram sends it whole, so its files
+ * come along (`/translate` or `/vary` in reply to a voice note or a photo works on them).
+ */
+function replyOf(reply: Message, authorIsBot: boolean): NonNullable<InboundMessage['replyTo']> {
+  const attachments = wellFormed(reply) ? attachmentsOf(reply) : [];
+  return { messageId: String(reply.message_id), authorIsBot, ...(attachments.length > 0 ? { attachments } : {}) };
 }
 
 function mentionsBot(message: Message, me: BotIdentity): boolean {

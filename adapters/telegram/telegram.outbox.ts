@@ -27,7 +27,8 @@
  * Files: a user's file is fetched with getFile and downloaded from the Bot API's file
  * route (telegram.files.ts), refused before any call when its size is known to be over
  * the 20 MB a bot may download. Images go up as sendPhoto uploads, counted against the
- * same limits as messages, with a plain-text caption cut to Telegram's 1024 characters.
+ * same limits as messages, with a plain-text caption cut to Telegram's 1024 characters;
+ * several at once go as one album (telegram.album.ts).
  *
  * Moderation (deleting a message, timing a member out, a member's rights, message links):
  * telegram.moderation.ts.
@@ -36,6 +37,7 @@ import type { File as TelegramFile } from 'telegraf/types';
 import type { Attachment, ChatRef } from '../../src/domain/inbound-message.js';
 import { FileFetchError, FileTooLargeError, type FileContent } from '../../src/domain/media.js';
 import type { Logger, Outbox, RateLimit, RateLimiter, ReplyTarget, SentMessage } from '../../src/ports/index.js';
+import { sendAlbum } from './telegram.album.js';
 import { TelegramApiError, uploadFile, type TelegramApi } from './telegram.api.js';
 import type { TelegramFiles } from './telegram.files.js';
 import { markdownToTelegramHtml } from './telegram.format.js';
@@ -262,6 +264,23 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
       const sent = await limited<{ message_id: number }>(target.chat, 'wait', asPhoto ? 'sendPhoto' : 'sendDocument', params);
       if (sent === undefined) throw new Error('the image upload returned nothing');
       return { id: String(sent.message_id) };
+    },
+
+    async sendImages(target, images, caption): Promise<readonly SentMessage[]> {
+      return sendAlbum(
+        {
+          call: (params) => limited(target.chat, 'wait', 'sendMediaGroup', params),
+          // An album is as many messages as photos: a group's twenty a minute counts each.
+          countExtra: async (messages) => {
+            const group = limitsFor(target.chat, 'wait').filter((limit) => limit.key.includes(':group:'));
+            for (let i = 0; i < messages && group.length > 0; i += 1) await deps.rateLimiter.acquire(group);
+          },
+          sendOne: (to, image, text) => this.sendImage(to, image, text),
+        },
+        target,
+        images,
+        caption === undefined ? undefined : cutCaption(caption.trim()),
+      );
     },
   };
 

@@ -3,11 +3,12 @@
  * channel's pub/sub topic (see web.events.ts), so they need no HTTP connection to
  * the gateway and may run in any process that shares the Redis. Files go through the
  * UploadStore, also in Redis: the user's uploads are read from it, and images the bot
- * makes are put in it and served by the gateway at `/api/files/<id>`.
+ * makes are put in it and served by the gateway at `/api/files/<id>`; an album is its
+ * pictures as consecutive messages, the caption under the first.
  */
 import { randomBytes } from 'node:crypto';
 import { FileFetchError, FileTooLargeError, TRANSCRIPTION_MAX_BYTES, type FileContent } from '../../src/domain/media.js';
-import type { Outbox, PubSub, ReplyTarget, SentMessage, UploadStore } from '../../src/ports/index.js';
+import type { OutgoingImage, Outbox, PubSub, ReplyTarget, SentMessage, UploadStore } from '../../src/ports/index.js';
 import { encodeWebEvent, webTopic, type WebEvent, type WebMessage } from './web.events.js';
 import { isServable } from './web.media.js';
 
@@ -89,27 +90,44 @@ export function createWebOutbox(deps: WebOutboxDeps): Outbox {
     },
 
     async sendImage(target, image, caption): Promise<SentMessage> {
-      // /api/files serves only these; anything else would be a broken picture on the page.
-      if (!isServable(image.mimeType)) throw new Error(`the playground cannot show images of type ${image.mimeType}`);
-      const fileId = await uploads.put({ bytes: image.bytes, mimeType: image.mimeType, fileName: image.fileName });
-      const id = newId();
-      const text = cutCaption(caption ?? '');
-      await publish(target, {
-        type: 'image',
-        message: {
-          ...message(target, id, text, true),
-          attachment: {
-            kind: 'image',
-            url: `/api/files/${fileId}`,
-            mimeType: image.mimeType,
-            sizeBytes: image.bytes.byteLength,
-            fileName: image.fileName,
-          },
-        },
-      });
-      return { id };
+      return publishPicture(target, await store(image), caption);
+    },
+
+    async sendImages(target, images, caption): Promise<readonly SentMessage[]> {
+      // Every picture is stored before any shows, so an album is never half there.
+      const stored = await Promise.all(images.map(store));
+      const sent: SentMessage[] = [];
+      // The page shows an album as pictures one after another, the caption under the first.
+      for (const [index, picture] of stored.entries()) sent.push(await publishPicture(target, picture, index === 0 ? caption : undefined));
+      return sent;
     },
   };
+
+  /** Keeps an image in the UploadStore, where `/api/files/<id>` serves it. */
+  async function store(image: OutgoingImage): Promise<{ readonly image: OutgoingImage; readonly fileId: string }> {
+    // /api/files serves only these; anything else would be a broken picture on the page.
+    if (!isServable(image.mimeType)) throw new Error(`the playground cannot show images of type ${image.mimeType}`);
+    return { image, fileId: await uploads.put({ bytes: image.bytes, mimeType: image.mimeType, fileName: image.fileName }) };
+  }
+
+  /** Shows a stored image as a bot message with `caption` as its text. */
+  async function publishPicture(target: ReplyTarget, { image, fileId }: { image: OutgoingImage; fileId: string }, caption: string | undefined): Promise<SentMessage> {
+    const id = newId();
+    await publish(target, {
+      type: 'image',
+      message: {
+        ...message(target, id, cutCaption(caption ?? ''), true),
+        attachment: {
+          kind: 'image',
+          url: `/api/files/${fileId}`,
+          mimeType: image.mimeType,
+          sizeBytes: image.bytes.byteLength,
+          fileName: image.fileName,
+        },
+      },
+    });
+    return { id };
+  }
 }
 
 /** Cuts a caption to MAX_CAPTION_LENGTH characters (code points, never half a pair). */

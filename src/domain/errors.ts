@@ -29,10 +29,14 @@ export class AiApiError extends Error {
     readonly apiType: string | undefined,
     /** Milliseconds the server asked us to wait (retry-after-ms / retry-after), if any. */
     readonly retryAfterMs: number | undefined,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; param?: string },
   ) {
     super(message, options);
+    this.apiParam = options?.param;
   }
+
+  /** The `error.param` from the body, e.g. `model` or `image`: which parameter the API refused, if it said. */
+  readonly apiParam: string | undefined;
 
   /** 408, 409, 429 and 5xx are worth another try (openai-node's policy), but not a spent quota. */
   get retryable(): boolean {

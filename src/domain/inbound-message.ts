@@ -66,8 +66,11 @@ export interface InboundMessage {
   readonly messageId: string;
   readonly text: string;
   readonly attachments: readonly Attachment[];
-  /** The message this one replies to, if any. */
-  readonly replyTo?: { readonly messageId: string; readonly authorIsBot: boolean };
+  /**
+   * The message this one replies to, if any, with its files when the platform tells them
+   * (Telegram does): `/translate` or `/vary` in reply to a voice note or a photo works on those.
+   */
+  readonly replyTo?: { readonly messageId: string; readonly authorIsBot: boolean; readonly attachments?: readonly Attachment[] };
   /** True in a DM, on a mention, on a reply to the bot, or on a command. */
   readonly addressed: boolean;
   readonly command?: ParsedCommand;

@@ -32,6 +32,23 @@ export interface ImageJob extends Ticketed {
   readonly prompt: string;
 }
 
+/** Translate a voice note (or audio file) into English, and answer it with TRANSLATE_THEN_ANSWER (issue #14). */
+export interface TranslateJob extends Ticketed {
+  readonly message: InboundMessage;
+}
+
+/**
+ * Redraw a picture the user sent (issue #14): `edit` it as a prompt says
+ * (`POST /images/edits`), or draw `vary`iations of it (`POST /images/variations`). The
+ * picture is the message's own, or the one of the message it replies to.
+ */
+export interface PictureJob extends Ticketed {
+  readonly message: InboundMessage;
+  readonly mode: 'edit' | 'vary';
+  /** What to change (edits); empty for variations. */
+  readonly prompt: string;
+}
+
 /** Check a message in a moderated channel (issue #6). */
 export interface ModerateJob extends Ticketed {
   readonly message: InboundMessage;
@@ -42,6 +59,8 @@ export interface JobMap {
   chat: { payload: ChatJob; result: ChatResult };
   transcribe: { payload: TranscribeJob; result: ChatResult };
   image: { payload: ImageJob; result: ChatResult };
+  translate: { payload: TranslateJob; result: ChatResult };
+  picture: { payload: PictureJob; result: ChatResult };
   moderate: { payload: ModerateJob; result: { flagged: boolean } };
 }
 
@@ -50,4 +69,4 @@ export type JobPayload<K extends JobKind> = JobMap[K]['payload'];
 export type JobResult<K extends JobKind> = JobMap[K]['result'];
 
 /** Every job kind, in a stable order. */
-export const JOB_KINDS: readonly JobKind[] = ['chat', 'transcribe', 'image', 'moderate'];
+export const JOB_KINDS: readonly JobKind[] = ['chat', 'transcribe', 'image', 'moderate', 'translate', 'picture'];

@@ -1,7 +1,8 @@
 /**
  * Files users send (voice notes, audio, photos) and images the bot makes: the limits
- * that apply before anything is downloaded, the file names the transcription endpoint
- * accepts, and the errors a download can end in. Pure: no I/O.
+ * that apply before anything is downloaded, the file names the transcription and
+ * translation endpoints accept, and the errors a download (or a picture's conversion)
+ * can end in. Pure: no I/O.
  * Transcription limits: https://platform.openai.com/docs/guides/speech-to-text
  */
 import type { Attachment } from './inbound-message.js';
@@ -12,6 +13,14 @@ export const TRANSCRIPTION_MAX_BYTES = 25 * 1024 * 1024;
 export const VISION_MAX_BYTES = 20 * 1024 * 1024;
 /** A generated image fetched from a `url` answer is capped at this size. */
 export const GENERATED_IMAGE_MAX_BYTES = 20 * 1024 * 1024;
+/** `POST /audio/translations` takes the same files as transcription: up to 25 MB, the same formats. */
+export const TRANSLATION_MAX_BYTES = TRANSCRIPTION_MAX_BYTES;
+/**
+ * The largest picture a user may send for an edit or variations. It is converted to a
+ * PNG within the endpoint's own limit (4 MB) before it goes upstream, so this only
+ * bounds the download and the decoding.
+ */
+export const PICTURE_MAX_BYTES = 20 * 1024 * 1024;
 
 /** Extensions `POST /audio/transcriptions` accepts (the spec's list). */
 const TRANSCRIPTION_EXTENSIONS = new Set(['flac', 'm4a', 'mp3', 'mp4', 'mpeg', 'mpga', 'ogg', 'wav', 'webm']);
@@ -99,6 +108,17 @@ export class FileFetchError extends Error {
     readonly retryable: boolean,
     options?: { cause?: unknown },
   ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A picture that could not be decoded (or is too large to decode) for the picture
+ * endpoints: damaged, or in a format the converter does not read. Not retried.
+ */
+export class UnreadablePictureError extends Error {
+  override readonly name = 'UnreadablePictureError';
+  constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
 }

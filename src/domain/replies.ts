@@ -35,7 +35,17 @@ export const REPLIES = {
   imageQuota: (limit: number, resetsAt: number, now: number) =>
     `You have used all ${limit} of today's images. You can ask for more in ${formatWait(resetsAt - now)} (at midnight UTC).`,
   /** Shown quoted above the answer to a voice note. */
-  transcript: (text: string) => `🎙️ “${text.length > TRANSCRIPT_QUOTE_CHARS ? `${text.slice(0, TRANSCRIPT_QUOTE_CHARS).trimEnd()}…` : text}”`,
+  transcript: (text: string) => `🎙️ “${quote(text)}”`,
+  /** A voice note's English translation, quoted like a transcript (issue #14). */
+  translation: (text: string) => `🌐 “${quote(text)}”`,
+  translateUsage: 'Send /translate as a reply to a voice note or an audio file, or as its caption, and I will translate what is said into English.',
+  emptyTranslation: "I couldn't hear any words to translate in that audio. Try recording it again, a little closer to the microphone.",
+  varyUsage: 'Send /vary as a reply to a photo, or as its caption, and I will draw variations of it.',
+  editUsage: 'Tell me how to change the picture, for example: /image make it a watercolour',
+  pictureRefused: 'The image service refused to change that picture under its content policy. Try another picture or prompt.',
+  pictureNotTaken: "The image service can't work with that picture. Try another one, such as a PNG or JPEG photo.",
+  pictureModelUnsupported: (model: string, mode: 'edit' | 'vary') =>
+    `The image model this bot uses (${model}) can't ${mode === 'edit' ? 'edit pictures' : 'draw variations of a picture'}.`,
   inputRefused: (category: string) =>
     `Sorry, I can't respond to that: the safety check flagged it as ${describeCategory(category)}. Please rephrase it.`,
   imagePromptRefused: (category: string) =>
@@ -106,15 +116,21 @@ export const REPLIES = {
       'Commands:',
       '/help: this message',
       '/reset: forget this conversation and start afresh',
-      '/image <prompt>: make a picture',
+      '/image <prompt>: make a picture (in reply to a photo: change that photo)',
+      '/vary: in reply to a photo, draw variations of it',
+      '/translate: in reply to a voice note, translate it into English',
       '/settings: this channel\'s persona, model and history scope (/persona, /model, /scope change them)',
       '',
       'You can also send me voice notes (I answer what you say) and photos (I describe or discuss them).',
     ].join('\n'),
 } as const;
 
-/** Longest transcript shown above an answer; the whole transcript goes to the model. */
+/** Longest transcript (or translation) shown above an answer; the whole text goes to the model. */
 const TRANSCRIPT_QUOTE_CHARS = 600;
+
+function quote(text: string): string {
+  return text.length > TRANSCRIPT_QUOTE_CHARS ? `${text.slice(0, TRANSCRIPT_QUOTE_CHARS).trimEnd()}…` : text;
+}
 
 /** "3 h 20 min", "12 min", "under a minute". */
 export function formatWait(ms: number): string {

@@ -1,9 +1,11 @@
 /**
  * Which job an incoming message needs, decided the same way on every platform: an image
- * request goes to `image`, a voice note or audio file to `transcribe`, anything else the
- * bot is addressed by to `chat`. Adapters normalize, call `routeInbound`, and enqueue
+ * request goes to `image`, `/image <prompt>` on a picture and `/vary` to `picture`,
+ * `/translate` to `translate`, a voice note or audio file to `transcribe`, anything else
+ * the bot is addressed by to `chat`. Adapters normalize, call `routeInbound`, and enqueue
  * what it returns under the message's deterministic job id. Pure.
  */
+import { commandPicture } from './command-files.js';
 import { conversationKey, jobIdFor, type InboundMessage } from './inbound-message.js';
 import type { JobKind, JobPayload } from './jobs.js';
 
@@ -17,8 +19,8 @@ export interface RoutingOptions {
 export type Route = { [K in JobKind]: { readonly kind: K; readonly payload: JobPayload<K>; readonly jobId: string } }[JobKind];
 
 /**
- * Image generation is slow (tens of seconds): image jobs run in their own lane of the
- * conversation, so a picture being drawn does not hold up the chat behind it.
+ * Image generation is slow (tens of seconds): image and picture jobs run in their own
+ * lane of the conversation, so a picture being drawn does not hold up the chat behind it.
  */
 export function imageLane(conversation: string): string {
   return `${conversation}/image`;
@@ -28,10 +30,17 @@ export function imageLane(conversation: string): string {
 export function routeInbound(message: InboundMessage, options: RoutingOptions): Route | undefined {
   const conversation = conversationKey(message.chat);
   const jobId = jobIdFor(message.chat, message.messageId);
-  if (message.command?.name === 'image') {
-    return message.addressed
-      ? { kind: 'image', payload: { conversation: imageLane(conversation), message, prompt: message.command.args }, jobId }
-      : undefined;
+  const command = message.command;
+  if (command?.name === 'image' || command?.name === 'vary' || command?.name === 'translate') {
+    if (!message.addressed) return undefined;
+    if (command.name === 'translate') return { kind: 'translate', payload: { conversation, message }, jobId };
+    const lane = imageLane(conversation);
+    // `/image` on a picture changes that picture; without one it draws from the prompt alone.
+    if (command.name === 'vary' || commandPicture(message) !== undefined) {
+      const mode = command.name === 'vary' ? 'vary' : 'edit';
+      return { kind: 'picture', payload: { conversation: lane, message, mode, prompt: mode === 'edit' ? command.args : '' }, jobId };
+    }
+    return { kind: 'image', payload: { conversation: lane, message, prompt: command.args }, jobId };
   }
   const hasAudio = message.attachments.some((a) => a.kind === 'voice' || a.kind === 'audio');
   const voiceForAll = options.transcribeAllVoice && message.chat.kind === 'group' && message.attachments.some((a) => a.kind === 'voice');

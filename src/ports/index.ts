@@ -101,6 +101,12 @@ export interface Outbox {
   /** Uploads an image into the chat, replying to the target, with an optional caption (cut to the platform's caption limit). */
   sendImage(target: ReplyTarget, image: OutgoingImage, caption?: string): Promise<SentMessage>;
   /**
+   * Uploads several images (2 to 10) as one album, replying to the target, the caption
+   * under the album (Telegram sendMediaGroup, one Discord message with several files,
+   * consecutive pictures in the playground). Resolves with the messages, first first.
+   */
+  sendImages(target: ReplyTarget, images: readonly OutgoingImage[], caption?: string): Promise<readonly SentMessage[]>;
+  /**
    * Deletes a message (a user's, in community moderation; or one of the bot's). Rejects
    * with PermissionError when the bot lacks the right (Discord 403, Telegram "not enough rights").
    */
@@ -179,6 +185,34 @@ export interface ImageGenerator {
     request: { readonly prompt: string; readonly endUser?: string },
     signal: AbortSignal,
   ): Promise<{ readonly image: OutgoingImage; readonly revisedPrompt?: string }>;
+}
+
+/** Speech in any language to English text (`POST /audio/translations`). */
+export interface Translator {
+  readonly model: string;
+  /** The English text. Throws the classes in src/domain/errors.ts (a 400 means the audio could not be read). */
+  translate(file: OutgoingAudio, signal: AbortSignal): Promise<string>;
+}
+
+/** A picture the user sent, as downloaded: any type the platform gave. */
+export type IncomingPicture = FileContent;
+
+/**
+ * Pictures from a picture: `POST /images/edits` (with a prompt) and
+ * `POST /images/variations`. The picture is converted to what the endpoint takes first
+ * (UnreadablePictureError when it cannot be). Throws the classes in src/domain/errors.ts.
+ */
+export interface PictureEditor {
+  /** The model of edits. */
+  readonly editModel: string;
+  /** The model of variations. */
+  readonly variationModel: string;
+  edit(
+    request: { readonly picture: IncomingPicture; readonly prompt: string; readonly endUser?: string },
+    signal: AbortSignal,
+  ): Promise<{ readonly image: OutgoingImage; readonly revisedPrompt?: string }>;
+  /** `count` variations (1 to 10). */
+  vary(request: { readonly picture: IncomingPicture; readonly count: number; readonly endUser?: string }, signal: AbortSignal): Promise<readonly OutgoingImage[]>;
 }
 
 /** Scores text with the moderation endpoint (`POST /moderations`). */

@@ -72,8 +72,8 @@ export function createImageWorker(deps: ImageWorkerDeps): JobHandler<'image'> {
   };
 }
 
-/** The image endpoint's safety system refused the prompt (400 `content_policy_violation`). */
-function isContentPolicyRefusal(error: unknown): boolean {
+/** The image endpoint's safety system refused the prompt (400 `content_policy_violation`); edits too. */
+export function isContentPolicyRefusal(error: unknown): boolean {
   return (
     error instanceof AiApiError &&
     error.status === 400 &&

@@ -27,7 +27,9 @@ export interface LimitsDeps {
   readonly now?: () => number;
 }
 
-type AnsweringKind = 'chat' | 'transcribe' | 'image';
+type AnsweringKind = 'chat' | 'transcribe' | 'image' | 'translate' | 'picture';
+/** Kinds that draw pictures: the image quota counts them, the token budgets do not. */
+const DRAWING_KINDS: ReadonlySet<AnsweringKind> = new Set(['image', 'picture']);
 
 /** The kinds whose handlers answer a user, guarded by every limit; token budgets only where the chat model runs. */
 export function withLimits<K extends AnsweringKind>(deps: LimitsDeps, kind: K, handler: JobHandler<K>): JobHandler<K> {
@@ -60,7 +62,7 @@ export function withLimits<K extends AnsweringKind>(deps: LimitsDeps, kind: K, h
       const wait = await deps.rateLimiter.tryAcquire([{ key: `chan:${channel}`, max: limits.channelPerMinute, perMs: MINUTE_MS }]);
       if (wait > 0) return tell(REPLIES.channelTooFast(limits.channelPerMinute, wait), `toofast:${channel}`, 60);
     }
-    if (kind !== 'image') {
+    if (!DRAWING_KINDS.has(kind)) {
       if (limits.userDailyTokens > 0) {
         const { total, resetsAt } = await deps.tokens.get(`user:${user}`);
         if (total >= limits.userDailyTokens) return tell(REPLIES.outOfTokens(limits.userDailyTokens, resetsAt, now()), `notokens:${user}`, 60);

@@ -2,8 +2,8 @@
  * No doubled answers after a crash or a retry: every message a job sends is written down
  * in a ledger (Redis, keyed by job id) as the job's n-th send. When the job runs again,
  * its n-th send edits the message the earlier attempt sent instead of posting a new one,
- * an image already delivered is not sent again, and messages the earlier attempt sent
- * that this one did not need (a "Retrying…" notice) are removed at the end.
+ * an image (or album) already delivered is not sent again, and messages the earlier
+ * attempt sent that this one did not need (a "Retrying…" notice) are removed at the end.
  *
  * The job's state travels in an AsyncLocalStorage, so Outboxes are wrapped once and
  * workers stay plain functions of (payload, context). Every entry is also kept in the
@@ -108,6 +108,15 @@ export function ledgeredOutbox(outbox: Outbox, ledger: ReplyLedger | undefined):
       if (at?.earlier) return { id: at.earlier.messageId };
       const sent = await outbox.sendImage(target, image, caption);
       if (at) await record(at.state, at.sequence, target.chat.id, sent.id);
+      return sent;
+    },
+    // An album is one send: delivered once, it is not sent again (its first message stands for it).
+    async sendImages(target, images, caption) {
+      const at = await slot();
+      if (at?.earlier) return [{ id: at.earlier.messageId }];
+      const sent = await outbox.sendImages(target, images, caption);
+      const first = sent[0];
+      if (at && first) await record(at.state, at.sequence, target.chat.id, first.id);
       return sent;
     },
   } satisfies Partial<Outbox>);

@@ -43,7 +43,20 @@ describe('discord adapter', () => {
     expect(intents & (1 | 512 | 4096 | 32768)).toBe(1 | 512 | 4096 | 32768);
     const registered = h.discord.requestsTo('PUT', '/applications/{application_id}/guilds/{guild_id}/commands');
     expect(registered).toHaveLength(1);
-    expect((registered[0]!.body as Array<{ name: string }>).map((c) => c.name)).toEqual(['ask', 'reset', 'imagine', 'moderation', 'persona', 'model', 'scope', 'settings']);
+    expect((registered[0]!.body as Array<{ name: string }>).map((c) => c.name)).toEqual([
+      'ask',
+      'reset',
+      'imagine',
+      'moderation',
+      'persona',
+      'model',
+      'scope',
+      'settings',
+      'vary',
+      'translate',
+      'Translate',
+      'Vary',
+    ]);
 
     const question = h.discord.userMessage({ content: 'what is 2+2?', mentionBot: true });
     const [answer] = await answerIn(h.discord.channelId, shows('Echo: what is 2+2?'));

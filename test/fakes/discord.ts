@@ -17,6 +17,13 @@
  * `attachments` entry that names no file part.
  * https://discord.com/developers/docs/reference#uploading-files
  *
+ * Commands: registration is checked against the spec and Discord's naming rules (slash
+ * commands lower case with a description; message context-menu commands with neither
+ * description nor options). `slashCommand` may carry attachment options (type 11, their
+ * objects in `resolved.attachments`); `messageCommand` is a context-menu command on a
+ * message (type 3, the message in `resolved.messages`).
+ * https://discord.com/developers/docs/interactions/application-commands
+ *
  * Moderation: the bot deletes messages (DELETE, recorded in `deleted`, dispatched as
  * MESSAGE_DELETE) and times members out (PATCH guild member with
  * `communication_disabled_until`, recorded in `timeouts`); `denyBot` takes Manage Messages
@@ -256,6 +263,8 @@ export interface FakeDiscord {
   userMessage(options: UserMessageOptions): Record<string, unknown>;
   /** A user's slash command; returns the interaction's id and token. */
   slashCommand(options: SlashCommandOptions): { id: string; token: string };
+  /** A user's message context-menu command ("Apps" on a message) on `target` (a payload `userMessage` returned). */
+  messageCommand(options: MessageCommandOptions): { id: string; token: string };
   /** Sends a raw dispatch the way Discord routes it: to every session holding the shard of `data.guild_id` (shard 0 without one). */
   dispatch(type: string, data: Record<string, unknown>): void;
   /** Closes every gateway connection with a resumable code; the clients resume and the fake replays what they missed. */
@@ -299,9 +308,20 @@ export interface SlashCommandOptions {
   /** A subcommand (`/persona set`); `options` are then its options. */
   readonly subcommand?: string;
   readonly options?: Record<string, string>;
+  /** Attachment options (type 11): the option's value is the attachment's id, the object goes in `resolved.attachments`. */
+  readonly attachments?: Record<string, DiscordAttachmentObject>;
   /** The author's guild roles; their permissions go into `member.permissions`. */
   readonly roles?: readonly string[];
   readonly channelId?: string;
+  readonly author?: Partial<DiscordUser>;
+}
+
+/** A message context-menu command: its name as registered, and the message it was used on. */
+export interface MessageCommandOptions {
+  readonly name: string;
+  /** The target message's payload, as `userMessage` returned it. */
+  readonly target: Record<string, unknown>;
+  readonly roles?: readonly string[];
   readonly author?: Partial<DiscordUser>;
 }
 
@@ -936,6 +956,11 @@ export async function createFakeDiscord(options: FakeDiscordOptions = {}): Promi
       case 'PUT /applications/{application_id}/commands':
       case 'PUT /applications/{application_id}/guilds/{guild_id}/commands': {
         const commands = (Array.isArray(body) ? body : []) as Record<string, unknown>[];
+        const refused = commands.map(commandProblem).find((problem) => problem !== undefined);
+        if (refused) {
+          violations.push(`${method} ${route.template}: ${refused}`);
+          return answer(400, formError({ _errors: [{ code: 'APPLICATION_COMMAND_INVALID', message: refused }] }));
+        }
         answer(
           200,
           commands.map((c) => ({
@@ -1041,6 +1066,37 @@ export async function createFakeDiscord(options: FakeDiscordOptions = {}): Promi
       violations,
     });
 
+  /** Dispatches an application command interaction (type 2) in `channel`, with `data` as given; returns its id and token. */
+  function interact(o: { roles?: readonly string[]; author?: Partial<DiscordUser> }, channel: string, data: Record<string, unknown>): { id: string; token: string } {
+    const author = user(o.author);
+    const id = snowflake();
+    const interactionToken = `itoken-${randomBytes(24).toString('hex')}`;
+    const guild = guildOf(channel) ?? guildId;
+    const permissions = String(permissionsOf(author.id, o.roles, guild));
+    interactions.set(interactionToken, { id, channelId: channel, acknowledged: false });
+    dispatchTo('INTERACTION_CREATE', {
+      id,
+      application_id: applicationId,
+      type: 2,
+      token: interactionToken,
+      version: 1,
+      guild_id: guild,
+      guild: { id: guild, locale: 'en-US', features: [] },
+      channel_id: channel,
+      channel: { id: channel, type: channelTypeOf(channel), guild_id: guild, name: 'general' },
+      member: { user: author, roles: [...(o.roles ?? [])], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, permissions },
+      app_permissions: String(EVERYONE_PERMISSIONS | MANAGE_MESSAGES),
+      locale: 'en-US',
+      guild_locale: 'en-US',
+      entitlements: [],
+      authorizing_integration_owners: { '0': guild },
+      context: 0,
+      attachment_size_limit: 10_485_760,
+      data: { id: snowflake(), guild_id: guild, ...data },
+    });
+    return { id, token: interactionToken };
+  }
+
   const fake: FakeDiscord = {
     apiUrl: `http://${HOST}:${port}/api`,
     gatewayUrl: `ws://${HOST}:${port}/gateway`,
@@ -1131,45 +1187,26 @@ export async function createFakeDiscord(options: FakeDiscordOptions = {}): Promi
       return payload;
     },
     slashCommand(o) {
-      const author = user(o.author);
-      const id = snowflake();
-      const interactionToken = `itoken-${randomBytes(24).toString('hex')}`;
-      const channel = o.channelId ?? channelId;
-      const guild = guildOf(channel) ?? guildId;
-      const permissions = String(permissionsOf(author.id, o.roles, guild));
-      const options = o.options ? Object.entries(o.options).map(([name, value]) => ({ name, type: 3, value })) : undefined;
-      interactions.set(interactionToken, { id, channelId: channel, acknowledged: false });
-      dispatchTo('INTERACTION_CREATE', {
-        id,
-        application_id: applicationId,
-        type: 2,
-        token: interactionToken,
-        version: 1,
-        guild_id: guild,
-        guild: { id: guild, locale: 'en-US', features: [] },
-        channel_id: channel,
-        channel: { id: channel, type: channelTypeOf(channel), guild_id: guild, name: 'general' },
-        member: { user: author, roles: [...(o.roles ?? [])], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, permissions },
-        app_permissions: String(EVERYONE_PERMISSIONS | MANAGE_MESSAGES),
-        locale: 'en-US',
-        guild_locale: 'en-US',
-        entitlements: [],
-        authorizing_integration_owners: { '0': guild },
-        context: 0,
-        attachment_size_limit: 10_485_760,
-        data: {
-          id: snowflake(),
-          name: o.name,
-          type: 1,
-          guild_id: guild,
-          ...(o.subcommand !== undefined
-            ? { options: [{ name: o.subcommand, type: 1, ...(options ? { options } : {}) }] }
-            : options
-              ? { options }
-              : {}),
-        },
+      const strings = o.options ? Object.entries(o.options).map(([name, value]) => ({ name, type: 3, value })) : [];
+      // ATTACHMENT options (type 11) carry the attachment's id; the attachment itself is resolved data.
+      const files = Object.entries(o.attachments ?? {}).map(([name, attachment]) => ({ name, type: 11, value: attachment.id }));
+      const options = strings.length + files.length > 0 ? [...strings, ...files] : undefined;
+      const resolved = o.attachments ? { resolved: { attachments: Object.fromEntries(Object.values(o.attachments).map((a) => [a.id, a])) } } : {};
+      return interact(o, o.channelId ?? channelId, {
+        name: o.name,
+        type: 1,
+        ...(o.subcommand !== undefined
+          ? { options: [{ name: o.subcommand, type: 1, ...(options ? { options } : {}) }] }
+          : options
+            ? { options }
+            : {}),
+        ...resolved,
       });
-      return { id, token: interactionToken };
+    },
+    messageCommand(o) {
+      // https://discord.com/developers/docs/interactions/application-commands#message-commands
+      const targetId = String(o.target['id']);
+      return interact(o, String(o.target['channel_id']), { name: o.name, type: 3, target_id: targetId, resolved: { messages: { [targetId]: o.target } } });
     },
     dispatch: (t, d) => dispatchTo(t, d),
     dropConnection() {
@@ -1227,6 +1264,26 @@ export async function createFakeDiscord(options: FakeDiscordOptions = {}): Promi
     },
   };
   return fake;
+}
+
+/**
+ * Discord's rules on a command that the spec's schema cannot state: a slash command's
+ * name is lower case and its description 1-100 characters; a user or message
+ * context-menu command (type 2, 3) has no description and no options, and its name may
+ * have capitals and spaces.
+ * https://discord.com/developers/docs/interactions/application-commands#application-command-object-application-command-naming
+ */
+function commandProblem(command: Record<string, unknown>): string | undefined {
+  const name = String(command['name'] ?? '');
+  const type = command['type'] ?? 1;
+  if (type === 2 || type === 3) {
+    if (typeof command['description'] === 'string' && command['description'] !== '') return `${name}: a context-menu command has no description`;
+    if (command['options'] !== undefined) return `${name}: a context-menu command has no options`;
+    return /^[\p{L}\p{N} _-]{1,32}$/u.test(name) ? undefined : `${name}: not a valid context-menu command name`;
+  }
+  if (!/^[-_\p{Ll}\p{N}]{1,32}$/u.test(name)) return `${name}: a slash command's name is 1-32 lower-case letters, digits, - or _`;
+  const description = command['description'];
+  return typeof description === 'string' && description.length >= 1 && description.length <= 100 ? undefined : `${name}: a slash command needs a description of 1-100 characters`;
 }
 
 /** A file part of a multipart request. */

@@ -1,7 +1,8 @@
 /**
  * A protocol-level fake of an OpenAI-compatible server for tests: chat completions (JSON
- * and SSE), audio transcriptions (multipart), image generation, moderations and the model
- * list, on 127.0.0.1. It records every request, checks bodies against the official
+ * and SSE), audio transcriptions and translations (multipart), image generation, image
+ * edits and variations (multipart, openai-media.ts), moderations and the model list, on
+ * 127.0.0.1. It records every request, checks bodies against the official
  * OpenAPI spec (test/fakes/openapi-validator.ts), answers errors in OpenAI's shape and
  * misbehaves on demand (status codes with retry headers, cut, slow, hung or malformed
  * answers). API: https://platform.openai.com/docs/api-reference
@@ -21,6 +22,7 @@ import {
 } from './openapi-validator.js';
 import { createPng, type Rgb } from '../../src/infra/ai/png.js';
 import { parseMultipart } from './multipart.js';
+import { imageEdit, imageVariation, translation, type MediaRequest } from './openai-media.js';
 import { createUpstreamLimits, estimatedTokens, type FakeUpstreamLimits, type UpstreamLimits } from './openai-rate-limits.js';
 
 export type { MultipartFile } from './openapi-validator.js';
@@ -40,6 +42,7 @@ const FORBIDDEN_PROMPT_MARKER = 'FORBIDDEN';
 /** Defaults of the settable behaviour. */
 const DEFAULT_STREAM_CHUNK_SIZE = 8;
 const DEFAULT_TRANSCRIPT = 'hello from the fake transcription';
+const DEFAULT_TRANSLATION = 'hello from the fake translation';
 /** Score of a moderation category no rule hit. */
 const BASELINE_MODERATION_SCORE = 0.0001;
 /** Score at or above which a category (and the result) is flagged. */
@@ -53,6 +56,7 @@ const MODEL_IDS = [
   'whisper-1',
   'gpt-4o-mini-transcribe',
   'gpt-image-1',
+  'dall-e-2',
   'dall-e-3',
   'omni-moderation-latest',
 ] as const;
@@ -181,6 +185,8 @@ export interface FakeOpenAI {
   chatReply: (body: ChatRequestBody) => string;
   /** Text of a transcription; default `options.transcript` or a fixed sentence. */
   transcriptReply: (file: MultipartFile, fields: Record<string, unknown>) => string;
+  /** English text of a translation; default a fixed sentence. */
+  translationReply: (file: MultipartFile, fields: Record<string, unknown>) => string;
   /** Characters (code points) per SSE content chunk. */
   streamChunkSize: number;
   /** Delay between SSE chunks. */
@@ -240,6 +246,7 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
   const defaults = {
     chatReply: options.chatReply ?? defaultChatReply,
     transcriptReply: () => options.transcript ?? DEFAULT_TRANSCRIPT,
+    translationReply: () => DEFAULT_TRANSLATION,
     streamChunkSize: options.streamChunkSize ?? DEFAULT_STREAM_CHUNK_SIZE,
     streamDelayMs: options.streamDelayMs ?? 0,
     streamByWord: options.streamByWord ?? false,
@@ -263,6 +270,7 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
     violations: [],
     chatReply: defaults.chatReply,
     transcriptReply: defaults.transcriptReply,
+    translationReply: defaults.translationReply,
     streamChunkSize: defaults.streamChunkSize,
     streamDelayMs: defaults.streamDelayMs,
     streamByWord: defaults.streamByWord,
@@ -285,6 +293,7 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
       images.clear();
       fake.chatReply = defaults.chatReply;
       fake.transcriptReply = defaults.transcriptReply;
+      fake.translationReply = defaults.translationReply;
       fake.streamChunkSize = defaults.streamChunkSize;
       fake.streamDelayMs = defaults.streamDelayMs;
       fake.streamByWord = defaults.streamByWord;
@@ -333,6 +342,23 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
       handler: (ctx) => image(ctx),
     },
     { method: 'POST', path: /^\/v1\/moderations$/, specPath: '/moderations', auth: true, handler: (ctx) => moderation(ctx) },
+    {
+      method: 'POST',
+      path: /^\/v1\/audio\/translations$/,
+      specPath: '/audio/translations',
+      multipart: true,
+      auth: true,
+      handler: (ctx) => translation(media(ctx), fake.translationReply),
+    },
+    { method: 'POST', path: /^\/v1\/images\/edits$/, specPath: '/images/edits', multipart: true, auth: true, handler: (ctx) => imageEdit(media(ctx)) },
+    {
+      method: 'POST',
+      path: /^\/v1\/images\/variations$/,
+      specPath: '/images/variations',
+      multipart: true,
+      auth: true,
+      handler: (ctx) => imageVariation(media(ctx)),
+    },
     {
       method: 'GET',
       path: /^\/v1\/models$/,
@@ -614,6 +640,20 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
       return { url: `${origin}/files/${id}.png`, revised_prompt: body.prompt };
     });
     sendJson(ctx.res, 200, { created: Math.floor(Date.now() / 1000), data });
+  }
+
+  /** A request for the media handlers (openai-media.ts); their `url` answers are served like generated images. */
+  function media(ctx: RequestContext): MediaRequest {
+    return {
+      res: ctx.res,
+      fields: ctx.body as Record<string, unknown>,
+      malformed: ctx.malformed,
+      keep(png) {
+        const id = `img-${randomId()}`;
+        images.set(id, png);
+        return `${origin}/files/${id}.png`;
+      },
+    };
   }
 
   function downloadImage(ctx: RequestContext): void {

@@ -27,8 +27,9 @@
  * Files: `addFile` registers a file for getFile, which refuses files over the 20 MB a bot
  * may download ("file is too big"), and for the download route
  * `/file/bot<token>/<file_path>` (every download is recorded in `downloads`). Uploads
- * (sendPhoto, sendDocument as multipart) are recorded in `uploads`; a photo that is not
- * a PNG, JPEG, GIF or WebP image is refused like Telegram does.
+ * (sendPhoto, sendDocument as multipart, and the photos of a sendMediaGroup album named
+ * `attach://<part>`) are recorded in `uploads`; a photo that is not a PNG, JPEG, GIF or
+ * WebP image is refused like Telegram does, and an album of fewer than 2 or more than 10.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -56,7 +57,12 @@ const CHAT_ACTIONS = new Set(['typing', 'upload_photo', 'record_video', 'upload_
 /** https://core.telegram.org/bots/api#getfile: "bots can download files of up to 20MB in size" (20 << 20 bytes in the Bot API server). */
 export const MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024;
 /** Methods that post or change a message, and count against the flood limits. */
-const COUNTED_METHODS = new Set(['sendMessage', 'editMessageText', 'sendPhoto', 'sendDocument']);
+const COUNTED_METHODS = new Set(['sendMessage', 'editMessageText', 'sendPhoto', 'sendDocument', 'sendMediaGroup']);
+/** https://core.telegram.org/bots/api#sendmediagroup: "must include 2-10 items". */
+const MIN_ALBUM_ITEMS = 2;
+const MAX_ALBUM_ITEMS = 10;
+/** How an InputMedia names a file uploaded in the same multipart request. */
+const ATTACH_PREFIX = 'attach://';
 
 /** A Telegram chat as updates carry it. */
 export interface FakeChat {
@@ -99,9 +105,11 @@ export interface RecordedDownload {
   status: number;
 }
 
-/** A file the bot uploaded (sendPhoto, sendDocument). */
+/** A file the bot uploaded (sendPhoto, sendDocument, or one photo of a sendMediaGroup album). */
 export interface RecordedUpload {
-  method: 'sendPhoto' | 'sendDocument';
+  method: 'sendPhoto' | 'sendDocument' | 'sendMediaGroup';
+  /** The album's `media_group_id`, for the photos of one sendMediaGroup. */
+  mediaGroupId?: string;
   chatId: number;
   threadId?: number;
   /** The message replied to, if the upload was a reply. */
@@ -568,6 +576,7 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
     },
     sendPhoto: (p) => sendMedia(p, 'photo'),
     sendDocument: (p) => sendMedia(p, 'document'),
+    sendMediaGroup: (p) => sendAlbum(p),
     getFile: (p) => {
       const file = files.get(String(p['file_id']));
       if (!file) return badRequest('invalid file_id');
@@ -658,6 +667,80 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
     return ok(publicMessage(message));
   };
 
+  /**
+   * sendMediaGroup: 2-10 photos, each `attach://<part>` of this request (or a known
+   * file_id), a caption of at most 1024 characters on any; every photo becomes a message
+   * of one `media_group_id`, replying (and in the topic) as asked.
+   */
+  const sendAlbum = (p: Record<string, unknown>): Answer => {
+    const chat = chats.get(Number(p['chat_id']));
+    if (!chat) return badRequest('chat not found');
+    const items = p['media'] as Array<{ type: string; media: string; caption?: string }>;
+    if (items.length < MIN_ALBUM_ITEMS || items.length > MAX_ALBUM_ITEMS) return badRequest('media must include 2-10 items');
+    const parts = attachments.get(p) ?? new Map<string, MultipartPart>();
+    const photos: Array<{ upload?: MultipartPart; fileId: string; dimensions: { width: number; height: number }; caption?: string }> = [];
+    for (const item of items) {
+      if (item.type !== 'photo') return badRequest('this fake sends albums of photos only');
+      if (item.caption !== undefined) {
+        const caption = readText({ caption: item.caption }, 'caption');
+        if (isAnswer(caption)) return caption;
+      }
+      const upload = item.media.startsWith(ATTACH_PREFIX) ? parts.get(item.media.slice(ATTACH_PREFIX.length)) : undefined;
+      if (upload === undefined && !files.has(item.media)) return badRequest('wrong file identifier/HTTP URL specified');
+      const dimensions = upload ? imageDimensions(upload.data) : { width: 1, height: 1 };
+      if (dimensions === undefined) return badRequest('IMAGE_PROCESS_FAILED');
+      const fileId = upload ? fake.addFile(upload.data, `photos/${upload.filename ?? 'photo.jpg'}`) : item.media;
+      photos.push({ ...(upload ? { upload } : {}), fileId, dimensions, ...(item.caption === undefined ? {} : { caption: item.caption }) });
+    }
+    const at = Date.now();
+    const flood = floodCheck(chat.id, at);
+    if (flood) return flood;
+    // Every photo of an album is a message of its own to Telegram's limits.
+    for (let extra = 1; extra < photos.length; extra += 1) counted.get(chat.id)?.push(at);
+    const mediaGroupId = String(10_000_000_000 + Math.floor(Math.random() * 1_000_000_000));
+    const sent: FakeMessage[] = [];
+    for (const photo of photos) {
+      const media = { photo: [{ file_id: photo.fileId, file_unique_id: `u${photo.fileId}`, ...photo.dimensions, file_size: photo.upload?.data.length }] };
+      const message = botMessage(chat, p, { ...media, media_group_id: mediaGroupId, ...(photo.caption ? { caption: photo.caption } : {}) });
+      if (isAnswer(message)) return message;
+      sent.push(message);
+    }
+    const replyTo = (p['reply_parameters'] as { message_id?: number } | undefined)?.message_id;
+    for (const photo of photos) {
+      if (!photo.upload) continue;
+      uploads.push({
+        method: 'sendMediaGroup',
+        mediaGroupId,
+        chatId: chat.id,
+        ...(p['message_thread_id'] === undefined ? {} : { threadId: Number(p['message_thread_id']) }),
+        ...(replyTo === undefined ? {} : { replyTo }),
+        fileName: photo.upload.filename ?? '',
+        ...(photo.upload.contentType === undefined ? {} : { contentType: photo.upload.contentType }),
+        bytes: photo.upload.data,
+        ...(photo.caption === undefined ? {} : { caption: photo.caption }),
+      });
+    }
+    return ok(sent.map(publicMessage));
+  };
+
+  /** The files a request's InputMedia name by `attach://`, taken out of its parameters (they are not parameters). */
+  const attachments = new WeakMap<Record<string, unknown>, Map<string, MultipartPart>>();
+  const takeAttachments = (params: Record<string, unknown>): void => {
+    const media = params['media'];
+    if (!Array.isArray(media)) return;
+    const parts = new Map<string, MultipartPart>();
+    for (const item of media as Array<{ media?: unknown }>) {
+      if (typeof item?.media !== 'string' || !item.media.startsWith(ATTACH_PREFIX)) continue;
+      const name = item.media.slice(ATTACH_PREFIX.length);
+      const part = params[name];
+      if (typeof part === 'object' && part !== null) {
+        parts.set(name, part as MultipartPart);
+        delete params[name];
+      }
+    }
+    attachments.set(params, parts);
+  };
+
   const server = createServer((req, res) => {
     void serve(req, res).catch((error: unknown) => {
       violations.push(`fake error: ${String(error)}`);
@@ -718,6 +801,7 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
       return record(res, method, params, at, fail(404, 'Not Found: method not found'));
     }
     const typed = multipart ? coerce(params) : params;
+    if (multipart) takeAttachments(typed);
     const problems = options.validate === false ? [] : checkCall(method, typed);
     if (problems.length > 0) {
       violations.push(...problems);

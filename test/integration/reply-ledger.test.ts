@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { createRedisReplyLedger } from '../../src/infra/ledger/redis-reply-ledger.js';
 import { createRedisKeys } from '../../src/infra/redis/keys.js';
 import { ledgeredOutbox, withReplyLedger } from '../../src/workers/reply-ledger.js';
-import type { ChatJob, ChatResult } from '../../src/domain/jobs.js';
+import type { ChatJob, ChatResult, PictureJob } from '../../src/domain/jobs.js';
 import type { JobContext, Outbox, ReplyLedger, ReplyTarget } from '../../src/ports/index.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
 
@@ -17,7 +17,11 @@ const redis = new Redis(testRedisUrl());
 afterAll(() => redis.disconnect());
 
 /** What reached the platform, in order. */
-type PlatformCall = { op: 'send'; id: string; text: string } | { op: 'edit'; id: string; text: string } | { op: 'delete'; id: string };
+type PlatformCall =
+  | { op: 'send'; id: string; text: string }
+  | { op: 'edit'; id: string; text: string }
+  | { op: 'delete'; id: string }
+  | { op: 'album'; ids: string[]; pictures: number };
 
 /** A platform's side of the Outbox port: records each call, numbers the messages. */
 function platform(): { outbox: Outbox; calls: PlatformCall[] } {
@@ -41,7 +45,12 @@ function platform(): { outbox: Outbox; calls: PlatformCall[] } {
     },
     showTyping: async () => undefined,
     fetchFile: async () => Promise.reject(new Error('no files here')),
-    sendImage: async () => Promise.reject(new Error('no images here')),
+    sendImage: async () => Promise.reject(new Error('no single images here')),
+    async sendImages(_target: ReplyTarget, images: readonly unknown[]) {
+      const ids = images.map(() => String(next++));
+      calls.push({ op: 'album', ids, pictures: images.length });
+      return ids.map((id) => ({ id }));
+    },
   } as Outbox;
   return { outbox, calls };
 }
@@ -73,7 +82,15 @@ function setup() {
     log: pino({ level: 'silent' }),
     ...extra,
   });
-  return { stored, calls, job, context, loads: () => loads };
+  /** A picture job that sends an album of two, then fails `failures` times after it (a crash between the upload and the end). */
+  const albumJob = (failures: { left: number }) =>
+    withReplyLedger(ledger, { telegram: wrapped }, 'picture', async (): Promise<ChatResult> => {
+      const image = { bytes: new Uint8Array([1]), mimeType: 'image/png', fileName: 'image.png' };
+      await wrapped.sendImages(target, [image, image]);
+      if (failures.left-- > 0) throw new Error('the worker died after the upload');
+      return { replied: true, messagesSent: 2, outcome: 'answered' };
+    });
+  return { stored, calls, job, albumJob, context, loads: () => loads };
 }
 
 const payload = {} as ChatJob;
@@ -111,5 +128,13 @@ describe('reply ledger (real Redis)', () => {
     await s.job(['an answer'])(payload, s.context({}));
     expect(s.loads()).toBe(1);
     expect(s.calls).toEqual([{ op: 'send', id: '100', text: 'an answer' }]);
+  });
+
+  it('sends an album once: a job that runs again after delivering it does not send it again', async () => {
+    const s = setup();
+    const failures = { left: 1 };
+    await expect(s.albumJob(failures)({} as PictureJob, s.context({ firstRun: true }))).rejects.toThrow('died');
+    await s.albumJob(failures)({} as PictureJob, s.context({ firstRun: false, attempt: 2 }));
+    expect(s.calls).toEqual([{ op: 'album', ids: ['100', '101'], pictures: 2 }]);
   });
 });

@@ -71,11 +71,37 @@ describe('discord request bodies', () => {
   it('registers slash commands Discord accepts', () => {
     expect(validateDiscordRequest('put', '/applications/{application_id}/guilds/{guild_id}/commands', SLASH_COMMANDS)).toBeUndefined();
     expect(validateDiscordRequest('put', '/applications/{application_id}/commands', SLASH_COMMANDS)).toBeUndefined();
-    expect(SLASH_COMMANDS.map((c) => c.name)).toEqual(['ask', 'reset', 'imagine', 'moderation', 'persona', 'model', 'scope', 'settings']);
+    expect(SLASH_COMMANDS.map((c) => c.name)).toEqual([
+      'ask',
+      'reset',
+      'imagine',
+      'moderation',
+      'persona',
+      'model',
+      'scope',
+      'settings',
+      'vary',
+      'translate',
+      'Translate',
+      'Vary',
+    ]);
+  });
+
+  it('takes pictures and recordings as attachment options, and offers Translate and Vary on a message', () => {
+    const byName = new Map(SLASH_COMMANDS.map((c) => [c.name, c as { type?: number; description?: string; options?: unknown }]));
+    // Option type 11 is ATTACHMENT; command type 3 is a message context-menu command, which has no description.
+    expect(byName.get('imagine')?.options).toMatchObject([{ name: 'prompt', required: true }, { name: 'image', type: 11, required: false }]);
+    expect(byName.get('vary')?.options).toMatchObject([{ name: 'image', type: 11, required: true }]);
+    expect(byName.get('translate')?.options).toMatchObject([{ name: 'audio', type: 11, required: true }]);
+    for (const name of ['Translate', 'Vary']) {
+      expect(byName.get(name)).toMatchObject({ type: 3 });
+      expect(byName.get(name)?.description).toBeUndefined();
+      expect(byName.get(name)?.options).toBeUndefined();
+    }
   });
 
   it('hides the channel settings from members who may not change them', () => {
-    const byName = new Map(SLASH_COMMANDS.map((c) => [c.name, c]));
+    const byName = new Map(SLASH_COMMANDS.map((c) => [c.name, c as { options?: unknown; contexts?: unknown; default_member_permissions?: number | null }]));
     // Manage Messages (1 << 13) for moderation; Manage Channels (1 << 4) for the rest.
     expect(byName.get('moderation')?.default_member_permissions).toBe(8192);
     for (const name of ['persona', 'model', 'scope']) expect(byName.get(name)?.default_member_permissions).toBe(16);

@@ -55,6 +55,20 @@ describe('fake Discord REST', () => {
     expect((await post(`/channels/${fake.channelId}/messages`, { content: 'hi' })).status).toBe(200);
   });
 
+  it('refuses commands Discord would: a context-menu command with a description, a slash command with a capital', async () => {
+    const put = (commands: unknown) =>
+      fetch(`${fake.apiUrl}/v10/applications/${fake.applicationId}/guilds/${fake.guildId}/commands`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', authorization: `Bot ${TOKEN}` },
+        body: JSON.stringify(commands),
+      });
+    expect((await put([{ type: 3, name: 'Translate' }, { type: 1, name: 'vary', description: 'Variations' }])).status).toBe(200);
+    expect(fake.violations).toEqual([]);
+    expect((await put([{ type: 3, name: 'Translate', description: 'Translate it' }])).status).toBe(400);
+    expect((await put([{ type: 1, name: 'Vary', description: 'Variations' }])).status).toBe(400);
+    expect(fake.violations).toHaveLength(2);
+  });
+
   it('records multipart attachments with their payload_json', async () => {
     const form = new FormData();
     form.append('payload_json', JSON.stringify({ content: 'a picture', attachments: [{ id: '0', filename: 'fox.png' }] }));

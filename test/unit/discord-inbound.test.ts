@@ -9,7 +9,7 @@
  * https://discord.com/developers/docs/resources/message#voice-messages
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { ChatInputCommandInteraction, Client, Message, type APIAttachment, type APIMessage } from 'discord.js';
+import { ChatInputCommandInteraction, Client, Message, MessageContextMenuCommandInteraction, type APIAttachment, type APIMessage } from 'discord.js';
 import { inboundFromCommand, inboundFromMessage } from '../../adapters/discord/discord.inbound.js';
 import { parseReplyHandle } from '../../adapters/discord/discord.reply-handle.js';
 import { moderationRoute, routeInbound } from '../../src/domain/routing.js';
@@ -208,9 +208,22 @@ describe('discord inbound: guilds and permissions', () => {
 
 let interactionCount = 0;
 /** A slash command as INTERACTION_CREATE carries it, in the guild channel, by a member with `permissions`. */
-function commandOf(name: string, options: unknown[] = [], permissions = EVERYDAY): ChatInputCommandInteraction {
+function commandOf(name: string, options: unknown[] = [], permissions = EVERYDAY, resolved?: object): ChatInputCommandInteraction {
+  return new (ChatInputCommandInteraction as unknown as new (client: Client, data: unknown) => ChatInputCommandInteraction)(
+    client,
+    interactionData({ name, type: 1, ...(options.length > 0 ? { options } : {}), ...(resolved ? { resolved } : {}) }, permissions),
+  );
+}
+
+/** A message context-menu command ("Apps" on a message) on `target`. */
+function messageCommandOf(name: string, target: Record<string, unknown>): MessageContextMenuCommandInteraction {
+  const data = interactionData({ name, type: 3, target_id: target['id'], resolved: { messages: { [String(target['id'])]: target } } }, EVERYDAY);
+  return new (MessageContextMenuCommandInteraction as unknown as new (client: Client, data: unknown) => MessageContextMenuCommandInteraction)(client, data);
+}
+
+function interactionData(command: Record<string, unknown>, permissions: bigint | number): Record<string, unknown> {
   interactionCount += 1;
-  const data = {
+  return {
     id: `70000000000000000${interactionCount}`,
     application_id: BOT_ID,
     type: 2,
@@ -224,11 +237,42 @@ function commandOf(name: string, options: unknown[] = [], permissions = EVERYDAY
     entitlements: [],
     authorizing_integration_owners: { '0': GUILD },
     context: 0,
-    data: { id: '800000000000000001', name, type: 1, guild_id: GUILD, ...(options.length > 0 ? { options } : {}) },
+    data: { id: '800000000000000001', guild_id: GUILD, ...command },
   };
-  return new (ChatInputCommandInteraction as unknown as new (client: Client, data: unknown) => ChatInputCommandInteraction)(client, data);
 }
 const str = (name: string, value: string) => ({ name, type: 3, value });
+
+describe('discord inbound: media commands (issue #14)', () => {
+  const picture: APIAttachment = { ...voiceAttachment, id: '600000000000000009', filename: 'fox.png', content_type: 'image/png', url: `${CDN}/${GUILD_CHANNEL}/600000000000000009/fox.png?ex=1&is=2&hm=3&` };
+  const attachmentOption = (name: string, attachment: APIAttachment) => ({ name, type: 11, value: attachment.id });
+
+  it('makes an attachment option the message’s attachment: /translate audio:, /vary image:, /imagine prompt: image:', () => {
+    const translate = inboundFromCommand(commandOf('translate', [attachmentOption('audio', voiceAttachment)], EVERYDAY, { attachments: { [voiceAttachment.id]: voiceAttachment } }))!;
+    expect(translate.command).toEqual({ name: 'translate', args: '' });
+    expect(translate.attachments).toMatchObject([{ kind: 'audio', fileRef: voiceAttachment.url, sizeBytes: 18_234 }]);
+    expect(routeInbound(translate, { transcribeAllVoice: false })?.kind).toBe('translate');
+
+    const vary = inboundFromCommand(commandOf('vary', [attachmentOption('image', picture)], EVERYDAY, { attachments: { [picture.id]: picture } }))!;
+    expect(vary.attachments).toMatchObject([{ kind: 'image', mimeType: 'image/png', fileName: 'fox.png' }]);
+    expect(routeInbound(vary, { transcribeAllVoice: false })).toMatchObject({ kind: 'picture', payload: { mode: 'vary' } });
+
+    const edit = inboundFromCommand(commandOf('imagine', [str('prompt', 'a hat'), attachmentOption('image', picture)], EVERYDAY, { attachments: { [picture.id]: picture } }))!;
+    expect(routeInbound(edit, { transcribeAllVoice: false })).toMatchObject({ kind: 'picture', payload: { mode: 'edit', prompt: 'a hat' } });
+    // Without the optional image, /imagine still draws from the prompt.
+    expect(routeInbound(inboundFromCommand(commandOf('imagine', [str('prompt', 'a hat')]))!, { transcribeAllVoice: false })?.kind).toBe('image');
+  });
+
+  it('makes "Translate" and "Vary" on a message that command on the message’s files, replied to through the interaction', () => {
+    const voice = { id: '500000000000000077', channel_id: GUILD_CHANNEL, guild_id: GUILD, author: USER, content: '', timestamp: new Date().toISOString(), edited_timestamp: null, tts: false, mention_everyone: false, mentions: [], mention_roles: [], attachments: [voiceAttachment], embeds: [], pinned: false, type: 0, flags: VOICE_MESSAGE_FLAG, components: [] };
+    const translate = inboundFromCommand(messageCommandOf('Translate', voice))!;
+    expect(translate).toMatchObject({ command: { name: 'translate', args: '' }, text: '/translate', addressed: true });
+    expect(translate.attachments).toMatchObject([{ kind: 'voice', fileRef: voiceAttachment.url }]);
+    expect(parseReplyHandle(translate.replyHandle)).toMatchObject({ applicationId: BOT_ID });
+    const vary = inboundFromCommand(messageCommandOf('Vary', { ...voice, id: '500000000000000078', flags: 0, attachments: [picture] }))!;
+    expect(vary).toMatchObject({ command: { name: 'vary' }, attachments: [{ kind: 'image' }] });
+    expect(inboundFromCommand(messageCommandOf('Frobnicate', voice))).toBeUndefined();
+  });
+});
 
 describe('discord inbound: slash commands', () => {
   it.each([

@@ -3,6 +3,7 @@ import type { InboundMessage } from '../../src/domain/inbound-message.js';
 import { formatBytes, transcriptionFileName } from '../../src/domain/media.js';
 import { REPLIES, formatWait } from '../../src/domain/replies.js';
 import { imageLane, routeInbound } from '../../src/domain/routing.js';
+import { commandAudio, commandPicture } from '../../src/domain/command-files.js';
 import { acceptsImages } from '../../src/config.js';
 
 const base: InboundMessage = {
@@ -44,6 +45,30 @@ describe('routing', () => {
     expect(routeInbound({ ...base, text: 'hi' }, options)).toMatchObject({ kind: 'chat' });
     expect(routeInbound({ ...base, attachments: [{ kind: 'image', fileRef: 'p' }] }, options)).toMatchObject({ kind: 'chat' });
   });
+  it('sends /image on a picture, and /vary, to the picture job in the image lane; /translate to translate', () => {
+    const photo = { kind: 'image', fileRef: 'p', mimeType: 'image/jpeg' } as const;
+    const edit = routeInbound({ ...base, attachments: [photo], command: { name: 'image', args: 'add a hat' } }, options);
+    expect(edit).toMatchObject({ kind: 'picture', jobId: 'telegram:-100:42', payload: { mode: 'edit', prompt: 'add a hat', conversation: imageLane('telegram:-100') } });
+    // The picture of the message replied to counts as the command's own.
+    const replying = { ...base, replyTo: { messageId: '41', authorIsBot: false, attachments: [photo] } };
+    expect(routeInbound({ ...replying, command: { name: 'image', args: 'add a hat' } }, options)).toMatchObject({ kind: 'picture', payload: { mode: 'edit' } });
+    expect(routeInbound({ ...replying, command: { name: 'vary', args: 'ignored' } }, options)).toMatchObject({ kind: 'picture', payload: { mode: 'vary', prompt: '' } });
+    // Without a picture, /vary still goes to its worker (which says how to use it); /image draws from the prompt.
+    expect(routeInbound({ ...base, command: { name: 'vary', args: '' } }, options)).toMatchObject({ kind: 'picture' });
+    expect(routeInbound({ ...base, replyTo: { messageId: '41', authorIsBot: false }, command: { name: 'image', args: 'x' } }, options)).toMatchObject({ kind: 'image' });
+    const translate = routeInbound({ ...base, replyTo: { messageId: '41', authorIsBot: false, attachments: [voice] }, command: { name: 'translate', args: '' } }, options);
+    expect(translate).toMatchObject({ kind: 'translate', payload: { conversation: 'telegram:-100' } });
+    // A caption command on the voice note itself is a translation, not a transcription.
+    expect(routeInbound({ ...base, attachments: [voice], command: { name: 'translate', args: '' } }, options)?.kind).toBe('translate');
+    expect(routeInbound({ ...base, addressed: false, attachments: [photo], command: { name: 'vary', args: '' } }, options)).toBeUndefined();
+  });
+  it('finds the file a command is about: its own first, else the replied-to message’s', () => {
+    const own = { kind: 'audio', fileRef: 'own' } as const;
+    const replied = { kind: 'voice', fileRef: 'replied' } as const;
+    expect(commandAudio({ attachments: [own], replyTo: { messageId: '1', authorIsBot: false, attachments: [replied] } })?.fileRef).toBe('own');
+    expect(commandAudio({ attachments: [{ kind: 'image', fileRef: 'p' }], replyTo: { messageId: '1', authorIsBot: false, attachments: [replied] } })?.fileRef).toBe('replied');
+    expect(commandPicture({ attachments: [own] })).toBeUndefined();
+  });
   it('ignores unaddressed messages, except voice notes in groups with TRANSCRIBE_ALL_VOICE', () => {
     const unaddressed = { ...base, addressed: false, attachments: [voice] };
     expect(routeInbound(unaddressed, options)).toBeUndefined();
@@ -62,6 +87,10 @@ describe('words for users', () => {
     expect(formatWait(12 * 60_000)).toBe('12 min');
     expect(formatWait(200 * 60_000)).toBe('3 h 20 min');
     expect(REPLIES.fileTooLarge('voice note', 23 * 1024 * 1024, 20 * 1024 * 1024)).toBe('That voice note is 23 MB, more than the 20 MB I can take.');
+  });
+  it('quotes a translation like a transcript', () => {
+    expect(REPLIES.translation('good morning')).toBe('🌐 “good morning”');
+    expect(REPLIES.translation('word '.repeat(500)).endsWith('…”')).toBe(true);
   });
   it('quotes a long transcript short', () => {
     const quoted = REPLIES.transcript('word '.repeat(500));

@@ -50,6 +50,26 @@ describe('normalizeUpdate', () => {
     expect(normalizeUpdate(update({ chat: privateChat, text: '/weather' }), me)).toMatchObject({ message: { command: { name: 'weather' } } });
   });
 
+  it('carries the files of the message replied to, so /translate and /vary work on them', () => {
+    const voiceNote = { message_id: 5, date: 1, chat: supergroup, from: ann, voice: { file_id: 'v1', file_unique_id: 'u1', duration: 2, mime_type: 'audio/ogg', file_size: 900 } };
+    const translate = normalizeUpdate(update({ text: '/translate', reply_to_message: voiceNote }), me);
+    expect(translate).toMatchObject({
+      message: {
+        command: { name: 'translate', args: '' },
+        attachments: [],
+        replyTo: { messageId: '5', authorIsBot: false, attachments: [{ kind: 'voice', fileRef: 'v1', mimeType: 'audio/ogg', sizeBytes: 900 }] },
+      },
+    });
+    const photo = { message_id: 6, date: 1, chat: supergroup, from: ann, photo: [{ file_id: 's', file_unique_id: 's', width: 90, height: 90 }, { file_id: 'l', file_unique_id: 'l', width: 900, height: 900, file_size: 5000 }] };
+    expect(normalizeUpdate(update({ text: '/vary', reply_to_message: photo }), me)).toMatchObject({
+      message: { command: { name: 'vary' }, replyTo: { attachments: [{ kind: 'image', fileRef: 'l', sizeBytes: 5000 }] } },
+    });
+    // A plain reply keeps no attachments field at all.
+    const plain = normalizeUpdate(update({ chat: privateChat, text: 'hm', reply_to_message: { message_id: 4, date: 1, chat: privateChat, from: ann, text: 'x' } }), me);
+    expect(plain).toMatchObject({ message: { replyTo: { messageId: '4' } } });
+    expect((plain as { message: { replyTo: object } }).message.replyTo).not.toHaveProperty('attachments');
+  });
+
   it('ignores commands for another bot entirely, and takes its own', () => {
     expect(normalizeUpdate(update({ text: '/reset@otherbot' }), me)).toEqual({ skip: 'other-bot-command' });
     expect(normalizeUpdate(update({ chat: privateChat, text: '/reset@otherbot' }), me)).toEqual({ skip: 'other-bot-command' });
@@ -166,7 +186,7 @@ describe('normalizeUpdate', () => {
   });
 
   it('knows the admin commands as the bot’s own, so a bare /moderation in a group is for it', () => {
-    for (const name of ['moderation', 'persona', 'model', 'scope', 'settings', 'image', 'reset']) expect(isBotCommand(name)).toBe(true);
+    for (const name of ['moderation', 'persona', 'model', 'scope', 'settings', 'image', 'reset', 'translate', 'vary']) expect(isBotCommand(name)).toBe(true);
     expect(isBotCommand('weather')).toBe(false);
     expect(normalizeUpdate(update({ text: '/moderation status' }), me)).toMatchObject({ message: { addressed: true, command: { name: 'moderation', args: 'status' } } });
   });

@@ -8,7 +8,7 @@
 const TOKEN_KEY = 'switchboard.adminToken';
 const SNAPSHOT_URL = '/api/admin/snapshot';
 const REFRESH_MS = 5000;
-const KINDS = ['chat', 'transcribe', 'image', 'moderate'];
+const KINDS = ['chat', 'transcribe', 'image', 'moderate', 'translate', 'picture'];
 const STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'workers'];
 
 const $ = (id) => document.getElementById(id);

@@ -38,6 +38,8 @@ const RECORDING_TYPES = ['audio/webm;codecs=opus', 'audio/ogg;codecs=opus', 'aud
 /** A forgotten recording stops by itself. */
 const MAX_RECORDING_MS = 5 * 60 * 1000;
 const RECORDING_TICK_MS = 500;
+/** A recording sent while the box holds this goes with it: `/translate` then translates the recording. */
+const TRANSLATE_COMMAND = /^\/translate(?:\s|$)/i;
 /** What the indicator says for each activity the bot reports. */
 const ACTIVITY_WORDS = { typing: 'is typing…', record_voice: 'is listening…', upload_photo: 'is drawing…' };
 
@@ -681,20 +683,24 @@ function upload(file) {
   });
 }
 
-/** Sends what the composer holds, or `voice` (a recording, sent as soon as it stops). */
+/**
+ * Sends what the composer holds, or `voice` (a recording, sent as soon as it stops; with
+ * `/translate` typed in the box, the recording goes with it and is translated).
+ */
 async function send(voice) {
-  const text = voice ? '' : els.text.value.trim();
+  const typed = els.text.value.trim();
+  const text = voice ? (TRANSLATE_COMMAND.test(typed) ? typed : '') : typed;
   const file = voice || draft;
   if ((!text && !file) || !view) return;
   const current = view;
   const author = els.author.value.trim() || DEFAULT_AUTHOR;
   const id = newMessageId();
   showError('');
-  if (!voice) {
+  if (!voice || text) {
     els.text.value = '';
     fitTextarea();
-    setDraft(null, { keepUrl: true });
   }
+  if (!voice) setDraft(null, { keepUrl: true });
   const attachment = file && { kind: file.kind, mimeType: file.blob.type, sizeBytes: file.blob.size, fileName: file.name };
   upsert(
     { id, role: 'user', author, text, final: true, at: Date.now(), ...(attachment ? { attachment } : {}) },

@@ -1,8 +1,10 @@
 /**
  * Request and response shapes of the non-chat endpoints the client calls: audio
- * transcription, image generation, moderation and the model list, after the OpenAI spec
- * (CreateTranscriptionRequest, CreateImageRequest, CreateModerationRequest/Response,
- * ListModelsResponse). Params use camelCase where the client builds the wire body.
+ * transcription and translation, image generation, edits and variations, moderation and
+ * the model list, after the OpenAI spec (CreateTranscriptionRequest,
+ * CreateTranslationRequest, CreateImageRequest, CreateImageEditRequest,
+ * CreateImageVariationRequest, CreateModerationRequest/Response, ListModelsResponse).
+ * Params use camelCase where the client builds the wire body.
  * See https://platform.openai.com/docs/api-reference
  */
 
@@ -40,6 +42,63 @@ export interface Transcription {
   readonly language?: string;
   /** Seconds; present with `verbose_json`. */
   readonly duration?: number;
+}
+
+/**
+ * Params of `POST /audio/translations` (speech in any language to English text), sent as
+ * multipart/form-data; the file rules are transcription's.
+ * See https://platform.openai.com/docs/api-reference/audio/createTranslation
+ */
+export interface TranslationParams {
+  readonly file: Blob | Uint8Array;
+  /** A name with an extension the endpoint accepts (`voice.ogg`). */
+  readonly filename: string;
+  readonly mimeType?: string;
+  readonly model: string;
+  /** English text to guide the style. */
+  readonly prompt?: string;
+  readonly responseFormat?: TranscriptionResponseFormat;
+}
+
+/**
+ * A picture sent to the picture endpoints: its bytes, a name with the extension of its
+ * type, and the type (`image/png`).
+ * See https://platform.openai.com/docs/api-reference/images/createEdit
+ */
+export interface ImageUpload {
+  readonly bytes: Uint8Array;
+  readonly filename: string;
+  readonly mimeType: string;
+}
+
+/**
+ * Params of `POST /images/edits`, sent as multipart/form-data (the JSON form, with image
+ * URLs or file ids, is not used).
+ * See https://platform.openai.com/docs/api-reference/images/createEdit
+ */
+export interface ImageEditParams {
+  readonly image: ImageUpload;
+  readonly prompt: string;
+  readonly model: string;
+  readonly n?: number;
+  readonly size?: string;
+  /** dall-e-2 only; the GPT image models always answer with `b64_json`. */
+  readonly responseFormat?: 'url' | 'b64_json';
+  /** Stable end-user identifier; send a hash (see hashEndUser). */
+  readonly user?: string;
+}
+
+/**
+ * Params of `POST /images/variations` (dall-e-2 only, at OpenAI), multipart/form-data.
+ * See https://platform.openai.com/docs/api-reference/images/createVariation
+ */
+export interface ImageVariationParams {
+  readonly image: ImageUpload;
+  readonly model: string;
+  readonly n?: number;
+  readonly size?: '256x256' | '512x512' | '1024x1024';
+  readonly responseFormat?: 'url' | 'b64_json';
+  readonly user?: string;
 }
 
 /**

@@ -1,22 +1,27 @@
 /**
  * The one OpenAI-compatible HTTP client: chat (JSON and SSE stream), audio transcription
- * (multipart), image generation, moderation and the model list, on undici with one
- * keep-alive Agent, the retry policy of retry.ts and the error classes of src/domain.
+ * and translation (multipart), image generation, edits and variations (multipart),
+ * moderation and the model list, on undici with one keep-alive Agent, the retry policy
+ * of retry.ts and the error classes of src/domain.
  * See https://platform.openai.com/docs/api-reference/introduction
  */
 import { Agent, FormData, type Dispatcher } from 'undici';
 import type {
+  ImageEditParams,
   ImageParams,
   ImagesResponse,
+  ImageVariationParams,
   ModelList,
   ModerationParams,
   ModerationResponse,
   Transcription,
   TranscriptionParams,
+  TranslationParams,
 } from './api-types.js';
 import { streamChatChunks } from './chat-stream.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionParams } from './chat-types.js';
 import { createRedactor, malformedBodyError } from './http-errors.js';
+import { imageEditForm, imageVariationForm, translationForm } from './media-forms.js';
 import { abortableSleep, readText, send, type HttpCall, type HttpSettings, type RequestObserver } from './http.js';
 import { DEFAULT_MAX_RETRIES } from './retry.js';
 import type { UpstreamGate } from './upstream-gate.js';
@@ -78,8 +83,14 @@ export interface OpenAIClient {
   streamChatCompletion(params: ChatCompletionParams, options?: RequestOptions): AsyncIterable<ChatCompletionChunk>;
   /** See https://platform.openai.com/docs/api-reference/audio/createTranscription */
   createTranscription(params: TranscriptionParams, options?: RequestOptions): Promise<Transcription>;
+  /** See https://platform.openai.com/docs/api-reference/audio/createTranslation */
+  createTranslation(params: TranslationParams, options?: RequestOptions): Promise<Transcription>;
   /** See https://platform.openai.com/docs/api-reference/images/create */
   createImage(params: ImageParams, options?: RequestOptions): Promise<ImagesResponse>;
+  /** See https://platform.openai.com/docs/api-reference/images/createEdit */
+  editImage(params: ImageEditParams, options?: RequestOptions): Promise<ImagesResponse>;
+  /** See https://platform.openai.com/docs/api-reference/images/createVariation */
+  createImageVariation(params: ImageVariationParams, options?: RequestOptions): Promise<ImagesResponse>;
   /** See https://platform.openai.com/docs/api-reference/moderations/create */
   createModeration(params: ModerationParams, options?: RequestOptions): Promise<ModerationResponse>;
   /** See https://platform.openai.com/docs/api-reference/models/list */
@@ -125,6 +136,21 @@ export function createOpenAIClient(options: OpenAIClientOptions): OpenAIClient {
         ...(body.duration === undefined ? {} : { duration: body.duration }),
       };
     },
+
+    async createTranslation(params, { signal } = {}) {
+      const call = { method: 'POST', path: '/audio/translations', form: () => translationForm(params), signal, lane: params.model } as const;
+      if (params.responseFormat !== undefined && PLAIN_TEXT_FORMATS.has(params.responseFormat)) {
+        return { text: await send(settings, { ...call, accept: 'text/plain' }, readText) };
+      }
+      const body = await json<Transcription>(call);
+      return { text: body.text };
+    },
+
+    editImage: (params, { signal } = {}) =>
+      json({ method: 'POST', path: '/images/edits', form: () => imageEditForm(params), signal, lane: params.model }),
+
+    createImageVariation: (params, { signal } = {}) =>
+      json({ method: 'POST', path: '/images/variations', form: () => imageVariationForm(params), signal, lane: params.model }),
 
     createImage: (params, { signal } = {}) =>
       json({

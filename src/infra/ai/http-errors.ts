@@ -32,8 +32,8 @@ export function createRedactor(secret: string | undefined): Redact {
 }
 
 /**
- * The AiApiError for a non-2xx answer: message, `error.code` and `error.type` from an
- * OpenAI error body, else the status text.
+ * The AiApiError for a non-2xx answer: message, `error.code`, `error.type` and
+ * `error.param` from an OpenAI error body, else the status text.
  * See https://platform.openai.com/docs/guides/error-codes/api-errors
  */
 export function apiErrorFromResponse(
@@ -44,12 +44,14 @@ export function apiErrorFromResponse(
   const body = errorObject(response.bodyText);
   const detail = str(body?.message) ?? (response.statusText || 'error');
   const retryAfter = parseRetryAfterMs(response.headers);
+  const param = mapOptional(str(body?.param), redact);
   return new AiApiError(
     redact(clip(`${what} failed with ${response.statusCode}: ${detail}`)),
     response.statusCode,
     mapOptional(str(body?.code), redact),
     mapOptional(str(body?.type), redact),
     retryAfter === undefined ? undefined : Math.max(0, retryAfter),
+    param === undefined ? undefined : { param },
   );
 }
 
@@ -97,7 +99,11 @@ export function scrubAiError<E extends Error>(error: E, redact: Redact): E {
   let copy: Error;
   if (error instanceof AiApiError) {
     const { status, apiCode, apiType, retryAfterMs } = error;
-    copy = new AiApiError(redact(error.message), status, mapOptional(apiCode, redact), mapOptional(apiType, redact), retryAfterMs, options);
+    const param = mapOptional(error.apiParam, redact);
+    copy = new AiApiError(redact(error.message), status, mapOptional(apiCode, redact), mapOptional(apiType, redact), retryAfterMs, {
+      ...options,
+      ...(param === undefined ? {} : { param }),
+    });
   } else if (error instanceof AiStreamError) copy = new AiStreamError(redact(error.message), options);
   else if (error instanceof AiTimeoutError) copy = new AiTimeoutError(redact(error.message), options);
   else if (error instanceof AiNetworkError) copy = new AiNetworkError(redact(error.message), options);

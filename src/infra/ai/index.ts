@@ -1,6 +1,7 @@
 /**
- * The AI area: the one OpenAI-compatible HTTP client, the ChatModel on top of it, and
- * the built-in offline demo model.
+ * The AI area: the one OpenAI-compatible HTTP client, the ChatModel and the media ports
+ * (transcription, translation, images, picture edits and variations, moderation) on top
+ * of it, and the built-in offline demo stand-ins.
  * See https://platform.openai.com/docs/api-reference/introduction
  */
 export { createOpenAIClient, DEFAULT_TIMEOUT_MS } from './client.js';
@@ -22,8 +23,11 @@ export type {
 } from './chat-types.js';
 export type {
   GeneratedImage,
+  ImageEditParams,
   ImageParams,
   ImagesResponse,
+  ImageUpload,
+  ImageVariationParams,
   ModelInfo,
   ModelList,
   ModerationCategory,
@@ -33,6 +37,7 @@ export type {
   Transcription,
   TranscriptionParams,
   TranscriptionResponseFormat,
+  TranslationParams,
 } from './api-types.js';
 export {
   createDemoImageGenerator,
@@ -44,3 +49,7 @@ export {
 export type { OpenAIImageGeneratorOptions } from './media-models.js';
 export { createDemoModerator, createOpenAIModerator } from './moderator.js';
 export { createDemoModelCatalog, createOpenAIModelCatalog } from './model-catalog.js';
+export { createDemoTranslator, createOpenAITranslator, DEMO_TRANSLATION } from './translator.js';
+export { createDemoPictureEditor, createOpenAIPictureEditor } from './picture-editor.js';
+export type { OpenAIPictureEditorOptions } from './picture-editor.js';
+export { PICTURE_UPLOAD_MAX_BYTES, toEndpointPicture } from './picture-convert.js';

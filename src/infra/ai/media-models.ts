@@ -4,11 +4,10 @@
  * See https://platform.openai.com/docs/api-reference/audio/createTranscription
  * and https://platform.openai.com/docs/api-reference/images/create
  */
-import { AiApiError } from '../../domain/errors.js';
-import { GENERATED_IMAGE_MAX_BYTES } from '../../domain/media.js';
-import type { Downloader, ImageGenerator, OutgoingImage, Transcriber } from '../../ports/index.js';
+import type { Downloader, ImageGenerator, Transcriber } from '../../ports/index.js';
 import { hashEndUser } from './chat-model.js';
 import type { OpenAIClient } from './client.js';
+import { imageFromAnswer } from './images-answer.js';
 import { createPng, type Rgb } from './png.js';
 
 /** What the demo transcriber "hears". */
@@ -58,11 +57,7 @@ export function createOpenAIImageGenerator(options: OpenAIImageGeneratorOptions)
       );
       const first = response.data[0];
       const revisedPrompt = first?.revised_prompt || undefined;
-      let bytes: Uint8Array | undefined;
-      if (first?.b64_json) bytes = new Uint8Array(Buffer.from(first.b64_json, 'base64'));
-      else if (first?.url) bytes = (await downloader.download(first.url, { maxBytes: GENERATED_IMAGE_MAX_BYTES, signal })).bytes;
-      const image = bytes === undefined ? undefined : imageOf(bytes);
-      if (image === undefined) throw new AiApiError('the image endpoint answered without a readable image', 502, undefined, undefined, undefined);
+      const image = await imageFromAnswer(first, downloader, signal);
       return revisedPrompt === undefined ? { image } : { image, revisedPrompt };
     },
   };
@@ -95,13 +90,4 @@ export function createDemoImageGenerator(): ImageGenerator {
       };
     },
   };
-}
-
-/** The image with its type, from its first bytes; undefined when it is no image we know. */
-function imageOf(bytes: Uint8Array): OutgoingImage | undefined {
-  const head = Buffer.from(bytes.subarray(0, 12));
-  if (head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return { bytes, mimeType: 'image/png', fileName: 'image.png' };
-  if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return { bytes, mimeType: 'image/jpeg', fileName: 'image.jpg' };
-  if (head.subarray(0, 4).toString('latin1') === 'RIFF' && head.subarray(8, 12).toString('latin1') === 'WEBP') return { bytes, mimeType: 'image/webp', fileName: 'image.webp' };
-  return undefined;
 }
