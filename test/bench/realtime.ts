@@ -106,6 +106,17 @@ function timeLine(before: Map<string, number>, after: Map<string, number>): stri
   return `chat job: queue wait ${avg('switchboard_job_wait_seconds')}, run ${avg('switchboard_job_duration_seconds')}, rate-limit wait ${waitCount > 0 ? `${fmt((waitSum / waitCount) * 1000, 0)} ms` : '—'} a request; ${outcomes}`;
 }
 
+/** The service's live JavaScript heap plus its buffers outside it (heap used + external), MiB. */
+async function heapMiB(service: Service): Promise<number> {
+  try {
+    const text = await (await fetch(`${service.baseUrl}/metrics`)).text();
+    const read = (name: string): number => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+    return (read('nodejs_heap_size_used_bytes') + read('nodejs_external_memory_bytes')) / 1024 / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Platform calls per answer, by kind, most frequent first. */
 function perAnswer(writes: WriteCounts, answers: number): string {
   const entries = Object.entries(writes).sort((a, b) => b[1] - a[1]);
@@ -130,6 +141,8 @@ export async function measureCrowd(
   const idleRss = await rssMiB(pid);
   const rss: number[] = [];
   const active: number[] = [];
+  const heap: number[] = [];
+  const idleHeap = await heapMiB(service);
   let loop: Awaited<ReturnType<typeof eventLoopDelay>>;
   let cpuLine = '';
   let redisLine = '';
@@ -152,6 +165,7 @@ export async function measureCrowd(
       const timer = setInterval(() => {
         void rssMiB(pid).then((mib) => rss.push(mib));
         void admin.llen(`${service.prefix}:chat:active`).then((n) => active.push(n));
+        void heapMiB(service).then((mib) => heap.push(mib));
       }, SAMPLE_EVERY_MS);
       return async (answers) => {
         clearInterval(timer);
@@ -166,6 +180,7 @@ export async function measureCrowd(
   const avg = (values: number[]): number => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
   const inFlight = avg(active);
   const kibPerAnswer = inFlight > 0 ? ((avg(rss) - idleRss) * 1024) / inFlight : Number.NaN;
+  const liveKibPerAnswer = inFlight > 0 ? ((avg(heap) - idleHeap) * 1024) / inFlight : Number.NaN;
   const answers = result.answersPerSecond * MEASURE_SECONDS;
   const s = result.samples;
   const line =
@@ -173,7 +188,7 @@ export async function measureCrowd(
     `p50 ${fmt(percentile(s, 50) / 1000, 2)} s, p95 ${fmt(percentile(s, 95) / 1000, 2)} s, max ${fmt((s.at(-1) ?? Number.NaN) / 1000, 2)} s` +
     `${result.unanswered > 0 ? `, ${fmt(result.unanswered)} of ${fmt(result.sent)} unanswered` : `, all ${fmt(result.sent)} answered`}; ` +
     `${perAnswer(writes, answers)}; ${fmt(inFlight)} in flight, RSS ${fmt(idleRss)} → ${fmt(Math.max(...rss, idleRss))} MiB ` +
-    `(${fmt((kibPerAnswer * 1000) / 1024, 1)} MiB per 1,000 in flight); event-loop delay p50 ${fmt(loop?.p50 ?? Number.NaN, 1)} ms, ` +
+    `(${fmt((kibPerAnswer * 1000) / 1024, 1)} MiB per 1,000 in flight; live heap and buffers ${fmt((liveKibPerAnswer * 1000) / 1024, 1)} MiB per 1,000); event-loop delay p50 ${fmt(loop?.p50 ?? Number.NaN, 1)} ms, ` +
     `p99 ${fmt(loop?.p99 ?? Number.NaN, 1)} ms, max ${fmt(loop?.max ?? Number.NaN, 1)} ms (beyond the 10 ms sampling); ${cpuLine.replace('message', 'answer')}; ${redisLine}; ${metricsLine}`;
   return { line, p95: percentile(s, 95), unanswered: result.unanswered, kibPerAnswer };
 }

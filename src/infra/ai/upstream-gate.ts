@@ -22,8 +22,12 @@ import type { RedisKeys } from '../redis/keys.js';
 import { pauseAfter, readRateHeaders } from './rate-headers.js';
 import type { ResponseHeaders } from './retry.js';
 
-/** Waiters let through by one script call, at most. */
-const MAX_BATCH = 32;
+/**
+ * Waiters let through by one script call, at most. Large: on a busy worker each call
+ * costs a turn of its event loop (tens of ms with thousands of answers in flight), so a
+ * lane must let through in one call what arrives in one turn.
+ */
+const MAX_BATCH = 1_000;
 /** While a probe is out, the others look again this often. */
 const PROBE_POLL_MS = 100;
 /** A probe whose process died frees the lane after this long. */
@@ -218,9 +222,10 @@ export function createUpstreamGate(options: UpstreamGateOptions): UpstreamGate {
             // Redis is away: let everyone waiting go rather than hold answers for a courtesy.
             [granted, wait, probe] = [batch.length, 0, 0];
           }
-          for (let i = 0; i < granted; i++) {
-            const waiter = this.waiting.shift()!;
-            options.observe?.(this.name, now() - waiter.since);
+          const through = this.waiting.splice(0, granted);
+          const at = now();
+          for (const [i, waiter] of through.entries()) {
+            options.observe?.(this.name, at - waiter.since);
             waiter.resolve(this.#pass(probe === 1 && i === 0, waiter.tokens));
           }
           if (granted === 0) await sleep(Math.min(Math.max(wait, 1), MAX_SLEEP_MS));
@@ -231,12 +236,13 @@ export function createUpstreamGate(options: UpstreamGateOptions): UpstreamGate {
     }
 
     #dropAborted(): void {
-      for (let i = this.waiting.length - 1; i >= 0; i--) {
-        const waiter = this.waiting[i]!;
-        if (!waiter.signal?.aborted) continue;
-        this.waiting.splice(i, 1);
-        waiter.reject(waiter.signal.reason);
+      if (!this.waiting.some((waiter) => waiter.signal?.aborted)) return;
+      const still: Waiter[] = [];
+      for (const waiter of this.waiting) {
+        if (waiter.signal?.aborted) waiter.reject(waiter.signal.reason);
+        else still.push(waiter);
       }
+      this.waiting.splice(0, this.waiting.length, ...still);
     }
 
     #pass(probe: boolean, tokens: number): GatePass {
