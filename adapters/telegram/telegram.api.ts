@@ -87,11 +87,17 @@ export function createTelegramApi(options: TelegramApiOptions): TelegramApi {
     async call<T>(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
       const limitMs = method === 'getUpdates' ? Number(params['timeout'] ?? 0) * 1000 + LONG_POLL_GRACE_MS : (options.callTimeoutMs ?? CALL_TIMEOUT_MS);
       const deadline = deadlineIn(limitMs, signal);
-      try {
-        return (await callApi(method, params, { signal: deadline.signal })) as T;
-      } catch (error) {
-        if (deadline.expired) throw new TelegramNetworkError(method, `no answer within ${limitMs} ms`, 'ETIMEDOUT');
-        throw toTelegramError(method, error, options.token);
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          return (await callApi(method, params, { signal: deadline.signal })) as T;
+        } catch (error) {
+          if (deadline.expired) throw new TelegramNetworkError(method, `no answer within ${limitMs} ms`, 'ETIMEDOUT');
+          const failure = toTelegramError(method, error, options.token);
+          // A kept-alive connection the server had just closed: the call never reached it
+          // (the server closes only idle connections), so it goes again on a fresh one.
+          if (attempt === 0 && failure instanceof TelegramNetworkError && failure.code === 'ECONNRESET' && !deadline.signal.aborted) continue;
+          throw failure;
+        }
       }
     },
   };

@@ -1,6 +1,6 @@
 /** Child processes of the benchmark: started on 127.0.0.1, read until ready, always stopped. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +40,8 @@ export async function startChild(
     const timer = setTimeout(() => reject(new Error(`${file} was not ready within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
     child.once('exit', (code) => reject(new Error(`${file} exited with ${code} before it was ready`)));
     lines.on('line', (line) => {
+      // BENCH_LOG=<file>: every log line of every child, to see what a phase's service said.
+      if (process.env['BENCH_LOG']) appendFileSync(process.env['BENCH_LOG'], `${child.pid} ${line}\n`);
       try {
         const parsed = JSON.parse(line) as Record<string, unknown>;
         if (ready(parsed)) {

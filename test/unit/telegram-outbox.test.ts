@@ -391,6 +391,27 @@ describe('Bot API errors', () => {
     }
   });
 
+  it('go once more on a fresh connection when a kept-alive one was closed under the call, and only once', async () => {
+    let requests = 0;
+    const server = createServer((req, res) => {
+      requests += 1;
+      // The server drops the connection without an answer, as one closing an idle kept-alive connection does.
+      if (requests % 2 === 1 || req.url?.includes('getChat')) return void req.socket.destroy();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, result: { message_id: 9 } }));
+    }).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const api = createTelegramApi({ token: '1:t-token-x', apiRoot: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+      expect(await api.call('sendMessage', { chat_id: 1, text: 'x' })).toEqual({ message_id: 9 });
+      expect(requests).toBe(2);
+      await expect(api.call('getChat', { chat_id: 1 })).rejects.toMatchObject({ name: 'TelegramNetworkError', code: 'ECONNRESET' });
+      expect(requests).toBe(4);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
   it('scrub every occurrence of the token, plain and URL-encoded', () => {
     const token = '987654:SECRET-token-value';
     const text = `GET /bot${token}/getMe then /file/bot${encodeURIComponent(token)}/voice.ogg and ${token}`;
