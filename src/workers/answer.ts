@@ -193,11 +193,12 @@ async function streamAnswer(deps: AnswerDeps, question: Question, context: JobCo
       await delivered;
       return await withhold(outbox, target, sent);
     }
-    // Remember the exchange before showing the final version, so whatever the user sees
-    // as finished is already in the history the next message will read.
+    // The exchange goes into history while the final version goes out: the conversation's
+    // next message runs only once this job has finished (ordering.ts), so it reads the
+    // history with this exchange in it either way, and the user does not wait for the write.
     // Once per job: a rerun whose first run recorded the exchange (then lost the final
     // delivery to an outage) does not record it twice.
-    await deps.history.append(
+    const remembered = deps.history.append(
       historyKey,
       [
         { role: 'user', name: message.author.displayName, text: question.text, at: message.receivedAt },
@@ -205,7 +206,10 @@ async function streamAnswer(deps: AnswerDeps, question: Question, context: JobCo
       ],
       { once: context.jobId },
     );
-    await deliver(stream.finish());
+    const shownFinal = deliver(stream.finish());
+    const [written, final] = await Promise.allSettled([remembered, shownFinal]);
+    if (final.status === 'rejected') throw final.reason;
+    if (written.status === 'rejected') throw written.reason;
   } catch (error) {
     if (error instanceof DeliveryError) throw error.cause ?? error;
     // Shutting down past the grace period: not the user's problem; the queue runs it again.

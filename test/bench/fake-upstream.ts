@@ -6,7 +6,8 @@
  *   BENCH_UPSTREAM_WORDS): the first word after a wait, the rest one word a chunk, spread
  *   over the stream's time, as a model streams tokens.
  * It keeps OpenAI's rate limits when told to over IPC (`{ limits }`, e.g. a 429 storm) and
- * answers `{ stats }` with the requests it let through and refused. Prints its URL as one
+ * answers `{ stats }` with the requests it let through and refused, and the chat streams it
+ * finished and their mean length (on a busy machine its own timers run late too). Prints its URL as one
  * JSON line, stops on SIGTERM or after MAX_LIFETIME_MS.
  */
 import { createFakeOpenAI } from '../fakes/openai.js';
@@ -27,9 +28,15 @@ const reply = timed ? timedReply(words) : BENCH_REPLY;
  */
 const ROOMY = { requestsPerMinute: 100_000_000, tokensPerMinute: 100_000_000_000 };
 
+let streams = 0;
+let streamedMs = 0;
 const fake = await createFakeOpenAI({
   validate: false,
   rateLimits: ROOMY,
+  onStreamEnd: (ms) => {
+    streams += 1;
+    streamedMs += ms;
+  },
   chatReply: () => reply,
   ...(timed
     ? // The role chunk, then the first word after firstTokenMs, then the other words, the
@@ -51,9 +58,11 @@ fake.limits.decide = (cost, model) => {
 process.on('message', (message: { limits?: UpstreamLimits; stats?: boolean }) => {
   if (message.limits) fake.limits.set({ ...ROOMY, ...message.limits });
   if (message.stats) {
-    process.send?.({ stats: { passed, refused } });
+    process.send?.({ stats: { passed, refused, streams, streamedMs } });
     passed = 0;
     refused = 0;
+    streams = 0;
+    streamedMs = 0;
   }
 });
 

@@ -6,6 +6,7 @@
  * (p50/p95/max), the platform calls per answer, the service's memory per 1,000 answers in
  * flight and its event-loop delay.
  */
+import type { ChildProcess } from 'node:child_process';
 import type { Redis } from 'ioredis';
 import { peopleAtOnce, percentile, timedReply, type Driver, type WriteCounts } from './measure.js';
 import { rssMiB } from './processes.js';
@@ -30,6 +31,27 @@ const DRAIN_MS = 30_000;
 const SAMPLE_EVERY_MS = 1_000;
 /** prom-client samples the event loop every 10 ms (its default precision); a sample's delay includes those 10 ms. */
 const LOOP_SAMPLE_MS = 10;
+
+/** What the fake upstream counted since it was last asked. */
+export interface UpstreamStats {
+  readonly passed: number;
+  readonly refused: number;
+  readonly streams: number;
+  readonly streamedMs: number;
+}
+
+/** Asks the fake upstream (a child with IPC) for its counts, which restart from zero. */
+export function upstreamStats(child: ChildProcess): Promise<UpstreamStats> {
+  return new Promise((resolve) => {
+    const onMessage = (message: { stats?: UpstreamStats }): void => {
+      if (!message.stats) return;
+      child.off('message', onMessage);
+      resolve(message.stats);
+    };
+    child.on('message', onMessage);
+    child.send({ stats: true });
+  });
+}
 
 /** The upstream's environment for a timing. */
 export function upstreamEnv(timing: ModelTiming): Record<string, string> {
@@ -136,6 +158,7 @@ export async function measureCrowd(
   users: number,
   base: number,
   cpu: CpuMeter,
+  upstream: ChildProcess,
 ): Promise<{ line: string; p95: number; unanswered: number; kibPerAnswer: number }> {
   const pid = service.pids.get('service') ?? [...service.pids.values()][0]!;
   const idleRss = await rssMiB(pid);
@@ -150,6 +173,7 @@ export async function measureCrowd(
   let metricsBefore = new Map<string, number>();
   let metricsLine = '';
   let writes: WriteCounts = {};
+  let modelLine = '';
   const result = await peopleAtOnce(driver, {
     users,
     settleSeconds: SETTLE_SECONDS,
@@ -161,6 +185,7 @@ export async function measureCrowd(
       void cpu.begin();
       void redisCommands(admin).then((calls) => (redisBefore = calls));
       void serviceSamples(service).then((samples) => (metricsBefore = samples));
+      void upstreamStats(upstream);
       void eventLoopDelay(service);
       const timer = setInterval(() => {
         void rssMiB(pid).then((mib) => rss.push(mib));
@@ -174,6 +199,8 @@ export async function measureCrowd(
         cpuLine = await cpu.perMessage(answers);
         redisLine = redisPerAnswer(redisBefore, await redisCommands(admin), answers);
         metricsLine = timeLine(metricsBefore, await serviceSamples(service));
+        const model = await upstreamStats(upstream);
+        modelLine = `the fake model streamed each answer in ${fmt(model.streamedMs / Math.max(1, model.streams) / 1000, 2)} s`;
       };
     },
   });
@@ -189,6 +216,6 @@ export async function measureCrowd(
     `${result.unanswered > 0 ? `, ${fmt(result.unanswered)} of ${fmt(result.sent)} unanswered` : `, all ${fmt(result.sent)} answered`}; ` +
     `${perAnswer(writes, answers)}; ${fmt(inFlight)} in flight, RSS ${fmt(idleRss)} → ${fmt(Math.max(...rss, idleRss))} MiB ` +
     `(${fmt((kibPerAnswer * 1000) / 1024, 1)} MiB per 1,000 in flight; live heap and buffers ${fmt((liveKibPerAnswer * 1000) / 1024, 1)} MiB per 1,000); event-loop delay p50 ${fmt(loop?.p50 ?? Number.NaN, 1)} ms, ` +
-    `p99 ${fmt(loop?.p99 ?? Number.NaN, 1)} ms, max ${fmt(loop?.max ?? Number.NaN, 1)} ms (beyond the 10 ms sampling); ${cpuLine.replace('message', 'answer')}; ${redisLine}; ${metricsLine}`;
+    `p99 ${fmt(loop?.p99 ?? Number.NaN, 1)} ms, max ${fmt(loop?.max ?? Number.NaN, 1)} ms (beyond the 10 ms sampling); ${cpuLine.replace('message', 'answer')}; ${redisLine}; ${metricsLine}; ${modelLine}`;
   return { line, p95: percentile(s, 95), unanswered: result.unanswered, kibPerAnswer };
 }

@@ -167,6 +167,8 @@ export interface FakeOpenAIOptions {
   firstTokenDelayMs?: number;
   /** Requests and tokens per minute, kept and reported like the live API (unlimited by default). */
   rateLimits?: UpstreamLimits;
+  /** Told how long each chat stream took from its first byte to its end (the benchmark reports the model's real timing). */
+  onStreamEnd?: (ms: number) => void;
   moderationRules?: ModerationRule[];
   imageFormat?: 'b64_json' | 'url';
   /** Check request bodies against the OpenAPI spec (default true). */
@@ -576,6 +578,7 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
       }
     }
     res.end();
+    options.onStreamEnd?.(performance.now() - streamStart);
   }
 
   function transcription(ctx: RequestContext): void {

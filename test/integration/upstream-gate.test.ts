@@ -132,6 +132,29 @@ describe('the AI endpoint gate', () => {
     expect(clock.now).toBe(free);
   });
 
+  it('lets requests through in batches and on credit when a budget is large, never beyond it', async () => {
+    const prefix = uniquePrefix('gate');
+    const clock = { now: 1_000_000 };
+    // 100 a second: a 100 ms burst is ten requests.
+    const gates = [gateOn(prefix, clock, { requestsPerMinute: 6_000 }), gateOn(prefix, clock, { requestsPerMinute: 6_000 })];
+    const times: number[] = [];
+    await Promise.all(
+      Array.from({ length: 300 }, async (_, i) => {
+        const pass = await gates[i % 2]!.enter('m', 0);
+        times.push(clock.now);
+        pass.done(200, {});
+      }),
+    );
+    times.sort((a, b) => a - b);
+    const span = times.at(-1)! - times[0]!;
+    // 300 requests at 100 a second, less the first burst: about three seconds, never much less.
+    expect(span).toBeGreaterThanOrEqual(2_800);
+    for (let i = 0; i < times.length; i++) {
+      const inOneSecond = times.filter((t) => t >= times[i]! && t < times[i]! + 1_000).length;
+      expect(inOneSecond).toBeLessThanOrEqual(100 + 10);
+    }
+  });
+
   it('ends a wait when the caller aborts', async () => {
     const prefix = uniquePrefix('gate');
     const clock = { now: 1_000_000 };

@@ -120,6 +120,8 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLi
     async tryAcquire(limits) {
       return limits.length === 0 ? 0 : Math.max(0, await attempt(limits, newMember()));
     },
+    // The settling is not awaited: the caller has its answer, and until the settle lands
+    // the call only counts as still in flight, which errs on the safe side.
     async run(limits, call, signal) {
       if (limits.length === 0) return call();
       const member = newMember();
@@ -127,7 +129,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLi
       try {
         return await call();
       } finally {
-        await settle(limits, member);
+        void settle(limits, member);
       }
     },
     async tryRun(limits, call) {
@@ -138,7 +140,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLi
       try {
         return { ran: true, value: await call() };
       } finally {
-        await settle(limits, member);
+        void settle(limits, member);
       }
     },
     async pause(key, ms) {
