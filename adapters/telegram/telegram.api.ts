@@ -22,6 +22,8 @@ const KEEP_ALIVE_MS = 10_000;
  * answers streaming at once keep busy: past it every call would open a connection.
  */
 const MAX_IDLE_SOCKETS = 4_096;
+/** Calls sent again after the connection was reset under them (a kept-alive one the server had closed). */
+const RESET_RETRIES = 3;
 
 /** Telegram answered `ok: false`. */
 export class TelegramApiError extends Error {
@@ -94,8 +96,10 @@ export function createTelegramApi(options: TelegramApiOptions): TelegramApi {
           if (deadline.expired) throw new TelegramNetworkError(method, `no answer within ${limitMs} ms`, 'ETIMEDOUT');
           const failure = toTelegramError(method, error, options.token);
           // A kept-alive connection the server had just closed: the call never reached it
-          // (the server closes only idle connections), so it goes again on a fresh one.
-          if (attempt === 0 && failure instanceof TelegramNetworkError && failure.code === 'ECONNRESET' && !deadline.signal.aborted) continue;
+          // (the server closes only idle connections), so it goes again. A busy worker may
+          // hold several such connections at once (the server closed them together), so it
+          // tries a few; each fails at once.
+          if (attempt < RESET_RETRIES && failure instanceof TelegramNetworkError && failure.code === 'ECONNRESET' && !deadline.signal.aborted) continue;
           throw failure;
         }
       }

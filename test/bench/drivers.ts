@@ -28,8 +28,9 @@ const DISCORD_USER_BASE = 210_000_000_000_000_000n;
  * they need themselves, and the load generator's heap stays small, so its own GC pauses
  * do not show as the service's latency.
  */
-const MAX_RECORDED = 5_000;
-const KEEP_MESSAGES = 1_000;
+const MAX_RECORDED = 20_000;
+/** More than the answers in flight at once (a message being edited must still be on the fake). */
+const KEEP_MESSAGES = 8_000;
 /** Bot messages remembered for their edits, newest last. */
 const MAX_ANSWERS = 10_000;
 

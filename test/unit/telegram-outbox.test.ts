@@ -391,7 +391,7 @@ describe('Bot API errors', () => {
     }
   });
 
-  it('go once more on a fresh connection when a kept-alive one was closed under the call, and only once', async () => {
+  it('go again when a kept-alive connection was closed under the call, a few times at most', async () => {
     let requests = 0;
     const server = createServer((req, res) => {
       requests += 1;
@@ -405,7 +405,7 @@ describe('Bot API errors', () => {
       expect(await api.call('sendMessage', { chat_id: 1, text: 'x' })).toEqual({ message_id: 9 });
       expect(requests).toBe(2);
       await expect(api.call('getChat', { chat_id: 1 })).rejects.toMatchObject({ name: 'TelegramNetworkError', code: 'ECONNRESET' });
-      expect(requests).toBe(4);
+      expect(requests).toBe(2 + 4);
     } finally {
       server.closeAllConnections();
       server.close();
