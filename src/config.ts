@@ -167,7 +167,7 @@ const envSchema = z.object({
   MAX_COMPLETION_TOKENS: integer(1024, 16, 100_000),
   HISTORY_MAX_TOKENS: integer(4000, 100, 1_000_000),
   HISTORY_TTL_SECONDS: integer(7 * 24 * 3600, 60, 365 * 24 * 3600),
-  CHAT_CONCURRENCY: integer(16, 1, 100_000),
+  CHAT_CONCURRENCY: integer(2_000, 1, 100_000),
   CHAT_VISION: z
     .string()
     .trim()
@@ -177,11 +177,11 @@ const envSchema = z.object({
     .pipe(z.enum(['auto', 'true', 'false'], { error: 'expected auto, true or false' })),
   TRANSCRIBE_MODEL: z.string().trim().default('whisper-1'),
   TRANSCRIBE_ALL_VOICE: boolean(false),
-  TRANSCRIBE_CONCURRENCY: integer(4, 1, 1000),
+  TRANSCRIBE_CONCURRENCY: integer(64, 1, 10_000),
   IMAGE_MODEL: z.string().trim().default('gpt-image-1'),
   IMAGE_SIZE: z.string().trim().regex(/^(auto|[0-9]{2,5}x[0-9]{2,5})$/, 'expected WIDTHxHEIGHT, e.g. 1024x1024, or auto').default('1024x1024'),
   IMAGE_DAILY_LIMIT: integer(10, 0, 100_000),
-  IMAGE_CONCURRENCY: integer(2, 1, 1000),
+  IMAGE_CONCURRENCY: integer(16, 1, 10_000),
   IMAGE_URL_HOSTS: hostList(['oaidalleapiprodscus.blob.core.windows.net']),
   TRANSLATE_MODEL: z.string().trim().default('whisper-1'),
   TRANSLATE_THEN_ANSWER: boolean(false),
@@ -208,7 +208,7 @@ const envSchema = z.object({
     .transform((value) => (value === undefined || value === '' ? undefined : value))
     .pipe(z.string().regex(/^(discord|telegram|web):-?[A-Za-z0-9_-]{1,64}$/, 'expected discord:<channelId> or telegram:<chatId>').optional())
     .transform((value) => (value === undefined ? undefined : parseChannelAddress(value))),
-  MODERATE_CONCURRENCY: integer(8, 1, 1000),
+  MODERATE_CONCURRENCY: integer(64, 1, 10_000),
   USER_RATE_LIMIT: integer(20, 0, 100_000),
   CHANNEL_RATE_LIMIT: integer(60, 0, 100_000),
   USER_DAILY_TOKENS: integer(0, 0, 1_000_000_000),

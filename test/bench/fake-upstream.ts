@@ -56,6 +56,7 @@ fake.limits.decide = (cost, model) => {
 };
 
 process.on('message', (message: { limits?: UpstreamLimits; stats?: boolean }) => {
+  // `{ limits: {} }` gives the usual roomy budgets back.
   if (message.limits) fake.limits.set({ ...ROOMY, ...message.limits });
   if (message.stats) {
     process.send?.({ stats: { passed, refused, streams, streamedMs } });

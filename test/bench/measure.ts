@@ -174,6 +174,8 @@ export interface PeopleOptions {
   readonly base: number;
   /** How long to wait for the last answers after the window. */
   readonly drainMs: number;
+  /** Which messages' times count: those sent in the window (the default), or those answered in it and after (a storm's). */
+  readonly sample?: 'sent' | 'answered';
   /** Started when the measured window begins; its result is called when the window ends, with the answers that arrived in it. */
   readonly during?: () => (answers: number) => Promise<void>;
 }
@@ -227,10 +229,8 @@ export async function peopleAtOnce(driver: Driver, options: PeopleOptions): Prom
         if (outcome === 'refused') continue;
         const now = performance.now();
         if (now >= windowStart && now < windowEnd) inWindow += 1;
-        if (measured) {
-          answered += 1;
-          samples.push(outcome);
-        }
+        if (measured) answered += 1;
+        if (options.sample === 'answered' ? now >= windowStart : measured) samples.push(outcome);
       }
     }),
   );

@@ -219,3 +219,49 @@ export async function measureCrowd(
     `p99 ${fmt(loop?.p99 ?? Number.NaN, 1)} ms, max ${fmt(loop?.max ?? Number.NaN, 1)} ms (beyond the 10 ms sampling); ${cpuLine.replace('message', 'answer')}; ${redisLine}; ${metricsLine}; ${modelLine}`;
   return { line, p95: percentile(s, 95), unanswered: result.unanswered, kibPerAnswer };
 }
+
+/** The storm phase: the provider lets one request a second through, for STORM_SECONDS. */
+export const STORM = { seconds: 10, requestsPerMinute: 60 } as const;
+
+/**
+ * A 429 storm under a crowd: after the crowd has settled, the fake provider suddenly allows
+ * STORM.requestsPerMinute (its budget spent), for STORM.seconds, then its usual budget
+ * again. Prints what reached it each second (let through / refused with 429), and whether
+ * everyone was answered: a retry storm would show as hundreds refused a second.
+ */
+export async function measureStorm(driver: Driver, service: Service, users: number, upstream: ChildProcess): Promise<string[]> {
+  const perSecond: string[] = [];
+  let refusedTotal = 0;
+  let passedTotal = 0;
+  const result = await peopleAtOnce(driver, {
+    users,
+    settleSeconds: SETTLE_SECONDS,
+    seconds: STORM.seconds + MEASURE_SECONDS / 2,
+    base: 0,
+    drainMs: DRAIN_MS * 2,
+    sample: 'answered',
+    during: () => {
+      void upstreamStats(upstream);
+      upstream.send({ limits: { requestsPerMinute: STORM.requestsPerMinute, startEmpty: true } });
+      let second = 0;
+      const timer = setInterval(() => {
+        second += 1;
+        if (second === STORM.seconds) upstream.send({ limits: {} });
+        void upstreamStats(upstream).then((stats) => {
+          refusedTotal += stats.refused;
+          passedTotal += stats.passed;
+          perSecond.push(`${stats.passed}/${stats.refused}`);
+        });
+      }, 1_000);
+      return async () => clearInterval(timer);
+    },
+  });
+  const s = result.samples;
+  return [
+    `${driver.name.padEnd(9)} ${users} people; the provider allows ${STORM.requestsPerMinute} requests a minute for ${STORM.seconds} s, then its usual budget:`,
+    `   each second, requests let through / refused with 429: ${perSecond.join(' ')}`,
+    `   ${fmt(passedTotal)} let through and ${fmt(refusedTotal)} refused over ${perSecond.length} s, while up to ${users} answers were waiting; ` +
+      `${result.unanswered > 0 ? `${fmt(result.unanswered)} of ${fmt(result.sent)} unanswered` : `all ${fmt(result.sent)} answered`} ` +
+      `(answered from the storm on: delivery → final text p50 ${fmt(percentile(s, 50) / 1000, 1)} s, p95 ${fmt(percentile(s, 95) / 1000, 1)} s, max ${fmt((s.at(-1) ?? Number.NaN) / 1000, 1)} s)`,
+  ];
+}

@@ -33,7 +33,7 @@ import { bareBullmq, BARE_CONCURRENCY, BARE_JOBS } from './bare.js';
 import { memoryPerConversation } from './memory.js';
 import { buildInto, ROOT, rssMiB, SERVICE_NODE_FLAGS, startChild } from './processes.js';
 import { CpuMeter, fmt, isWorkerReady, rssOf, startService, type Service } from './service.js';
-import { CROWDS, measureCrowd, replyOf, TIMINGS, upstreamEnv } from './realtime.js';
+import { CROWDS, measureCrowd, measureStorm, replyOf, TIMINGS, upstreamEnv } from './realtime.js';
 
 /** Worker concurrency of the chat jobs in the pipeline runs (CHAT_CONCURRENCY; the default is 16). */
 const CHAT_CONCURRENCY = 64;
@@ -242,6 +242,26 @@ async function main(): Promise<void> {
         }
         await timed.stop();
       }
+    }
+
+    // S. A 429 storm under a crowd: the AI gate, not a retry storm.
+    if (wanted('S')) {
+      const timing = TIMINGS[0]!;
+      const users = 500;
+      const timed = await startChild('test/bench/fake-upstream.ts', [], upstreamEnv(timing), (line) => typeof line['url'] === 'string', SERVICE_NODE_FLAGS, { ipc: true });
+      stopping.push(() => timed.stop());
+      const driver = await telegramDriver({ reply: replyOf(timing) });
+      stopping.push(() => driver.stop());
+      serial += 1;
+      const settings = { USER_RATE_LIMIT: '0', CHANNEL_RATE_LIMIT: '0', ...LIMIT_OVERRIDES };
+      const env = { ...base, OPENAI_BASE_URL: String(timed.readyLine['url']), ...driver.env, ...settings, QUEUE_PREFIX: `bench${serial}` };
+      console.log(`\nS. A 429 storm, one process, as R (first word after ${fmt(timing.firstTokenMs / 1000, 1)} s, ${timing.words} words over ${fmt(timing.streamMs / 1000, 1)} s):`);
+      const s = await start('all', env);
+      for (const line of await measureStorm(driver, s, users, timed.process)) console.log(`   ${line}`);
+      await service?.stop();
+      service = undefined;
+      await driver.stop();
+      await timed.stop();
     }
 
     // B. The pipeline, one process.

@@ -13,6 +13,8 @@ export interface UpstreamLimits {
   tokensPerMinute?: number;
   /** Send `retry-after` (whole seconds) with a 429, as some deployments do (default false: headers only). */
   retryAfterHeader?: boolean;
+  /** The budgets start spent, refilling from nothing (a provider suddenly limiting, as in a 429 storm). */
+  startEmpty?: boolean;
 }
 
 /** What one request was let through with, or refused with. */
@@ -33,8 +35,8 @@ const CHARS_PER_TOKEN = 4;
 class Bucket {
   #level: number;
   #at: number;
-  constructor(readonly limit: number, now: number) {
-    this.#level = limit;
+  constructor(readonly limit: number, now: number, empty = false) {
+    this.#level = empty ? 0 : limit;
     this.#at = now;
   }
   level(now: number): number {
@@ -91,12 +93,12 @@ export function createUpstreamLimits(initial: UpstreamLimits = {}, now: () => nu
   });
 
   return {
-    /** Replaces the budgets (full again), e.g. to start or end a 429 storm. */
+    /** Replaces the budgets (full again, or spent with `startEmpty`), e.g. to start or end a 429 storm. */
     set(next: UpstreamLimits): void {
       settings = next;
       const t = now();
-      requests = next.requestsPerMinute === undefined ? undefined : new Bucket(next.requestsPerMinute, t);
-      tokens = next.tokensPerMinute === undefined ? undefined : new Bucket(next.tokensPerMinute, t);
+      requests = next.requestsPerMinute === undefined ? undefined : new Bucket(next.requestsPerMinute, t, next.startEmpty);
+      tokens = next.tokensPerMinute === undefined ? undefined : new Bucket(next.tokensPerMinute, t, next.startEmpty);
     },
     get settings(): UpstreamLimits {
       return settings;
