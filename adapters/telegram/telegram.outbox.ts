@@ -63,14 +63,6 @@ export const DEFAULT_MESSAGES_PER_SECOND = 30;
 const MAX_FLOOD_RETRIES = 8;
 /** When Telegram gives no retry_after with a 429. */
 const DEFAULT_RETRY_AFTER_SECONDS = 1;
-/**
- * Drafts one process sends a second, at most; the rest are skipped (a later draft, or the
- * final message, carries their text). A draft is a preview: with thousands of answers
- * streaming at once, one a second each would be thousands of calls a second, costing the
- * worker more CPU than the answers themselves (and Telegram documents no such rate). Past
- * this, each answer's preview updates less often; its final message is never held.
- */
-const MAX_DRAFTS_PER_SECOND = 250;
 /** After Telegram refuses a draft in a kind of chat, that kind streams by editing for this long, then tries drafts again. */
 const DRAFT_REFUSAL_MS = 3_600_000;
 /** Messages still streaming whose shown text this process remembers (a reply's messages live in one job, one process). */
@@ -121,7 +113,6 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
   // shared count: one answer streams in one chat at a time (answers of a conversation run in
   // turn), and its ReplyStream already paces it to one update a second.
   const draftsHeld = new Map<string, number>();
-  const draftBudget = tokenBucket(MAX_DRAFTS_PER_SECOND, deps.now ?? Date.now);
 
   /**
    * One rate-limited call. Returns undefined when a 'skip' call did not fit (or hit a 429):
@@ -212,7 +203,6 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
         const chatId = target.chat.id;
         if ((draftsHeld.get(chatId) ?? 0) > now()) return true;
         draftsHeld.delete(chatId);
-        if (!draftBudget.take()) return true;
         // An Integer: drafts go to private chats only, never to an @username.
         const params = { chat_id: Number(chatId), draft_id: draftId, ...thread(target) };
         try {
@@ -310,22 +300,6 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
       throw new FileFetchError(message, true, { cause: error });
     }
   }
-}
-
-/** A bucket of `perSecond` tokens a second, holding at most a second's worth. */
-function tokenBucket(perSecond: number, now: () => number): { take(): boolean } {
-  let tokens = perSecond;
-  let at = now();
-  return {
-    take() {
-      const t = now();
-      tokens = Math.min(perSecond, tokens + ((t - at) * perSecond) / 1000);
-      at = t;
-      if (tokens < 1) return false;
-      tokens -= 1;
-      return true;
-    },
-  };
 }
 
 /** Types by extension of Telegram's file paths (`voice/file_3.oga`, `photos/file_7.jpg`); its file server often says only octet-stream. */

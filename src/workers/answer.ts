@@ -7,6 +7,7 @@
 import { ERROR_CODES, errorCodeOf, isRetryable, type ErrorCode } from '../domain/errors.js';
 import type { ChatContentPart, ChatPromptMessage, ChatUsage, HistoryEntry } from '../domain/chat.js';
 import type { InboundMessage } from '../domain/inbound-message.js';
+import type { RateBudget } from '../domain/rate-budget.js';
 import type { ChatResult } from '../domain/jobs.js';
 import { FAILURE_NOTICES, REPLIES } from '../domain/replies.js';
 import { draftIdOf, ReplyStream, type ReplyAction } from '../domain/reply-stream.js';
@@ -37,6 +38,12 @@ export interface AnswerDeps {
   readonly channelSettings?: ChannelSettingsStore;
   /** Told the tokens of every answer (daily token budgets). */
   readonly onUsage?: (message: InboundMessage, usage: ChatUsage) => Promise<void>;
+  /**
+   * The streaming updates (edits of a growing message, drafts) this process may make a
+   * second, over every answer; past it they are skipped: the next update, or the final
+   * text, carries theirs. Unbounded when absent.
+   */
+  readonly previews?: RateBudget;
 }
 
 /** The safe-answers checks. */
@@ -151,6 +158,8 @@ async function streamAnswer(deps: AnswerDeps, question: Question, context: JobCo
   const draftId = draftIdOf(context.jobId);
   const deliverAll = async (actions: ReplyAction[]): Promise<void> => {
     for (const action of actions) {
+      // A preview past the process's budget is skipped; a message's first send and its final text never are.
+      if ((action.type === 'draft' || (action.type === 'edit' && !action.final)) && deps.previews?.take() === false) continue;
       // From the moment text is on its way, "typing…" would only follow it.
       shown.any = true;
       if (action.type !== 'draft') await deliverActions(outbox, target, sent, [action]);

@@ -174,6 +174,8 @@ export interface PeopleOptions {
   readonly base: number;
   /** How long to wait for the last answers after the window. */
   readonly drainMs: number;
+  /** Over how long everyone's first message is spread (1 s by default). */
+  readonly spreadMs?: number;
   /** Which messages' times count: those sent in the window (the default), or those answered in it and after (a storm's). */
   readonly sample?: 'sent' | 'answered';
   /** Started when the measured window begins; its result is called when the window ends, with the answers that arrived in it. */
@@ -218,8 +220,8 @@ export async function peopleAtOnce(driver: Driver, options: PeopleOptions): Prom
   const expired = sleep(deadline - performance.now(), 'expired' as const, { signal: stop.signal }).catch(() => 'expired' as const);
   await Promise.all(
     Array.from({ length: options.users }, async (_, person) => {
-      // Everyone starts within the first second, not in one instant.
-      await sleep((person / options.users) * 1000);
+      // People start spread over `spreadMs` (one answer's time, best), not in one wave.
+      await sleep((person / options.users) * (options.spreadMs ?? 1_000));
       while (performance.now() < windowEnd) {
         const sentAt = performance.now();
         const measured = sentAt >= windowStart;

@@ -27,6 +27,8 @@ export const CROWDS = [500, 2_000] as const;
 /** Everyone has written and the first answers are back before measuring starts. */
 const SETTLE_SECONDS = 6;
 const MEASURE_SECONDS = 20;
+/** With answers slower than this, the settling and the measured window stretch to hold several of them. */
+const ANSWERS_PER_WINDOW = 4;
 const DRAIN_MS = 30_000;
 const SAMPLE_EVERY_MS = 1_000;
 /** prom-client samples the event loop every 10 ms (its default precision); a sample's delay includes those 10 ms. */
@@ -159,7 +161,12 @@ export async function measureCrowd(
   base: number,
   cpu: CpuMeter,
   upstream: ChildProcess,
+  timing: ModelTiming,
 ): Promise<{ line: string; p95: number; unanswered: number; kibPerAnswer: number }> {
+  // Everyone's first message spread over one answer's time, so answers do not come in waves,
+  // and a window that holds several answers of each person.
+  const answerMs = timing.firstTokenMs + timing.streamMs;
+  const seconds = Math.max(MEASURE_SECONDS, Math.ceil((ANSWERS_PER_WINDOW * answerMs) / 1000));
   const pid = service.pids.get('service') ?? [...service.pids.values()][0]!;
   const idleRss = await rssMiB(pid);
   const rss: number[] = [];
@@ -176,8 +183,9 @@ export async function measureCrowd(
   let modelLine = '';
   const result = await peopleAtOnce(driver, {
     users,
-    settleSeconds: SETTLE_SECONDS,
-    seconds: MEASURE_SECONDS,
+    settleSeconds: Math.max(SETTLE_SECONDS, Math.ceil((2 * answerMs) / 1000)),
+    seconds,
+    spreadMs: answerMs,
     base,
     drainMs: DRAIN_MS,
     during: () => {
@@ -208,7 +216,7 @@ export async function measureCrowd(
   const inFlight = avg(active);
   const kibPerAnswer = inFlight > 0 ? ((avg(rss) - idleRss) * 1024) / inFlight : Number.NaN;
   const liveKibPerAnswer = inFlight > 0 ? ((avg(heap) - idleHeap) * 1024) / inFlight : Number.NaN;
-  const answers = result.answersPerSecond * MEASURE_SECONDS;
+  const answers = result.answersPerSecond * seconds;
   const s = result.samples;
   const line =
     `${driver.name.padEnd(9)} ${String(users).padStart(5)} people: ${fmt(result.answersPerSecond, 1)} answers/s; delivery → final text ` +

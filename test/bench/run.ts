@@ -233,7 +233,7 @@ async function main(): Promise<void> {
             serial += 1;
             const env = { ...base, OPENAI_BASE_URL: String(timed.readyLine['url']), ...driver.env, ...settings, QUEUE_PREFIX: `bench${serial}` };
             const s = await start('all', env);
-            const crowd = await measureCrowd(driver, s, admin, users, 0, new CpuMeter(new Map([...s.pids, ['redis', redis.pid], ['upstream', timed.process.pid!]])), timed.process);
+            const crowd = await measureCrowd(driver, s, admin, users, 0, new CpuMeter(new Map([...s.pids, ['redis', redis.pid], ['upstream', timed.process.pid!]])), timed.process, timing);
             console.log(`   ${crowd.line}`);
             await service?.stop();
             service = undefined;

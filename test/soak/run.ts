@@ -9,6 +9,9 @@
  *     path, against fakes that enforce the platforms' limits: 429s seen.
  * (c) Redis stopped for 30 s under load and started again: recovery time, lost, doubled.
  * (d) Latency during the soak (post → first answer text, → complete answer), p50 and p99.
+ * Beside (a) and (c), a crowd of 2,000 people keeps thousands of answers in flight on
+ * workers of its own (crowd.ts), one of them SIGKILLed now and then, all of them through
+ * the Redis outage.
  *
  * `npm run soak -- platforms` (or `kills`, `outage`) runs only the phases named.
  */
@@ -24,6 +27,7 @@ import { latencyLine, watchPlayground, type PlaygroundWatch, type Tally } from '
 import { CHATS, platformReply, platformTag } from './platform-protocol.js';
 import { runPlatforms, type PlatformsResult, type PlatformWave } from './platforms.js';
 import { runKills, runRedisRestart, spread, type KillsResult, type OutageResult } from './playground.js';
+import { CROWD, startCrowd, type Crowd, type CrowdResult } from './crowd.js';
 
 /** Issue #7: 100 SIGKILLs. */
 const KILLS = 100;
@@ -32,7 +36,7 @@ const KILL_BUDGET_MS = 185_000;
 /** Worker processes of phases (a) and (c); each runs one chat job at a time. */
 const WORKERS = 12;
 /** The whole soak never runs longer than this (the issue: bounded in time). */
-const SOAK_LIMIT_MS = 330_000;
+const SOAK_LIMIT_MS = 600_000;
 
 const started = Date.now();
 const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(0)} s`;
@@ -46,8 +50,10 @@ let fake: FakeOpenAI | undefined;
 let gateway: RunningApp | undefined;
 let watch: PlaygroundWatch | undefined;
 let fleet: WorkerFleet | undefined;
+let crowd: Crowd | undefined;
 
 async function cleanup(): Promise<void> {
+  await crowd?.stop().catch(() => undefined);
   watch?.close();
   await fleet?.killAll();
   await gateway?.stop();
@@ -89,7 +95,10 @@ async function main(): Promise<void> {
 
   let kills: KillsResult | undefined;
   let outage: OutageResult | undefined;
+  let crowdResult: CrowdResult | undefined;
   if (runs('kills') || runs('outage')) {
+    say(`    a crowd of ${CROWD} people starts beside them: thousands of answers in flight through every phase below…`);
+    crowd = await startCrowd(redis.url, `${prefix}-crowd`, say);
     const noLimits = { USER_RATE_LIMIT: '0', CHANNEL_RATE_LIMIT: '0', MODERATE_INPUT: 'false', MODERATE_OUTPUT: 'false' };
     gateway = await startApp(parseConfig({ REDIS_URL: redis.url, OPENAI_BASE_URL: fake.url, PORT: '0', QUEUE_PREFIX: prefix, ...noLimits }), {
       role: 'gateway',
@@ -120,6 +129,10 @@ async function main(): Promise<void> {
     fleet = undefined;
     await gateway.stop();
     gateway = undefined;
+    say(`    the crowd stops writing (${crowd.inFlight()} answers in flight) and finishes…`);
+    crowdResult = await crowd.stop();
+    crowd = undefined;
+    say(`    crowd: ${counts(crowdResult.tally)}; up to ${crowdResult.peakInFlight} answers in flight at once; ${crowdResult.kills} SIGKILLs of crowd workers`);
   }
 
   let platforms: PlatformsResult | undefined;
@@ -132,7 +145,7 @@ async function main(): Promise<void> {
     for (const wave of [platforms.telegram, platforms.discord]) say(`    ${wave.platform}: ${counts(wave.tally)}; ${describe429s(wave)}; in ${wave.seconds.toFixed(0)} s`);
   }
 
-  const tallies = [kills?.tally, outage?.tally, platforms?.telegram.tally, platforms?.discord.tally].filter((t) => t !== undefined);
+  const tallies = [kills?.tally, outage?.tally, crowdResult?.tally, platforms?.telegram.tally, platforms?.discord.tally].filter((t) => t !== undefined);
   const sum = (key: keyof Tally): number => tallies.reduce((total, t) => total + t[key], 0);
   const ms = (v: number | undefined): string => (v === undefined ? 'none within 30 s' : `${v} ms`);
   const skipped = 'not run';
@@ -143,6 +156,7 @@ async function main(): Promise<void> {
       `answers lost            ${sum('lost')}  (goal 0) of ${sum('sent')} messages`,
       `answers doubled         ${sum('doubled')}  (goal at most 1)`,
       `SIGKILLs                ${kills ? `${kills.kills} of workers mid-stream; kill → another worker picks the job up: ${spread(kills.pickups)} (issue: within 15 s)` : skipped}`,
+      `in flight               ${crowdResult ? `up to ${crowdResult.peakInFlight} crowd answers at once through the kills and the outage; ${crowdResult.kills} SIGKILLs of crowd workers holding hundreds each; crowd ${counts(crowdResult.tally)}` : skipped}`,
       `429s seen               ${
         platforms
           ? `${sum429s(platforms.telegram) + sum429s(platforms.discord)}  (goal 0): Telegram ${sum429s(platforms.telegram)}, Discord ${sum429s(platforms.discord)}; ` +

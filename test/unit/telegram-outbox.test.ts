@@ -164,19 +164,6 @@ describe('the Telegram Outbox', () => {
       expect(outbox.drafts?.available(privateChat.chat)).toBe(true);
     });
 
-    it('shed past 250 a second in one process: the preview updates less often, nothing fails', async () => {
-      let now = 1_000_000;
-      let calls = 0;
-      const api: TelegramApi = { call: async <T,>() => ((calls += 1), true as T) };
-      const outbox = createTelegramOutbox({ api, files: recordingFiles().files, rateLimiter: {} as RateLimiter, botId: '123', log: silent, now: () => now });
-      const shown = await Promise.all(Array.from({ length: 300 }, (_, i) => outbox.drafts!.show({ chat: { ...privateChat.chat, id: String(2_000 + i) } }, 77, 'x')));
-      expect(shown.every(Boolean)).toBe(true);
-      expect(calls).toBe(250);
-      now += 200;
-      await Promise.all(Array.from({ length: 100 }, (_, i) => outbox.drafts!.show({ chat: { ...privateChat.chat, id: String(3_000 + i) } }, 77, 'x')));
-      expect(calls).toBe(300);
-    });
-
     it('when refused, say so, and private chats stream by editing for an hour', async () => {
       let now = 1_000_000;
       const refused = new TelegramApiError('sendMessageDraft', 400, 'Bad Request: TEXTDRAFT_PEER_INVALID', undefined);
