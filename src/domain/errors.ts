@@ -109,3 +109,8 @@ export function errorCodeOf(error: unknown): ErrorCode {
 export class PermissionError extends Error {
   override readonly name = 'PermissionError';
 }
+
+/** A job's run lost its lock (another worker may be running the job): it stops, sending nothing more. */
+export class JobLostError extends Error {
+  override readonly name = 'JobLostError';
+}

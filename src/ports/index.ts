@@ -313,6 +313,11 @@ export interface JobContext {
   /** Aborted when the process is shutting down and the grace period is over. */
   readonly signal: AbortSignal;
   readonly log: Logger;
+  /**
+   * False once this process lost the job's lock: another worker may be running it now,
+   * and this run must send nothing more. Absent: always true.
+   */
+  readonly owned?: () => boolean;
 }
 
 /** A job kind's handler: a plain function of payload and context. */

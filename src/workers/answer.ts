@@ -4,7 +4,7 @@
  * Outbox, the exchange written to history, and a plain-words notice when the AI service
  * fails.
  */
-import { ERROR_CODES, errorCodeOf, isRetryable, type ErrorCode } from '../domain/errors.js';
+import { ERROR_CODES, errorCodeOf, isRetryable, JobLostError, type ErrorCode } from '../domain/errors.js';
 import type { ChatContentPart, ChatPromptMessage, ChatUsage, HistoryEntry } from '../domain/chat.js';
 import type { InboundMessage } from '../domain/inbound-message.js';
 import type { RateBudget } from '../domain/rate-budget.js';
@@ -158,6 +158,8 @@ async function streamAnswer(deps: AnswerDeps, question: Question, context: JobCo
   const draftId = draftIdOf(context.jobId);
   const deliverAll = async (actions: ReplyAction[]): Promise<void> => {
     for (const action of actions) {
+      // A run that lost its lock sends nothing more (drafts included): another worker answers.
+      if (context.owned?.() === false) throw new DeliveryError('the job was taken over', { cause: new JobLostError(context.jobId) });
       // A preview past the process's budget is skipped; a message's first send and its final text never are.
       if ((action.type === 'draft' || (action.type === 'edit' && !action.final)) && deps.previews?.take() === false) continue;
       // From the moment text is on its way, "typing…" would only follow it.

@@ -12,6 +12,7 @@
  * process that dies in that same moment can double one message.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { JobLostError } from '../domain/errors.js';
 import type { JobKind } from '../domain/jobs.js';
 import type { JobHandler, LedgerEntry, Outbox, Outboxes, ReplyLedger } from '../ports/index.js';
 
@@ -21,6 +22,8 @@ interface JobLedger {
   /** Sends of earlier attempts: sequence → message id (loaded on first use). */
   earlier: Map<number, LedgerEntry> | undefined;
   next: number;
+  /** False once the run lost its lock (JobContext.owned). */
+  readonly owned: () => boolean;
 }
 
 const current = new AsyncLocalStorage<JobLedger>();
@@ -61,7 +64,7 @@ export function withReplyLedger<K extends JobKind>(ledger: ReplyLedger | undefin
   return async (payload, context) => {
     // Job ids are unique per kind only: a message's chat and moderate jobs share one.
     // A first run has nothing to find: no read of the ledger then.
-    const state: JobLedger = { jobId: `${kind}/${context.jobId}`, earlier: context.firstRun ? new Map() : undefined, next: 0 };
+    const state: JobLedger = { jobId: `${kind}/${context.jobId}`, earlier: context.firstRun ? new Map() : undefined, next: 0, owned: context.owned ?? (() => true) };
     const result = await current.run(state, () => handler(payload, context));
     unfinished.delete(state.jobId);
     // Messages an earlier attempt sent that this one did not reuse: a stale notice, or
@@ -83,6 +86,8 @@ export function ledgeredOutbox(outbox: Outbox, ledger: ReplyLedger | undefined):
   const slot = async (): Promise<{ state: JobLedger; sequence: number; earlier?: { messageId: string } } | undefined> => {
     const state = current.getStore();
     if (!state) return undefined;
+    // A run that lost its lock sends nothing more: the worker that took the job over answers.
+    if (!state.owned()) throw new JobLostError(`${state.jobId} lost its lock; it runs elsewhere`);
     state.earlier ??= await loadEntries(ledger, state.jobId);
     const sequence = state.next++;
     const earlier = state.earlier.get(sequence);
@@ -92,6 +97,11 @@ export function ledgeredOutbox(outbox: Outbox, ledger: ReplyLedger | undefined):
     recordEntry(ledger, state.jobId, sequence, { platform: outbox.platform, chatId, messageId });
 
   return Object.assign(Object.create(outbox) as Outbox, {
+    async edit(target, message, text, options) {
+      const state = current.getStore();
+      if (state && !state.owned()) throw new JobLostError(`${state.jobId} lost its lock; it runs elsewhere`);
+      await outbox.edit(target, message, text, options);
+    },
     async send(target, text, options) {
       const at = await slot();
       if (at?.earlier) {

@@ -214,4 +214,25 @@ describe('per-conversation ordering across workers', () => {
     await queue.enqueue('chat', message('z', 'm2'), { jobId: 'web:z:m2' });
     await expect.poll(() => seen, { timeout: 10_000 }).toEqual(['m2']);
   });
+
+  it('tells a run whose lock was lost (its worker too busy to renew it) that the job is no longer its own', async () => {
+    let ownedAtStart: boolean | undefined;
+    let sawLoss = false;
+    const { queue, prefix } = await setup(async (_payload, context) => {
+      ownedAtStart = context.owned?.();
+      const lockKey = `${prefix}:chat:${context.jobId}:lock`;
+      // The lock expires as if the renewals had come too late; the next renewal finds it gone.
+      const redis = new Redis(testRedisUrl());
+      await redis.del(lockKey);
+      redis.disconnect();
+      for (let i = 0; i < 100 && !sawLoss; i++) {
+        await sleep(100);
+        sawLoss = context.owned?.() === false;
+      }
+      return ok;
+    });
+    await queue.enqueue('chat', message('lost', 'm1'), { jobId: 'web:lost:m1' });
+    await expect.poll(() => sawLoss, { timeout: 15_000, interval: 100 }).toBe(true);
+    expect(ownedAtStart).toBe(true);
+  }, 20_000);
 });

@@ -96,6 +96,16 @@ function setup() {
 const payload = {} as ChatJob;
 
 describe('reply ledger (real Redis)', () => {
+  it('lets a run that lost its lock send nothing more', async () => {
+    const s = setup();
+    let owned = true;
+    const run = s.job(['first', 'second', 'third'])(payload, s.context({ firstRun: true, owned: () => owned }));
+    // The first send is on its way; the lock is lost before the second.
+    owned = false;
+    await expect(run).rejects.toMatchObject({ name: 'JobLostError' });
+    expect(s.calls).toEqual([{ op: 'send', id: '100', text: 'first' }]);
+  });
+
   it('does not read the ledger on a first run, and writes each send to it', async () => {
     const s = setup();
     await s.job(['Retrying…', 'the answer'])(payload, s.context({ firstRun: true }));

@@ -8,6 +8,8 @@
  * outage of phase (c) stops them all. Every answer is tracked: lost or doubled.
  */
 import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
@@ -20,11 +22,11 @@ import { tally, watchPlayground, type PlaygroundWatch, type Tally, type Tracked 
 export const CROWD = 2_000;
 /** Worker processes holding the crowd: hundreds of answers each. */
 const CROWD_WORKERS = 3;
-/** Words of a crowd answer, and the time between two of them: about 30 s an answer. */
+/** Words of a crowd answer, and the time between two of them: about a minute an answer (a slow model, thousands in flight at a modest rate). */
 const CROWD_WORDS = 20;
-const CROWD_WORD_MS = 1_500;
+const CROWD_WORD_MS = 3_000;
 /** A crowd worker is SIGKILLed this often while the crowd runs. */
-const CROWD_KILL_EVERY_MS = 40_000;
+const CROWD_KILL_EVERY_MS = 60_000;
 /** How long the crowd may take to finish its last answers once told to stop. */
 const CROWD_SETTLE_MS = 150_000;
 
@@ -40,6 +42,8 @@ export interface CrowdResult {
   readonly peakInFlight: number;
   readonly kills: number;
   readonly tally: Tally;
+  /** What BullMQ says of the jobs of lost answers: state, stalls, attempts, reason (counted). */
+  readonly lostJobs: string;
 }
 
 /** The running crowd: `stop()` ends the writing, waits for the last answers, and counts. */
@@ -71,6 +75,7 @@ export async function startCrowd(redisUrl: string, prefix: string, log: (line: s
   let peak = 0;
   let kills = 0;
   const open = new Set<Tracked>();
+  const jobIds = new Map<Tracked, string>();
   // Keep the bookkeeping of finished answers small: the crowd sends tens of thousands.
   const inFlight = (): number => {
     for (const t of open) if (t.finalAt !== undefined) open.delete(t);
@@ -91,6 +96,7 @@ export async function startCrowd(redisUrl: string, prefix: string, log: (line: s
         continue;
       }
       tracked.push(t);
+      jobIds.set(t, `web:crowd-${i}:${id}`);
       open.add(t);
       while (t.finalAt === undefined && writing) await new Promise((resolve) => setTimeout(resolve, 1_000));
       if (t.finalAt === undefined) return;
@@ -100,12 +106,26 @@ export async function startCrowd(redisUrl: string, prefix: string, log: (line: s
   const sampler = setInterval(() => {
     peak = Math.max(peak, inFlight());
   }, 1_000);
+  // A replacement that cannot start (Redis away) tries again until it can.
+  let replacing = false;
+  const replace = async (): Promise<void> => {
+    replacing = true;
+    while (writing) {
+      try {
+        await fleet.start();
+        break;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+      }
+    }
+    replacing = false;
+  };
   const killer = setInterval(() => {
     const victim = fleet.alive()[0];
-    if (!victim) return;
+    if (!victim || replacing) return;
     kills += 1;
     log(`    crowd: SIGKILL of ${victim.name} with about ${Math.round(inFlight() / CROWD_WORKERS)} answers in it (${inFlight()} in flight)`);
-    void victim.kill().then(() => fleet.start());
+    void victim.kill().then(replace);
   }, CROWD_KILL_EVERY_MS);
 
   return {
@@ -119,11 +139,33 @@ export async function startCrowd(redisUrl: string, prefix: string, log: (line: s
       while (Date.now() < end && tracked.some((t) => t.finalAt === undefined)) await new Promise((resolve) => setTimeout(resolve, 250));
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       clearInterval(sampler);
+      const lost = tracked.filter((t) => t.finalAt === undefined);
+      const why = await whatBecameOf(redisUrl, prefix, lost.map((t) => jobIds.get(t) ?? ''));
       watch.close();
       await fleet.killAll();
       await gateway.stop();
       await fake.stop();
-      return { sent: tracked.length, peakInFlight: peak, kills, tally: tally(tracked) };
+      return { sent: tracked.length, peakInFlight: peak, kills, tally: tally(tracked), lostJobs: why };
     },
   };
+}
+
+/** The state of each job (by id) as BullMQ has it, counted by state, stalls and reason. */
+async function whatBecameOf(redisUrl: string, prefix: string, jobIds: readonly string[]): Promise<string> {
+  if (jobIds.length === 0) return 'none';
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue('chat', { connection, prefix });
+  const counts = new Map<string, number>();
+  try {
+    for (const id of jobIds) {
+      const job = await queue.getJob(id);
+      const state = job ? await job.getState() : 'gone';
+      const key = `${state} (stalled ${job?.stalledCounter ?? '?'}, attempts ${job?.attemptsMade ?? '?'}${job?.failedReason ? `: ${job.failedReason.slice(0, 80)}` : ''})`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+  return [...counts].map(([key, n]) => `${n} ${key}`).join('; ');
 }

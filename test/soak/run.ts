@@ -16,6 +16,9 @@
  * `npm run soak -- platforms` (or `kills`, `outage`) runs only the phases named.
  */
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { buildInto, ROOT } from '../bench/processes.js';
 import { setMaxListeners } from 'node:events';
 import { pino } from 'pino';
 import { startApp, type RunningApp } from '../../src/app.js';
@@ -23,7 +26,7 @@ import { parseConfig } from '../../src/config.js';
 import { createFakeOpenAI, type FakeOpenAI } from '../fakes/openai.js';
 import { startOutageRedis, type OutageRedis } from '../support/outage-redis.js';
 import { createWorkerFleet, killAllServiceProcesses, questionOf, slowReply, type WorkerFleet } from '../support/worker-process.js';
-import { latencyLine, watchPlayground, type PlaygroundWatch, type Tally } from './answers.js';
+import { latencyLine, until, watchPlayground, type PlaygroundWatch, type Tally } from './answers.js';
 import { CHATS, platformReply, platformTag } from './platform-protocol.js';
 import { runPlatforms, type PlatformsResult, type PlatformWave } from './platforms.js';
 import { runKills, runRedisRestart, spread, type KillsResult, type OutageResult } from './playground.js';
@@ -52,8 +55,11 @@ let watch: PlaygroundWatch | undefined;
 let fleet: WorkerFleet | undefined;
 let crowd: Crowd | undefined;
 
+const cleanups: Array<() => Promise<void>> = [];
+
 async function cleanup(): Promise<void> {
   await crowd?.stop().catch(() => undefined);
+  for (const done of cleanups) await done().catch(() => undefined);
   watch?.close();
   await fleet?.killAll();
   await gateway?.stop();
@@ -78,6 +84,17 @@ const runs = (phase: string): boolean => PHASES.size === 0 || PHASES.has(phase);
 
 async function main(): Promise<void> {
   console.log(`Switchboard soak on 127.0.0.1 (${process.platform}, Node ${process.versions.node}); bounded to ${SOAK_LIMIT_MS / 1000} s`);
+  // Worker processes run compiled, as the Docker image runs them: a hundred replacements
+  // started through tsx would each compile the TypeScript again, on the cores the soak needs.
+  // Inside the project, so the compiled code finds node_modules.
+  const buildDir = path.join(ROOT, 'dist-soak');
+  cleanups.push(() => rm(buildDir, { recursive: true, force: true }));
+  try {
+    await buildInto(buildDir);
+    process.env['SWITCHBOARD_ENTRY'] = path.join(buildDir, 'src', 'main.js');
+  } catch (error) {
+    say(`the build failed (${String(error)}); workers run through tsx`);
+  }
   redis = await startOutageRedis();
   fake = await createFakeOpenAI({
     chatReply: (body) => {
@@ -116,7 +133,9 @@ async function main(): Promise<void> {
       say(`    replacement workers ready in ${spread(kills.spawns)}`);
     }
     if (runs('outage')) {
-      say('(c) Redis stopped for 30 s with answers streaming and queued, then started again…');
+      // The outage is to find the crowd at full strength: thousands of answers in flight.
+      await until(() => crowd!.inFlight() >= CROWD * 0.9, 30_000, 500);
+      say(`(c) Redis stopped for 30 s with answers streaming and queued (${crowd.inFlight()} of the crowd's in flight), then started again…`);
       outage = await runRedisRestart(deps);
       say(
         `    down ${outage.downSeconds.toFixed(1)} s; a POST meanwhile answered ${outage.refusedStatus} in ${outage.refusedMs.toFixed(0)} ms; ` +
@@ -133,6 +152,7 @@ async function main(): Promise<void> {
     crowdResult = await crowd.stop();
     crowd = undefined;
     say(`    crowd: ${counts(crowdResult.tally)}; up to ${crowdResult.peakInFlight} answers in flight at once; ${crowdResult.kills} SIGKILLs of crowd workers`);
+    if (crowdResult.tally.lost > 0) say(`    the lost answers' jobs: ${crowdResult.lostJobs}`);
   }
 
   let platforms: PlatformsResult | undefined;

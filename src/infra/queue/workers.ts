@@ -112,6 +112,8 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
     const handler = options.handlers[kind] as JobHandler<JobKind> | undefined;
     if (!handler) continue;
 
+    // Jobs of this kind whose lock this process lost while running them.
+    const lost = new Set<string>();
     const processor = async (job: Job<JobEnvelope>, token?: string): Promise<JobResult<JobKind>> => {
       const { payload, ticket, runnable } = job.data;
       const conversation = payload.conversation;
@@ -127,10 +129,12 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
       const attempt = job.attemptsMade + 1;
       if (job.attemptsMade === 0) options.metrics?.jobWaited(kind, (job.processedOn ?? Date.now()) - job.timestamp);
       options.metrics?.conversationActive(conversation);
+      const jobId = job.id ?? '';
       const context: JobContext = {
-        jobId: job.id ?? '',
+        jobId,
         attempt,
         maxAttempts,
+        owned: () => !lost.has(jobId),
         // BullMQ counts every start (`ats`), a stalled job's takeover included.
         firstRun: job.attemptsStarted <= 1 && job.attemptsMade === 0,
         signal: shutdown.signal,
@@ -139,12 +143,14 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
       const started = performance.now();
       try {
         const result = await handler(payload, context);
-        await finishTurn(conversation, ticket);
+        if (!lost.has(jobId)) await finishTurn(conversation, ticket);
         return result;
       } catch (error) {
-        if (error instanceof UnrecoverableError || attempt >= maxAttempts) await finishTurn(conversation, ticket);
+        // A run that lost its job to another worker leaves the turn to that worker.
+        if (!lost.has(jobId) && (error instanceof UnrecoverableError || attempt >= maxAttempts)) await finishTurn(conversation, ticket);
         throw error;
       } finally {
+        lost.delete(jobId);
         options.metrics?.jobRan(kind, performance.now() - started);
       }
     };
@@ -174,6 +180,12 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
       options.log.warn({ jobId: job?.id, kind, ...where, attemptsMade: job?.attemptsMade, willRetry: retried, err: error }, 'job attempt failed');
     });
     worker.on('stalled', () => options.metrics?.jobSettled(kind, 'stalled'));
+    // A renewal that failed means the lock is gone: the stalled check may have given the job to
+    // another worker, so this run stops sending (JobContext.owned) rather than answer twice.
+    worker.on('lockRenewalFailed', (jobIds: string[]) => {
+      for (const id of jobIds) lost.add(id);
+      options.log.warn({ kind, jobs: jobIds.length }, 'lost the lock of running jobs (the worker was too busy to renew it): they stop here and run elsewhere');
+    });
     worker.on('error', (error) => options.log.error({ kind, err: error }, 'worker error'));
     workers.push(worker);
   }
