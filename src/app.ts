@@ -69,6 +69,7 @@ import {
   createTranscribeWorker,
   createTranslateWorker,
   ledgeredOutbox,
+  tellGaveUp,
   tokenRecorder,
   withLimits,
   withModerationAdmission,
@@ -257,6 +258,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       workers = createJobWorkers({
         connection: worker,
         keys,
+        onGaveUp: (kind, payload) => tellGaveUp(outboxes, kind, payload),
         handlers: {
           chat: ledgered('chat', withLimits(limited, 'chat', createChatWorker({
             ...answering,

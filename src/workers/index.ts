@@ -5,4 +5,5 @@ export { createModerateWorker, type ModerateWorkerDeps } from './moderate.worker
 export { createTranslateWorker, type TranslateWorkerDeps } from './translate.worker.js';
 export { createPictureWorker, type PictureWorkerDeps } from './picture.worker.js';
 export { ledgeredOutbox, withReplyLedger } from './reply-ledger.js';
+export { tellGaveUp } from './gave-up.js';
 export { tokenRecorder, withLimits, withModerationAdmission } from './limits.js';

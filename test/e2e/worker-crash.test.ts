@@ -22,6 +22,7 @@ import { createFakeOpenAI, type FakeOpenAI } from '../fakes/openai.js';
 import { followChannel, postMessage, type ChannelStream } from '../support/playground-client.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
 import { createWorkerFleet, questionOf, runsOf, slowReply, type WorkerFleet, type WorkerProcess } from '../support/worker-process.js';
+import { FAILURE_NOTICES } from '../../src/domain/replies.js';
 
 /** Issue #7: a loop of at least twenty kills. */
 const KILLS = 20;
@@ -150,5 +151,26 @@ describe('worker crash', () => {
       `worker crash: ${pickups.length} SIGKILLs over ${outcomes.length} messages in ${((performance.now() - started) / 1000).toFixed(1)} s; ` +
         `kill → rerun pick-up: median ${pickups[Math.floor(pickups.length / 2)]} ms, max ${pickups.at(-1)} ms (issue #7: within 15 s)`,
     );
+  }, 240_000);
+
+  it('gives up a message that kills every worker that takes it, and tells its author so', async () => {
+    const channel = 'poison';
+    const page = await followChannel(gateway.url, channel);
+    pages.push(page);
+    const question = `poison ${randomUUID().slice(0, 8)}`;
+    const id = randomUUID();
+    expect((await postMessage(gateway.url, channel, question, { id })).status).toBe(202);
+    const notice = (): WebMessage | undefined => page.messages().find((m) => m.role === 'assistant' && m.replyTo === id && m.final);
+    // Every worker that takes it dies (a poison message): past MAX_STALLED_COUNT (3) stalls the queue gives it up.
+    for (let killed = 0; killed < 6 && notice() === undefined; ) {
+      await expect.poll(() => runsOf(fake.requests, question).length > killed || notice() !== undefined, { timeout: WAIT_MS, interval: 50 }).toBe(true);
+      if (notice() !== undefined) break;
+      const victim = fleet.byName(runsOf(fake.requests, question)[killed]!);
+      await victim?.kill();
+      killed += 1;
+      await fleet.start();
+    }
+    await expect.poll(() => notice()?.text, { timeout: WAIT_MS, interval: 100 }).toBe(FAILURE_NOTICES.internal);
+    expect(runsOf(fake.requests, question)).toHaveLength(4);
   }, 240_000);
 });

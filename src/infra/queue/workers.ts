@@ -7,7 +7,7 @@ import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { JOB_KINDS, type JobKind, type JobResult } from '../../domain/jobs.js';
+import { JOB_KINDS, type JobKind, type JobPayload, type JobResult } from '../../domain/jobs.js';
 import type { JobContext, JobHandler, Logger } from '../../ports/index.js';
 import type { JobMetrics } from '../metrics/index.js';
 import type { RedisKeys } from '../redis/keys.js';
@@ -42,6 +42,8 @@ const MAX_STALLED_COUNT = 3;
  * back; our reconnect backoff is capped at 1 s, so match it.
  */
 const RUN_RETRY_DELAY_MS = 1_000;
+/** BullMQ's reason for a job failed by the stalled check (moveStalledJobsToWait). */
+const STALL_LIMIT_REASON = /stalled more than allowable limit/i;
 /** How long closing waits for a just-started worker's connections to finish connecting. */
 const READY_BEFORE_CLOSE_MS = 2_000;
 /** A job waiting for its turn checks again after this long if nobody promoted it. */
@@ -60,6 +62,11 @@ export interface JobWorkersOptions {
   /** How long to wait for a lost predecessor before skipping it (tests shorten it). */
   readonly gapGraceMs?: number;
   readonly metrics?: JobMetrics;
+  /**
+   * Told of a job given up without its handler having finished a run (it stalled more than
+   * MAX_STALLED_COUNT times), so the user can be told; what it throws is logged.
+   */
+  readonly onGaveUp?: (kind: JobKind, payload: JobPayload<JobKind>) => Promise<void>;
 }
 
 /** The running workers. */
@@ -178,6 +185,10 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
       options.metrics?.jobSettled(kind, retried ? 'retried' : 'failed');
       const where = job ? whereFrom(job) : {};
       options.log.warn({ jobId: job?.id, kind, ...where, attemptsMade: job?.attemptsMade, willRetry: retried, err: error }, 'job attempt failed');
+      // Failed by the stalled check: no run of its handler finished, so nobody told the user.
+      if (job && !retried && STALL_LIMIT_REASON.test(error.message) && job.data?.payload) {
+        void options.onGaveUp?.(kind, job.data.payload).catch((err: unknown) => options.log.warn({ jobId: job.id, kind, err }, 'could not tell the user a job was given up'));
+      }
     });
     worker.on('stalled', () => options.metrics?.jobSettled(kind, 'stalled'));
     // A renewal that failed means the lock is gone: the stalled check may have given the job to
