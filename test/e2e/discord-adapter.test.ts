@@ -78,8 +78,9 @@ describe('discord adapter', () => {
   it('streams the answer into its message by editing it', async () => {
     const answer = 'Streaming into Discord, one edit at a time. '.repeat(12).trim();
     h.openai.chatReply = () => answer;
+    // About 3.5 s of streaming: well past the first message's hold (one edit interval after the first word).
     h.openai.streamChunkSize = 24;
-    h.openai.streamDelayMs = 60;
+    h.openai.streamDelayMs = 150;
     await start();
     h.discord.userMessage({ content: 'stream please', mentionBot: true });
     const [message] = await answerIn(h.discord.channelId, shows(answer), 20_000);
