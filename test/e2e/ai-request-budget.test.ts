@@ -19,7 +19,7 @@ import { createWorkerFleet, runsOf, type WorkerFleet } from '../support/worker-p
 const REQUESTS_PER_MINUTE = 120;
 const SPACING_MS = 60_000 / REQUESTS_PER_MINUTE;
 /** The fake sees requests a little unevenly (two processes, a busy machine). */
-const JITTER_MS = 60;
+const JITTER_MS = 150;
 const MESSAGES = 10;
 
 let fake: FakeOpenAI;
@@ -61,8 +61,10 @@ describe('OPENAI_REQUESTS_PER_MINUTE', () => {
 
     const asked = fake.requestsTo('/chat/completions').map((r) => r.at).sort((a, b) => a - b);
     expect(asked).toHaveLength(MESSAGES);
+    // Evenly spaced as they left the gate; on the way a busy machine may delay one more than the next.
     const gaps = asked.slice(1).map((at, i) => at - asked[i]!);
-    expect(gaps.filter((gap) => gap < SPACING_MS - JITTER_MS)).toEqual([]);
+    expect(gaps.filter((gap) => gap < SPACING_MS / 2)).toEqual([]);
+    expect(asked.at(-1)! - asked[0]!).toBeGreaterThanOrEqual((MESSAGES - 1) * SPACING_MS - JITTER_MS);
     // Both processes asked: the budget was shared, not one worker's alone.
     const workers = new Set(sent.flatMap(({ question }) => runsOf(fake.requests, question)));
     expect(workers.size).toBe(2);
