@@ -10,6 +10,8 @@ import type { ChannelSettings } from '../domain/channel-settings.js';
 import type { ChatRequest, ChatStreamEvent, HistoryEntry } from '../domain/chat.js';
 import type { JobKind, JobPayload, JobResult } from '../domain/jobs.js';
 
+export type { Tracer, TraceSpan, TraceValue } from './tracing.js';
+
 /** Structured logger (pino satisfies it). Fields first, message second. */
 export interface Logger {
   debug(fields: object, message?: string): void;
