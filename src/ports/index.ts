@@ -399,6 +399,8 @@ export interface FailedJobSummary {
   readonly attemptsMade: number;
   /** When it failed for good, ms since the epoch. */
   readonly failedAt: number;
+  /** The id of the trace its message's spans are in (issue #16), when it was traced. */
+  readonly traceId?: string;
 }
 
 /** What the operator view at /admin shows, read from Redis. */
