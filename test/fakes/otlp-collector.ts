@@ -53,6 +53,8 @@ export interface FakeCollector {
   readonly violations: string[];
   /** Export requests answered, refused ones included. */
   readonly requests: number;
+  /** Spans accepted so far (also when they are not kept). */
+  readonly received: number;
   /** Answers the next `times` exports 503 (their spans are not kept). */
   failNext(times: number): void;
   /** Accepts exports again, whatever failNext asked. */
@@ -60,11 +62,18 @@ export interface FakeCollector {
   stop(): Promise<void>;
 }
 
+export interface FakeCollectorOptions {
+  /** Keep every span in `spans` (default true); the benchmark only counts them. */
+  readonly keepSpans?: boolean;
+}
+
 /** Starts the fake on a free port of 127.0.0.1. */
-export async function createFakeCollector(): Promise<FakeCollector> {
+export async function createFakeCollector(options: FakeCollectorOptions = {}): Promise<FakeCollector> {
+  const keep = options.keepSpans ?? true;
   const spans: CollectedSpan[] = [];
   const violations: string[] = [];
   let requests = 0;
+  let received = 0;
   let failures = 0;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -94,12 +103,13 @@ export async function createFakeCollector(): Promise<FakeCollector> {
       return;
     }
     try {
-      const received = type === PROTOBUF ? decodeProtobufRequest(body) : decodeJsonRequest(JSON.parse(body.toString('utf8')));
-      for (const span of received) {
+      const decoded = type === PROTOBUF ? decodeProtobufRequest(body) : decodeJsonRequest(JSON.parse(body.toString('utf8')));
+      for (const span of decoded) {
         const problem = checkSpan(span);
         if (problem) violations.push(`${span.name}: ${problem}`);
       }
-      spans.push(...received);
+      received += decoded.length;
+      if (keep) spans.push(...decoded);
     } catch (error) {
       violations.push(`could not decode an export (${type}): ${String(error)}`);
       res.writeHead(400, { 'content-type': type }).end();
@@ -125,6 +135,9 @@ export async function createFakeCollector(): Promise<FakeCollector> {
     violations,
     get requests() {
       return requests;
+    },
+    get received() {
+      return received;
     },
     failNext(times) {
       failures += times;
