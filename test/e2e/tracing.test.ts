@@ -39,9 +39,10 @@ const HOUSEKEEPING = /^(getNextJob|moveStalledJobsToWait|startStalledCheckTimer|
 const zeb: FakeUser = { id: 31_337, is_bot: false, first_name: 'Zebediah', last_name: 'Quillfeather', username: 'zeb_quillfeather' } as FakeUser;
 const ida: FakeUser = { id: 31_338, is_bot: false, first_name: 'Idabelle', username: 'idabelle_marsh' } as FakeUser;
 const kit: FakeUser = { id: 31_339, is_bot: false, first_name: 'Kittredge' };
+const lou: FakeUser = { id: 31_340, is_bot: false, first_name: 'Lucasta' };
 const dmOf = (user: FakeUser): FakeChat => ({ id: user.id, type: 'private', first_name: user.first_name });
 /** Words of the users' names: never in a span. */
-const NAMES = ['Zebediah', 'Quillfeather', 'zeb_quillfeather', 'Idabelle', 'idabelle_marsh', 'Kittredge'];
+const NAMES = ['Zebediah', 'Quillfeather', 'zeb_quillfeather', 'Idabelle', 'idabelle_marsh', 'Kittredge', 'Lucasta'];
 
 let collector: FakeCollector;
 let telegram: FakeTelegram;
@@ -191,6 +192,29 @@ describe('tracing across a gateway and a worker process', () => {
     // A log line written inside a span names it: the gateway's, inside the update's span.
     const enqueued = lines.get('trace-gateway')!.find((l) => l['msg'] === 'telegram message enqueued' && l['jobId'] === enqueue.attributes['switchboard.job.id']);
     expect(enqueued).toMatchObject({ trace_id: root.traceId, span_id: root.spanId });
+  }, 90_000);
+
+  it('shows a platform write that Telegram\u2019s per-chat limit held, with its wait under it', async () => {
+    const question = `split this ${randomUUID()}`;
+    // Two messages (Telegram takes 4,096 characters): the second follows the first within a
+    // second, so the shared limiter holds it for the chat's one message a second.
+    const answer = `${'fragment '.repeat(700)}end.`;
+    spoken.push(question, answer);
+    openai.chatReply = () => answer;
+    openai.streamChunkSize = 2_000;
+    const chat = dmOf(lou);
+    const update = telegram.message({ chat, from: lou, text: question });
+    await expect.poll(() => telegram.botMessages(chat.id).length, { timeout: WAIT_MS }).toBe(2);
+    const root = await until(() => updateSpanOf(chat, messageIdOf(update)), "the gateway's update span");
+    await until(() => inTrace(root.traceId).find((s) => s.name === 'complete chat'), 'the job completed');
+
+    const spans = inTrace(root.traceId);
+    const sends = named(spans, 'telegram send');
+    expect(sends.length).toBe(2);
+    const waits = named(spans, 'rate limit wait');
+    expect(waits.length).toBeGreaterThan(0);
+    for (const wait of waits) expect(sends.map((s) => s.spanId)).toContain(wait.parentSpanId);
+    openai.reset();
   }, 90_000);
 
   it('shows a run SIGKILLed mid-answer and the run that took the job over in one trace', async () => {

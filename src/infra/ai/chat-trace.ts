@@ -27,8 +27,8 @@ export function startChatSpan(params: ChatCompletionParams): Span | undefined {
 }
 
 /**
- * Passes the stream's chunks through, reading what the span needs from them; the stream
- * runs with the span current, so its HTTP attempts are the span's children. Ends the span
+ * Passes the stream's chunks through, reading what the span needs from them; the request
+ * starts with the span current, so its HTTP attempts are the span's children. Ends the span
  * when the stream ends, fails or is left early (which stops the stream, as without it).
  */
 export async function* tracedChunks(span: Span, chunks: AsyncGenerator<ChatCompletionChunk, void, undefined>): AsyncGenerator<ChatCompletionChunk, void, undefined> {
@@ -37,8 +37,9 @@ export async function* tracedChunks(span: Span, chunks: AsyncGenerator<ChatCompl
   let firstToken = true;
   let model = true;
   try {
-    for (;;) {
-      const next = await context.with(current, () => chunks.next());
+    // The request goes out on the first step (its spans are this one's children); the
+    // later steps only read its body, so they need no context.
+    for (let next = await context.with(current, () => chunks.next()); ; next = await chunks.next()) {
       if (next.done) return;
       const chunk = next.value;
       if (model && chunk.model) {
