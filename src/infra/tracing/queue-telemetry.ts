@@ -8,8 +8,8 @@
  * Two things on top of bullmq-otel: BullMQ's housekeeping (the stalled-job check every few
  * seconds, fetching, closing) would start a trace of its own each time, so those spans are
  * not recorded unless they belong to a job's trace; and what BullMQ writes into spans
- * (a failed job's reason, an exception) is scrubbed of the configured secrets, without
- * stack traces.
+ * (a failed job's reason, an exception) is scrubbed of the configured secrets and cut
+ * short, without stack traces: what the operator view shows of a failure.
  */
 import { context, isSpanContextValid, trace, type Context } from '@opentelemetry/api';
 import type { Attributes, AttributeValue, Exception, Span as QueueSpan, SpanOptions as QueueSpanOptions, Telemetry, Time } from 'bullmq';
@@ -26,6 +26,8 @@ const HOUSEKEEPING: ReadonlySet<string> = new Set([
   'rateLimit',
 ]);
 
+/** A text BullMQ writes (a failed job's reason) is cut here, as the operator view cuts it. */
+const MAX_TEXT_CHARS = 300;
 /** Traced after the job was fetched, so it measures nothing; its job's `process` span says the same. */
 const NOT_RECORDED = 'getNextJob';
 
@@ -43,7 +45,7 @@ const UNRECORDED: QueueSpan<Context> = Object.freeze({
 export async function createQueueTelemetry(scrub: (text: string) => string): Promise<Telemetry<Context>> {
   const { BullMQOtel } = await import('bullmq-otel');
   const otel = new BullMQOtel(QUEUE_TRACER_NAME);
-  const clean = (value: AttributeValue | undefined): AttributeValue | undefined => (typeof value === 'string' ? scrub(value) : value);
+  const clean = (value: AttributeValue | undefined): AttributeValue | undefined => (typeof value === 'string' ? cut(scrub(value)) : value);
   const cleanAll = (attributes: Attributes | undefined): Attributes | undefined =>
     attributes === undefined ? undefined : Object.fromEntries(Object.entries(attributes).map(([key, value]) => [key, clean(value)]));
 
@@ -75,6 +77,10 @@ export async function createQueueTelemetry(scrub: (text: string) => string): Pro
 
 /** An exception as a span may carry it: its class and scrubbed message, no stack. */
 function withoutStack(exception: Exception, scrub: (text: string) => string): Exception {
-  if (typeof exception === 'string') return scrub(exception);
-  return { name: exception.name ?? 'Error', message: scrub(exception.message ?? '') };
+  if (typeof exception === 'string') return cut(scrub(exception));
+  return { name: exception.name ?? 'Error', message: cut(scrub(exception.message ?? '')) };
+}
+
+function cut(text: string): string {
+  return text.length <= MAX_TEXT_CHARS ? text : `${text.slice(0, MAX_TEXT_CHARS - 1)}…`;
 }
