@@ -39,6 +39,7 @@ import { createRedisRateLimiter } from './infra/ratelimit/index.js';
 import { createRedisUploadStore } from './infra/files/redis-upload-store.js';
 import { createRedisChannelSettings } from './infra/settings/redis-channel-settings.js';
 import { createRedisReplyLedger } from './infra/ledger/redis-reply-ledger.js';
+import { tracedHistory, tracedOutbox, TRACING_OFF, type Tracing } from './infra/tracing/index.js';
 import type { JobKind } from './domain/jobs.js';
 import { createRedisDailyCounter, createRedisDailyQuota } from './infra/quota/redis-daily-quota.js';
 import { createModeratedChannels, createRedisModerationSettings } from './infra/moderation/redis-moderation-settings.js';
@@ -55,6 +56,7 @@ import type {
   Logger,
   ModelCatalog,
   Moderator,
+  Outbox,
   Outboxes,
   PictureEditor,
   ReadinessCheck,
@@ -95,6 +97,8 @@ export interface AppOptions {
   readonly log?: Logger;
   /** Replaces the model chosen from config (benchmarks use a zero-latency one). */
   readonly chatModel?: ChatModel;
+  /** The process's tracing, started by src/main.ts when configured; off by default. */
+  readonly tracing?: Tracing;
 }
 
 export interface RunningApp {
@@ -112,7 +116,8 @@ export interface RunningApp {
 /** Starts the service for `role` ('all' by default) and resolves once it is serving. */
 export async function startApp(config: Config, options: AppOptions = {}): Promise<RunningApp> {
   const role = options.role ?? 'all';
-  const log = options.log ?? createLogger({ level: config.log.level, secrets: config.secrets });
+  const tracing = options.tracing ?? TRACING_OFF;
+  const log = options.log ?? createLogger({ level: config.log.level, secrets: config.secrets, traceIds: tracing.enabled });
   const runsWorkers = role !== 'gateway';
   const runsGateway = role !== 'worker';
 
@@ -204,6 +209,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     isModerated: (chat) => isModerated(channelAddressOf(chat)),
     metrics,
     operations,
+    tracer: tracing.tracer,
   };
   const closeModel = async (): Promise<void> => models?.close();
 
@@ -230,8 +236,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     if (worker && models) {
       // Every send of a job is written in its reply ledger, so a retried job edits what it sent before.
       const ledger = createRedisReplyLedger({ redis: command, keys });
+      // Traced inside the ledger: a span is the platform's call, not our bookkeeping of it.
+      const traced = (outbox: Outbox): Outbox => (tracing.enabled ? tracedOutbox(outbox) : outbox);
       const outboxes: Outboxes = Object.fromEntries(
-        await Promise.all(platforms.map(async (p) => [p.platform, ledgeredOutbox(await p.createOutbox(context), ledger)] as const)),
+        await Promise.all(platforms.map(async (p) => [p.platform, ledgeredOutbox(traced(await p.createOutbox(context)), ledger)] as const)),
       );
       const ledgered = <K extends JobKind>(kind: K, handler: JobHandler<K>): JobHandler<K> => withReplyLedger(ledger, outboxes, kind, handler);
       const tokens = createRedisDailyCounter({ redis: command, keys, name: 'tokens' });
@@ -246,7 +254,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       const imageQuota = createRedisDailyQuota({ redis: command, keys, name: 'image', limit: config.image.dailyLimit });
       const answering = {
         model: models.chat,
-        history,
+        history: tracing.enabled ? tracedHistory(history) : history,
         systemPrompt: config.chat.systemPrompt,
         botName: BOT_NAME,
         maxCompletionTokens: config.chat.maxCompletionTokens,
@@ -309,12 +317,13 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         },
         log,
         metrics,
+        telemetry: tracing.queueTelemetry,
       });
       const running = workers;
       checks.push({ name: 'workers', check: async () => running.running() });
     }
     if (producer) {
-      const jobs = createJobQueue({ connection: producer, keys, attempts: config.queue.attempts, metrics });
+      const jobs = createJobQueue({ connection: producer, keys, attempts: config.queue.attempts, metrics, telemetry: tracing.queueTelemetry });
       queue = jobs;
       for (const platform of platforms) {
         gateways.push(await platform.startGateway({ ...context, queue: jobs }));

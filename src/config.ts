@@ -139,6 +139,52 @@ const thresholds = z
     return out;
   });
 
+/** OTEL_TRACES_EXPORTER: `none`, or a comma-separated list of the exporters the SDK has. */
+const TRACE_EXPORTERS = ['otlp', 'console', 'zipkin'] as const;
+const traceExporters = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .optional()
+  .transform((value) => (value ?? '').split(',').map((name) => name.trim()).filter((name) => name !== ''))
+  .pipe(
+    z.array(z.string()).refine(
+      (names) => (names.length === 1 && names[0] === 'none') || names.every((name) => (TRACE_EXPORTERS as readonly string[]).includes(name)),
+      { error: `expected none, or a comma-separated list of ${TRACE_EXPORTERS.join(', ')}` },
+    ),
+  );
+
+/** OTEL_EXPORTER_OTLP_PROTOCOL and its traces-only twin. */
+const otlpProtocol = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .optional()
+  .transform((value) => (value === '' ? undefined : value))
+  .pipe(z.enum(['http/protobuf', 'http/json', 'grpc'], { error: 'expected http/protobuf, http/json or grpc' }).optional());
+
+/** OTEL_EXPORTER_OTLP_HEADERS: `key=value,…`, values URL-encoded (they are often a collector's API key). */
+const otlpHeaders = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value, ctx) => {
+    const values: string[] = [];
+    for (const pair of (value ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+      const at = pair.indexOf('=');
+      if (at <= 0) {
+        ctx.addIssue({ code: 'custom', message: 'expected key=value pairs separated by commas' });
+        continue;
+      }
+      try {
+        values.push(decodeURIComponent(pair.slice(at + 1).trim()));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'a header value is not valid URL encoding' });
+      }
+    }
+    return values;
+  });
+
 const envSchema = z.object({
   REDIS_URL: z
     .string()
@@ -267,6 +313,25 @@ const envSchema = z.object({
     .default('info')
     .pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
   SHUTDOWN_TIMEOUT_MS: integer(30_000, 0, 600_000),
+  // Tracing (issue #16): on when an endpoint or an exporter is set. The SDK reads every
+  // standard OTEL_* variable itself; these are the ones the service decides by or checks.
+  OTEL_SDK_DISABLED: boolean(false),
+  OTEL_TRACES_EXPORTER: traceExporters,
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalUrl(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol,
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol,
+  OTEL_EXPORTER_OTLP_HEADERS: otlpHeaders,
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: otlpHeaders,
+  OTEL_SERVICE_NAME: optionalText,
+  OTEL_RESOURCE_ATTRIBUTES: optionalText,
+  OTEL_LOG_LEVEL: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? 'warn' : value))
+    .pipe(z.enum(['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'], { error: 'expected none, error, warn, info, debug, verbose or all' })),
 });
 
 /** The parsed configuration. Frozen: nothing changes it after start. */
@@ -380,6 +445,15 @@ export interface Config {
     readonly metricsListener: { readonly host: string; readonly port: number } | undefined;
   };
   readonly log: { readonly level: string };
+  /** OpenTelemetry traces (issue #16); the SDK reads the other standard OTEL_* variables itself. */
+  readonly tracing: {
+    /** An OTLP endpoint or OTEL_TRACES_EXPORTER is set (not `none`), and OTEL_SDK_DISABLED is not. */
+    readonly enabled: boolean;
+    /** OTEL_SERVICE_NAME, or `service.name` in OTEL_RESOURCE_ATTRIBUTES; unset: `switchboard-<role>`. */
+    readonly serviceName: string | undefined;
+    /** OTEL_LOG_LEVEL: the SDK's own diagnostics, written as log lines. */
+    readonly diagnostics: 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
+  };
   readonly shutdownTimeoutMs: number;
   /** Every secret value, for scrubbing log lines and error messages. */
   readonly secrets: readonly string[];
@@ -407,9 +481,17 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
 
   const demo = e.OPENAI_API_KEY === undefined && e.OPENAI_BASE_URL === undefined;
   const redisPassword = e.REDIS_URL === undefined ? undefined : redisPasswordOf(e.REDIS_URL);
-  const secrets = [e.OPENAI_API_KEY, e.TELEGRAM_BOT_TOKEN, e.TELEGRAM_WEBHOOK_SECRET, e.DISCORD_BOT_TOKEN, redisPassword, e.ADMIN_TOKEN, e.PLAYGROUND_TOKEN, e.METRICS_TOKEN].filter(
+  // A collector's API key travels in OTLP headers, or in its endpoint's user info.
+  const otlpSecrets = [
+    ...e.OTEL_EXPORTER_OTLP_HEADERS,
+    ...e.OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+    passwordOf(e.OTEL_EXPORTER_OTLP_ENDPOINT),
+    passwordOf(e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
+  ];
+  const secrets = [e.OPENAI_API_KEY, e.TELEGRAM_BOT_TOKEN, e.TELEGRAM_WEBHOOK_SECRET, e.DISCORD_BOT_TOKEN, redisPassword, e.ADMIN_TOKEN, e.PLAYGROUND_TOKEN, e.METRICS_TOKEN, ...otlpSecrets].filter(
     (value): value is string => value !== undefined && value.length >= 6,
   );
+  const exporters = e.OTEL_TRACES_EXPORTER;
   return deepFreeze({
     redis: { url: e.REDIS_URL, dataDir: e.DATA_DIR },
     openai: {
@@ -496,6 +578,14 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       metricsListener: e.METRICS_PORT === undefined ? undefined : { host: e.METRICS_HOST ?? DEFAULT_METRICS_HOST, port: e.METRICS_PORT },
     },
     log: { level: e.LOG_LEVEL },
+    tracing: {
+      enabled:
+        !e.OTEL_SDK_DISABLED &&
+        !exporters.includes('none') &&
+        (exporters.length > 0 || e.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined || e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined),
+      serviceName: e.OTEL_SERVICE_NAME ?? serviceNameOf(e.OTEL_RESOURCE_ATTRIBUTES),
+      diagnostics: e.OTEL_LOG_LEVEL,
+    },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     secrets,
   });
@@ -555,6 +645,32 @@ export function parseRole(argv: readonly string[]): Role {
     throw new ConfigError([`--role: expected one of ${ROLES.join(', ')}, got ${JSON.stringify(value ?? '')}`]);
   }
   return value as Role;
+}
+
+/** The password in a URL's user info, if any (decoded). */
+function passwordOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    const password = new URL(url).password;
+    return password === '' ? undefined : decodeURIComponent(password);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `service.name` in OTEL_RESOURCE_ATTRIBUTES (`key=value,…`, values URL-encoded). */
+function serviceNameOf(resourceAttributes: string | undefined): string | undefined {
+  for (const pair of (resourceAttributes ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at > 0 && pair.slice(0, at).trim() === 'service.name') {
+      try {
+        return decodeURIComponent(pair.slice(at + 1).trim()) || undefined;
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
 }
 
 function deepFreeze<T>(value: T): T {

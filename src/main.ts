@@ -1,13 +1,15 @@
 /**
  * The command-line entry: `npm start [-- --role all|gateway|worker]`.
- * Loads .env (here and nowhere else), parses the configuration, starts the app, and
- * stops it cleanly on SIGTERM/SIGINT: intake first, then in-flight jobs (bounded by
- * SHUTDOWN_TIMEOUT_MS), then connections and the embedded Redis.
+ * Loads .env (here and nowhere else), parses the configuration, starts tracing when it is
+ * configured (the SDK is the process's, so it starts here), starts the app, and stops it
+ * cleanly on SIGTERM/SIGINT: intake first, then in-flight jobs (bounded by
+ * SHUTDOWN_TIMEOUT_MS), then connections and the embedded Redis, then the last spans.
  */
 import 'dotenv/config';
 import { startApp } from './app.js';
 import { ConfigError, parseConfig, parseRole, type Config, type Role } from './config.js';
-import { createLogger } from './infra/log/logger.js';
+import { createLogger, createScrubber } from './infra/log/logger.js';
+import { startTracing, type Tracing } from './infra/tracing/index.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -23,10 +25,19 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const log = createLogger({ level: config.log.level, secrets: config.secrets });
-  const app = await startApp(config, { role, log }).catch((error: unknown) => {
+  const log = createLogger({ level: config.log.level, secrets: config.secrets, traceIds: config.tracing.enabled });
+  let tracing: Tracing;
+  try {
+    tracing = await startTracing(config.tracing, { role, log, scrub: createScrubber(config.secrets) });
+  } catch (error) {
+    log.fatal({ err: error }, 'could not start tracing (OTEL_* variables)');
+    process.exitCode = 1;
+    return;
+  }
+  const app = await startApp(config, { role, log, tracing }).catch(async (error: unknown) => {
     log.fatal({ err: error }, 'could not start');
     process.exitCode = 1;
+    await tracing.stop();
     return undefined;
   });
   if (!app) return;
@@ -40,7 +51,7 @@ async function main(): Promise<void> {
     }
     log.info({ signal }, 'shutting down');
     app.stop().then(
-      () => process.exit(0),
+      () => tracing.stop().then(() => process.exit(0)),
       (error: unknown) => {
         log.error({ err: error }, 'shutdown failed');
         process.exit(1);

@@ -19,7 +19,7 @@
 import { Client, Events, GatewayIntentBits, Options, Partials, Routes, type Interaction, type Message, type PartialMessage } from 'discord.js';
 import type { ChatRef, InboundMessage } from '../../src/domain/inbound-message.js';
 import { moderationRoute, routeInbound, type Route } from '../../src/domain/routing.js';
-import type { JobQueue, Logger, RateLimiter } from '../../src/ports/index.js';
+import type { JobQueue, Logger, RateLimiter, Tracer } from '../../src/ports/index.js';
 import { SLASH_COMMANDS } from './discord.commands.js';
 import { toDiscordError } from './discord.errors.js';
 import { globalLimit } from './discord.limits.js';
@@ -29,6 +29,10 @@ import { registersCommands, shardOptions, whenShardsReady, type ShardSetting } f
 
 /** How long start-up waits for the next shard's READY and guilds before giving up. */
 const SHARD_READY_TIMEOUT_MS = 30_000;
+/** The spans of a message, an edit and a command: where their traces start. */
+const MESSAGE_SPAN = 'discord message';
+const EDIT_SPAN = 'discord edit';
+const COMMAND_SPAN = 'discord command';
 /** What the bot says when the queue (Redis) is unreachable; the playground says the same. */
 const UNAVAILABLE_TEXT = 'The bot is temporarily unavailable. Try again in a moment.';
 
@@ -51,6 +55,8 @@ export interface DiscordGatewayDeps {
   /** Whether a channel is under community moderation (its `/moderation` switch, else MODERATED_CHANNELS); cached by the caller. */
   readonly isModerated: (chat: Pick<ChatRef, 'platform' | 'id'>) => Promise<boolean>;
   readonly log: Logger;
+  /** Opens each event's span (a no-op without tracing). */
+  readonly tracer: Tracer;
 }
 
 /** Users (and members) discord.js keeps at most; the bot's own is always kept. */
@@ -106,9 +112,21 @@ export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<Dis
       return undefined;
     }
   };
-  const enqueueModeration = (route: Route | undefined): void => {
+  const enqueueModeration = async (route: Route | undefined): Promise<void> => {
     if (!route) return;
-    enqueue(route).catch((error: unknown) => log.error({ err: error, jobId: route.jobId }, 'could not queue a moderation check'));
+    await enqueue(route).catch((error: unknown) => log.error({ err: error, jobId: route.jobId }, 'could not queue a moderation check'));
+  };
+
+  /** Runs an event's work, which reports its own failures, in the event's span. */
+  const traced = (name: string, inbound: InboundMessage, work: () => Promise<void>): void => {
+    void deps.tracer
+      .inSpan(name, async (span) => {
+        span.setAttribute('switchboard.platform', 'discord');
+        span.setAttribute('switchboard.chat.id', inbound.chat.id);
+        span.setAttribute('switchboard.message.id', inbound.messageId);
+        await work();
+      })
+      .catch((error: unknown) => log.warn({ err: error, event: name }, 'could not handle a discord event'));
   };
 
   /**
@@ -131,20 +149,23 @@ export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<Dis
       log.debug({ messageId: String(message.id) }, 'discord message not for the bot');
       return;
     }
-    // Side by side: the moderation check never delays the answer.
-    void moderation(inbound).then(enqueueModeration);
     const route = routeInbound(inbound, routing);
-    if (!route) {
-      log.debug({ messageId: message.id }, 'discord message needs no job');
-      return;
-    }
-    enqueue(route).catch(async (error: unknown) => {
-      log.error({ err: error, messageId: message.id }, 'could not queue a discord message');
-      // Say so rather than leave the user waiting; best effort, Discord may be the problem too.
-      const body = { content: UNAVAILABLE_TEXT, message_reference: { message_id: message.id, fail_if_not_exists: false }, allowed_mentions: noPings() };
-      await client.rest
-        .post(Routes.channelMessages(message.channelId), { body })
-        .catch((refused: unknown) => log.warn({ err: toDiscordError(refused, 'POST /channels/:id/messages') }, 'could not tell the user the bot is unavailable'));
+    traced(MESSAGE_SPAN, inbound, async () => {
+      // Side by side: the moderation check never delays the answer.
+      const checked = moderation(inbound).then(enqueueModeration);
+      if (!route) {
+        log.debug({ messageId: message.id }, 'discord message needs no job');
+        return checked;
+      }
+      await enqueue(route).catch(async (error: unknown) => {
+        log.error({ err: error, messageId: message.id }, 'could not queue a discord message');
+        // Say so rather than leave the user waiting; best effort, Discord may be the problem too.
+        const body = { content: UNAVAILABLE_TEXT, message_reference: { message_id: message.id, fail_if_not_exists: false }, allowed_mentions: noPings() };
+        await client.rest
+          .post(Routes.channelMessages(message.channelId), { body })
+          .catch((refused: unknown) => log.warn({ err: toDiscordError(refused, 'POST /channels/:id/messages') }, 'could not tell the user the bot is unavailable'));
+      });
+      await checked;
     });
   }));
 
@@ -163,9 +184,10 @@ export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<Dis
       log.debug({ messageId: String(message.id) }, 'discord edit needs no check');
       return;
     }
-    void moderation(inbound).then((route) => {
+    traced(EDIT_SPAN, inbound, async () => {
+      const route = await moderation(inbound);
       if (!route) log.debug({ messageId: message.id }, 'discord edit needs no check');
-      else enqueueModeration({ ...route, jobId: `${route.jobId}-e${message.editedTimestamp}` });
+      else await enqueueModeration({ ...route, jobId: `${route.jobId}-e${message.editedTimestamp}` });
     });
   }));
 
@@ -181,21 +203,23 @@ export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<Dis
       log.debug({ interactionId: String(interaction.id) }, 'discord interaction not for the bot');
       return;
     }
-    void (async () => {
-      // Discord gives an interaction 3 seconds; deferring first means the queue never races
-      // that. The deferral is counted against the shared limit but never waits for it.
-      void deps.rateLimiter.tryAcquire([global]).catch(() => undefined);
-      await interaction.deferReply();
+    traced(COMMAND_SPAN, inbound, async () => {
       try {
-        await enqueue(route);
+        // Discord gives an interaction 3 seconds; deferring first means the queue never races
+        // that. The deferral is counted against the shared limit but never waits for it.
+        void deps.rateLimiter.tryAcquire([global]).catch(() => undefined);
+        await interaction.deferReply();
+        try {
+          await enqueue(route);
+        } catch (error) {
+          log.error({ err: error, interactionId: interaction.id }, 'could not queue a slash command');
+          await interaction.editReply({ content: UNAVAILABLE_TEXT, allowedMentions: noPings() });
+        }
       } catch (error) {
-        log.error({ err: error, interactionId: interaction.id }, 'could not queue a slash command');
-        await interaction.editReply({ content: UNAVAILABLE_TEXT, allowedMentions: noPings() });
+        // Mapped: discord.js's own error carries the callback URL, which embeds the interaction token.
+        log.warn({ err: toDiscordError(error, 'interaction response'), interactionId: interaction.id }, 'could not answer a slash command');
       }
-    })().catch((error: unknown) =>
-      // Mapped: discord.js's own error carries the callback URL, which embeds the interaction token.
-      log.warn({ err: toDiscordError(error, 'interaction response'), interactionId: interaction.id }, 'could not answer a slash command'),
-    );
+    });
   }));
 
   client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));

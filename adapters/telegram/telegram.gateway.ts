@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Update, UserFromGetMe } from 'telegraf/types';
 import type { JobKind } from '../../src/domain/jobs.js';
 import { moderationRoute, routeInbound, type Route } from '../../src/domain/routing.js';
-import type { JobQueue, Logger } from '../../src/ports/index.js';
+import type { JobQueue, Logger, Tracer, TraceSpan } from '../../src/ports/index.js';
 import { createTelegramApi, TelegramApiError } from './telegram.api.js';
 import { COMMAND_REGISTRATIONS } from './telegram.commands.js';
 import { moderationCandidate, normalizeUpdate, type BotIdentity } from './telegram.inbound.js';
@@ -28,6 +28,8 @@ import { handleWebhook } from './telegram.webhook.js';
 
 /** Messages, and edits for community moderation; the rest are not even fetched. */
 const ALLOWED_UPDATES = ['message', 'edited_message'];
+/** The span of one update: where a message's trace starts. */
+const UPDATE_SPAN = 'telegram update';
 /** How long one getUpdates call waits for updates, in seconds (telegraf's default too). */
 const LONG_POLL_SECONDS = 50;
 /** Back-off between tries to enqueue while the queue (Redis) is unreachable. */
@@ -51,6 +53,8 @@ export interface TelegramGatewayDeps {
    * MODERATED_CHANNELS); unset: none is.
    */
   readonly isModerated?: (chatId: string) => Promise<boolean>;
+  /** Opens each update's span (a no-op without tracing). */
+  readonly tracer: Tracer;
 }
 
 /** A running gateway. */
@@ -85,7 +89,16 @@ export async function startTelegramGateway(deps: TelegramGatewayDeps): Promise<T
   }
   for (const { commands, scope } of COMMAND_REGISTRATIONS) await api.call('setMyCommands', { commands, scope });
 
-  const intake = async (update: Update): Promise<IntakeOutcome> => {
+  const intake = (update: Update): Promise<IntakeOutcome> =>
+    deps.tracer.inSpan(UPDATE_SPAN, async (span) => {
+      span.setAttribute('switchboard.platform', 'telegram');
+      span.setAttribute('switchboard.update.id', update.update_id);
+      const outcome = await readUpdate(update, span);
+      span.setAttribute('switchboard.outcome', outcome);
+      return outcome;
+    });
+
+  const readUpdate = async (update: Update, span: TraceSpan): Promise<IntakeOutcome> => {
     // An update we cannot read must not hold up every update after it.
     const unreadable = (error: unknown): IntakeOutcome => {
       log.error({ err: error, updateId: update.update_id }, 'could not read a telegram update; skipped');
@@ -111,6 +124,8 @@ export async function startTelegramGateway(deps: TelegramGatewayDeps): Promise<T
       return 'skipped';
     }
     const { message, editDate } = normalized;
+    span.setAttribute('switchboard.chat.id', message.chat.id);
+    span.setAttribute('switchboard.message.id', message.messageId);
     const routes: Route[] = [];
     const answer = editDate === undefined ? routeInbound(message, { transcribeAllVoice: deps.transcribeAllVoice }) : undefined;
     if (answer !== undefined) routes.push(answer);

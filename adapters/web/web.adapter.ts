@@ -18,7 +18,7 @@
  *   GET  /api/admin/snapshot                    queues, workers, recent failures (Bearer ADMIN_TOKEN)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BearerCheck, HistoryStore, JobQueue, Logger, Operations, PubSub, UploadStore } from '../../src/ports/index.js';
+import type { BearerCheck, HistoryStore, JobQueue, Logger, Operations, PubSub, Tracer, UploadStore } from '../../src/ports/index.js';
 import { createAdminApi } from './web.admin.js';
 import { createPlaygroundGuard, type PlaygroundAccess } from './web.guard.js';
 import { getHistory } from './web.history.js';
@@ -36,6 +36,8 @@ const PAGE_FILES: ReadonlySet<string> = new Set(['/', '/app.js']);
 const STYLESHEET = '/style.css';
 const ADMIN_PAGES: ReadonlySet<string> = new Set(['/admin', '/admin.js', '/admin.css']);
 const ADMIN_SNAPSHOT = '/api/admin/snapshot';
+/** The span of one posted message: where its trace starts. */
+const MESSAGE_SPAN = 'web message';
 /** The methods each channel route answers. */
 const CHANNEL_METHODS: Readonly<Record<string, readonly string[]>> = {
   history: ['GET', 'HEAD'],
@@ -57,6 +59,8 @@ export interface WebAdapterDeps {
   readonly access: PlaygroundAccess;
   /** The operator view at /admin: the check of ADMIN_TOKEN and the queries it shows; absent, /admin is not found. */
   readonly admin?: { readonly check: BearerCheck; readonly operations: Operations };
+  /** Opens each posted message's span (a no-op without tracing). */
+  readonly tracer: Tracer;
   readonly now?: () => number;
 }
 
@@ -118,7 +122,13 @@ export function createWebAdapter(deps: WebAdapterDeps): WebAdapter {
       return true;
     }
     if (action === 'history') await getHistory({ history: deps.history, log }, channel, res);
-    else if (action === 'messages') await postMessage({ queue: deps.queue, pubsub: deps.pubsub, uploads: deps.uploads, log, now }, channel, sender, req, res);
+    else if (action === 'messages') {
+      await deps.tracer.inSpan(MESSAGE_SPAN, (span) => {
+        span.setAttribute('switchboard.platform', 'web');
+        span.setAttribute('switchboard.chat.id', channel);
+        return postMessage({ queue: deps.queue, pubsub: deps.pubsub, uploads: deps.uploads, log, now }, channel, sender, req, res);
+      });
+    }
     else await streams.open(channel, req, res);
     return true;
   };

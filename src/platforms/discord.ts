@@ -25,7 +25,7 @@ export const discordPlatform: PlatformModule = {
       requestsPerSecond: discord.requestsPerSecond,
     });
   },
-  async startGateway({ config, queue, rateLimiter, log, isModerated }) {
+  async startGateway({ config, queue, rateLimiter, log, isModerated, tracer }) {
     const { startDiscordGateway } = await import('../../adapters/discord/index.js');
     const discord = config.discord;
     if (!discord) throw new Error('Discord is not configured: DISCORD_BOT_TOKEN is unset');
@@ -40,6 +40,7 @@ export const discordPlatform: PlatformModule = {
       transcribeAllVoice: config.transcribe.allVoice,
       isModerated,
       log,
+      tracer,
     });
     return { routes: [], close: () => gateway.close() };
   },

@@ -20,6 +20,7 @@ import type {
   PlatformMetrics,
   PubSub,
   RateLimiter,
+  Tracer,
   UploadStore,
 } from '../ports/index.js';
 
@@ -52,6 +53,8 @@ export interface PlatformContext {
   readonly metrics: PlatformMetrics;
   /** Read-only queue state for the operator view (/admin); reads Redis, so any process can serve it. */
   readonly operations: Operations;
+  /** Opens the span of each platform event, where a message's trace starts (a no-op without tracing). */
+  readonly tracer: Tracer;
 }
 
 /** A running gateway: the HTTP routes it serves on PORT (a webhook, the playground), and how to stop it. */

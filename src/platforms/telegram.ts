@@ -25,7 +25,7 @@ export const telegramPlatform: PlatformModule = {
     const botId = telegram.token.split(':')[0] ?? 'bot';
     return createTelegramOutbox({ api, files, rateLimiter, botId, log, messagesPerSecond: telegram.messagesPerSecond });
   },
-  async startGateway({ config, queue, log, isModerated }) {
+  async startGateway({ config, queue, log, isModerated, tracer }) {
     const { startTelegramGateway } = await import('../../adapters/telegram/index.js');
     const telegram = telegramConfig(config);
     const webhook =
@@ -40,6 +40,7 @@ export const telegramPlatform: PlatformModule = {
       log,
       transcribeAllVoice: config.transcribe.allVoice,
       isModerated: (chatId) => isModerated({ platform: 'telegram', id: chatId }),
+      tracer,
     });
     return { routes: gateway.routes, close: () => gateway.close() };
   },

@@ -13,10 +13,10 @@ export const webPlatform: PlatformModule = {
   platform: 'web',
   enabled: () => true,
   createOutbox: async ({ pubsub, botName, uploads }) => createWebOutbox({ pubsub, botName, uploads }),
-  async startGateway({ config, queue, history, pubsub, log, modelInfo, uploads, operations }) {
+  async startGateway({ config, queue, history, pubsub, log, modelInfo, uploads, operations, tracer }) {
     const token = config.http.adminToken;
     const admin = token === undefined ? undefined : { check: createBearerCheck(token), operations };
-    const adapter = createWebAdapter({ queue, history, pubsub, uploads, log, modelInfo, access: playgroundAccess(config), admin });
+    const adapter = createWebAdapter({ queue, history, pubsub, uploads, log, modelInfo, access: playgroundAccess(config), admin, tracer });
     return { routes: [(req, res) => adapter.handle(req, res)], close: () => adapter.close() };
   },
 };

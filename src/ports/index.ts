@@ -10,6 +10,8 @@ import type { ChannelSettings } from '../domain/channel-settings.js';
 import type { ChatRequest, ChatStreamEvent, HistoryEntry } from '../domain/chat.js';
 import type { JobKind, JobPayload, JobResult } from '../domain/jobs.js';
 
+export type { Tracer, TraceSpan, TraceValue } from './tracing.js';
+
 /** Structured logger (pino satisfies it). Fields first, message second. */
 export interface Logger {
   debug(fields: object, message?: string): void;
@@ -402,6 +404,8 @@ export interface FailedJobSummary {
   readonly attemptsMade: number;
   /** When it failed for good, ms since the epoch. */
   readonly failedAt: number;
+  /** The id of the trace its message's spans are in (issue #16), when it was traced. */
+  readonly traceId?: string;
 }
 
 /** What the operator view at /admin shows, read from Redis. */

@@ -13,8 +13,10 @@
  * C. The same with moderation of input and output on.
  * D. Scale-out: one `--role gateway` with one, then two `--role worker` processes.
  * E. RSS of an idle worker process, compiled (as in the Docker image) and through tsx.
+ * T. Tracing's cost (issue #16): B's Telegram path with tracing off, then on, exporting
+ *    to a fake OTLP collector in this process; throughput, CPU, p99 and RSS side by side.
  *
- * BENCH_PHASES=B,D2 runs only those phases (0, A, B, C, D1, D2, E; all by default), for a
+ * BENCH_PHASES=B,D2 runs only those phases (0, A, B, C, D1, D2, E, R, S, T; all by default), for a
  * quicker look at one figure.
  * BENCH_NODE_FLAGS="--trace-gc" adds Node flags to the service's processes; what they print
  * goes to stderr with the process id and the time.
@@ -34,6 +36,7 @@ import { memoryPerConversation } from './memory.js';
 import { buildInto, ROOT, rssMiB, SERVICE_NODE_FLAGS, startChild } from './processes.js';
 import { CpuMeter, fmt, isWorkerReady, rssOf, startService, type Service } from './service.js';
 import { CROWDS, measureCrowd, measureStorm, replyOf, TIMINGS, upstreamEnv } from './realtime.js';
+import { createFakeCollector } from '../fakes/otlp-collector.js';
 
 /** Worker concurrency of the chat jobs in the pipeline runs (CHAT_CONCURRENCY; the default is 16). */
 const CHAT_CONCURRENCY = 64;
@@ -43,6 +46,9 @@ const WARMUP_MESSAGES = 300;
 const E2E_MESSAGES = 3_000;
 const SCALE_MESSAGES = 3_000;
 const MODERATED_MESSAGES = 2_000;
+/** Phase T: messages of each closed loop, and the open-loop rate whose p99 it compares. */
+const TRACED_MESSAGES = 3_000;
+const TRACED_OFFERED = { rate: 500, seconds: 10 } as const;
 /** Conversations used in turn: a chat comes round again only after this many messages, so the per-chat limits (1/s, 5 per 5 s) never bind. */
 const CONVERSATIONS = 2_000;
 /** As shipped: few messages, as the platforms' global limits make them slow. */
@@ -291,6 +297,40 @@ async function main(): Promise<void> {
         console.log(`   ${l.line}`);
       }
       console.log(`   ${await rssOf(s.pids)}`);
+    }
+
+    // T. Tracing's cost: off, then on, on the same path.
+    if (wanted('T')) {
+      const collector = await createFakeCollector({ keepSpans: false });
+      stopping.push(() => collector.stop());
+      console.log(
+        `\nT. Tracing's cost (issue #16): as B, Telegram, one process, with tracing off, then on ` +
+          `(OTEL_EXPORTER_OTLP_ENDPOINT at a fake OTLP collector in this process; the SDK's default protocol, batching and sampling):`,
+      );
+      for (const traced of [false, true]) {
+        const { telegram, env } = await fakes();
+        const settings = { ...env, ...pipelineSettings, ...(traced ? { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url } : {}) };
+        const label = traced ? 'tracing on ' : 'tracing off';
+        const s = await start('all', settings);
+        const spansBefore = collector.received;
+        const m = await measureThroughput(telegram, meter(s), 0, TRACED_MESSAGES, limitOf(telegram.name));
+        console.log(`   ${label} ${m.line}`);
+        const l = await latencyAt(telegram, { ...TRACED_OFFERED, settleSeconds: SETTLE_SECONDS, conversations: CONVERSATIONS, base: 100_000, drainMs: DRAIN_LIMIT_MS });
+        const missing = l.offered - l.samples.length;
+        console.log(
+          `   ${label} ${pad(telegram.name, 11)} at ${TRACED_OFFERED.rate}/s p50 ${fmt(percentile(l.samples, 50), 1)} ms, p99 ${fmt(percentile(l.samples, 99), 1)} ms` +
+            `${missing > 0 ? ` (${missing} unanswered)` : ''}; ${await rssOf(s.pids)}`,
+        );
+        // Stopping flushes the spans still batched.
+        await service?.stop();
+        service = undefined;
+        if (traced) {
+          const messages = WARMUP_MESSAGES + TRACED_MESSAGES + Math.round(TRACED_OFFERED.rate * (SETTLE_SECONDS + TRACED_OFFERED.seconds));
+          const spans = collector.received - spansBefore;
+          console.log(`   tracing on  the collector received ${fmt(spans)} spans in ${fmt(collector.requests)} exports, ${fmt(spans / messages, 1)} a message (spans the SDK dropped from a full queue are not in this count)`);
+        }
+      }
+      if (collector.violations.length > 0) console.log(`   collector: ${collector.violations.slice(0, 3).join('; ')}`);
     }
 
     // C. Moderation on.

@@ -123,7 +123,8 @@ describe('operator page in a browser', () => {
     const failure = page.locator('#failures tbody tr');
     await expect.poll(() => failure.count()).toBe(1);
     const cells = await failure.first().locator('td').allTextContents();
-    expect(cells.slice(1)).toEqual(['chat', `telegram ${dm.id}`, expect.stringMatching(/^telegram:5151:\d+$/), '1', REASON]);
+    // No trace id: this process does not trace.
+    expect(cells.slice(1)).toEqual(['chat', `telegram ${dm.id}`, expect.stringMatching(/^telegram:5151:\d+$/), '1', REASON, '—']);
     expect(await page.locator('#no-failures').isHidden()).toBe(true);
 
     // The page asks again every few seconds: a message answered meanwhile shows up as completed.

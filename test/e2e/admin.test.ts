@@ -300,4 +300,36 @@ describe('createQueueOperations on real Redis', () => {
       await closeRedis(connection);
     }
   });
+
+  it('names the trace of a failed job that carried one (issue #16), and nothing for one that did not', async () => {
+    const prefix = uniquePrefix('ops');
+    const connection = createRedisConnection(redisUrl(), 'worker', 'admin-trace-test');
+    const queue = new Queue('chat', { connection, prefix });
+    const operations = createQueueOperations({ connection, keys: { prefix }, secrets: [] });
+    const traceId = randomBytes(16).toString('hex');
+    const workers: Worker[] = [];
+    try {
+      const data = { payload: { conversation: 'web:t', message: { chat: { platform: 'web', id: 't' } } }, ticket: 1 };
+      // What bullmq-otel writes into a job added inside a span: the W3C trace context as JSON.
+      await queue.add('chat', data, { jobId: 'web:t:traced', attempts: 1, telemetry: { metadata: JSON.stringify({ traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` }) } });
+      await queue.add('chat', data, { jobId: 'web:t:untraced', attempts: 1 });
+      await new Promise<void>((resolve) => {
+        let failed = 0;
+        const worker = new Worker('chat', async (): Promise<void> => {
+          throw new Error('the reply could not be delivered');
+        }, { connection, prefix });
+        worker.on('failed', () => (failed += 1) === 2 && resolve());
+        workers.push(worker);
+      });
+      const failures = (await operations.snapshot()).failures;
+      expect(failures.find((f) => f.id === 'web:t:traced')?.traceId).toBe(traceId);
+      expect(failures.find((f) => f.id === 'web:t:untraced')).not.toHaveProperty('traceId');
+    } finally {
+      await Promise.all(workers.map((worker) => worker.close()));
+      await queue.obliterate({ force: true });
+      await queue.close();
+      await operations.close();
+      await closeRedis(connection);
+    }
+  });
 });

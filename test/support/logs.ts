@@ -33,6 +33,17 @@ export function forbidInLogs(...secrets: readonly string[]): void {
 }
 
 /**
+ * Returns a function that adds a log line another process wrote (a service process the
+ * test started) to the run's lines, so the run-wide secret check reads it too.
+ */
+export function runLogAppender(name: string): (line: string) => void {
+  const dir = logDir();
+  if (!dir) return () => undefined;
+  const file = path.join(dir, `lines-${process.pid}-${name}.log`);
+  return (line) => appendFileSync(file, line.endsWith('\n') ? line : `${line}\n`);
+}
+
+/**
  * Creates a debug-level logger that records its lines. `secrets` are what the logger
  * scrubs; pass none to prove a component never writes a secret in the first place (and
  * name it with `forbidden`, or forbidInLogs, so the run-wide check knows it).

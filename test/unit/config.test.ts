@@ -85,6 +85,59 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ METRICS_PORT: 'nine' })).toThrow(/METRICS_PORT: expected a port from 0 to 65535/);
   });
 
+  it('traces only when an OTLP endpoint or a trace exporter is set, and never when told not to (issue #16)', () => {
+    expect(parseConfig({}).tracing).toEqual({ enabled: false, serviceName: undefined, diagnostics: 'warn' });
+    expect(parseConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }).tracing.enabled).toBe(true);
+    expect(parseConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://collector.example.com/v1/traces' }).tracing.enabled).toBe(true);
+    expect(parseConfig({ OTEL_TRACES_EXPORTER: 'console' }).tracing.enabled).toBe(true);
+    expect(parseConfig({ OTEL_TRACES_EXPORTER: 'otlp, zipkin' }).tracing.enabled).toBe(true);
+    expect(parseConfig({ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }).tracing.enabled).toBe(false);
+    expect(parseConfig({ OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }).tracing.enabled).toBe(false);
+    // Other OTEL_* variables alone (the SDK reads them) switch nothing on.
+    expect(parseConfig({ OTEL_SERVICE_NAME: 'bot', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).tracing.enabled).toBe(false);
+  });
+
+  it('takes the service name from OTEL_SERVICE_NAME, else OTEL_RESOURCE_ATTRIBUTES, else leaves the role\'s default', () => {
+    expect(parseConfig({ OTEL_SERVICE_NAME: 'chat-bot', OTEL_RESOURCE_ATTRIBUTES: 'service.name=other' }).tracing.serviceName).toBe('chat-bot');
+    expect(parseConfig({ OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=prod, service.name=chat%20bot' }).tracing.serviceName).toBe('chat bot');
+    expect(parseConfig({ OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=prod' }).tracing.serviceName).toBeUndefined();
+    expect(parseConfig({ OTEL_LOG_LEVEL: 'DEBUG' }).tracing.diagnostics).toBe('debug');
+  });
+
+  it('counts a collector\'s API key, in OTLP headers or an endpoint\'s user info, as a secret', () => {
+    const config = parseConfig({
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-honeycomb-team=abc%3Ddef123456,x-small=12',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'authorization=Bearer%20trace-token-123',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'https://user:collector-password@collector.example.com',
+    });
+    expect(config.secrets).toEqual(expect.arrayContaining(['abc=def123456', 'Bearer trace-token-123', 'collector-password']));
+    expect(config.secrets).not.toContain('12');
+  });
+
+  it('refuses OTEL_* values the SDK would not understand, by name', () => {
+    let error: unknown;
+    try {
+      parseConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318',
+        OTEL_TRACES_EXPORTER: 'otlp,jaeger',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http',
+        OTEL_EXPORTER_OTLP_HEADERS: 'no-equals-sign',
+        OTEL_LOG_LEVEL: 'chatty',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'OTEL_TRACES_EXPORTER: expected none, or a comma-separated list of otlp, console, zipkin',
+      'OTEL_EXPORTER_OTLP_ENDPOINT: expected an http:// or https:// URL',
+      'OTEL_EXPORTER_OTLP_PROTOCOL: expected http/protobuf, http/json or grpc',
+      'OTEL_EXPORTER_OTLP_HEADERS: expected key=value pairs separated by commas',
+      'OTEL_LOG_LEVEL: expected none, error, warn, info, debug, verbose or all',
+    ]);
+    expect(() => parseConfig({ OTEL_TRACES_EXPORTER: 'none,otlp' })).toThrow(/OTEL_TRACES_EXPORTER: expected none, or/);
+  });
+
   it('parses --role', () => {
     expect(parseRole([])).toBe('all');
     expect(parseRole(['--role', 'worker'])).toBe('worker');

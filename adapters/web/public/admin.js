@@ -217,6 +217,7 @@ function renderFailures(failures) {
       cell(failure.id, 'mono'),
       cell(String(failure.attemptsMade), 'num'),
       cell(failure.reason, 'reason'),
+      cell(failure.traceId ?? '—', 'mono'),
     );
     return row;
   });

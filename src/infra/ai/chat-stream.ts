@@ -6,6 +6,7 @@
  * See https://platform.openai.com/docs/api-reference/chat-streaming
  */
 import { AiApiError, AiStreamError, AiTimeoutError } from '../../domain/errors.js';
+import { startChatSpan, tracedChunks } from './chat-trace.js';
 import type { ChatCompletionChunk, ChatCompletionParams } from './chat-types.js';
 import { scrubAiError, streamError } from './http-errors.js';
 import { send, type HttpSettings, type OpenResponse } from './http.js';
@@ -17,10 +18,21 @@ const WHAT = `POST ${PATH}`;
 const DRAIN_TIMEOUT_MS = 1_000;
 
 /**
- * Streams `POST /chat/completions` with `stream: true` and usage in the last chunk.
+ * Streams `POST /chat/completions` with `stream: true` and usage in the last chunk; with
+ * tracing on, as one span (chat-trace.ts).
  * See https://platform.openai.com/docs/api-reference/chat/create#chat-create-stream
  */
-export async function* streamChatChunks(
+export function streamChatChunks(
+  settings: HttpSettings,
+  params: ChatCompletionParams,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+  const span = startChatSpan(params);
+  const chunks = readChatChunks(settings, params, signal);
+  return span === undefined ? chunks : tracedChunks(span, chunks);
+}
+
+async function* readChatChunks(
   settings: HttpSettings,
   params: ChatCompletionParams,
   signal: AbortSignal | undefined,

@@ -8,11 +8,12 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { request, type Dispatcher, type FormData } from 'undici';
 import { AiTimeoutError } from '../../domain/errors.js';
+import { failSpan, startSpan, tracingOn } from '../tracing/index.js';
 import { Exchange } from './exchange.js';
 import { apiErrorFromResponse, isAiError, scrubAiError, transportError, type Redact } from './http-errors.js';
 import { estimateTokens } from './rate-headers.js';
 import { retryDelayMs, shouldRetryError, shouldRetryResponse, type ResponseHeaders } from './retry.js';
-import type { UpstreamGate } from './upstream-gate.js';
+import type { GatePass, UpstreamGate } from './upstream-gate.js';
 
 /**
  * How long one attempt keeps asking an endpoint that answers 429 while the gate holds
@@ -110,10 +111,12 @@ export async function send<T>(
   let limitedSince: number | undefined;
   for (;;) {
     if (call.signal?.aborted) throw call.signal.reason;
-    const pass = settings.gate ? await settings.gate.enter(lane, tokens, call.signal) : undefined;
+    const pass = settings.gate ? await (tracingOn() ? tracedEnter(settings.gate, lane, tokens, call.signal) : settings.gate.enter(lane, tokens, call.signal)) : undefined;
     let failure: { error: Error; retry: boolean; headers?: ResponseHeaders };
     const exchange = new Exchange(call.signal, settings.timeoutMs, what);
     const attempt = observeAttempt(settings.observe, call.path);
+    // Traced, each attempt is a span, from its start until its answer's headers (a JSON body: until read).
+    const span = tracingOn() ? startSpan(what, { 'http.request.method': call.method, 'url.path': call.path, 'switchboard.ai.retry': retry }) : undefined;
     try {
       const response = await request(`${settings.baseUrl}${call.path}`, {
         method: call.method,
@@ -126,6 +129,7 @@ export async function send<T>(
         bodyTimeout: 0,
       });
       const { statusCode, headers } = response;
+      span?.setAttribute('http.response.status_code', statusCode);
       const held = pass?.done(statusCode, headers) ?? 0;
       exchange.attach(response.body);
       attempt(String(statusCode));
@@ -136,6 +140,7 @@ export async function send<T>(
       exchange.close(true);
       const error = apiErrorFromResponse({ statusCode, statusText: response.statusText, headers, bodyText }, what, settings.redact);
       failure = { error, retry: shouldRetryResponse(statusCode, headers) && !error.quotaExhausted, headers };
+      if (span) failSpan(span, error);
       // The gate holds the lane as the endpoint asked and then lets one request probe: ask
       // again through it. (The wait here too: a gate that lost Redis holds nothing.)
       if (statusCode === 429 && pass && !error.quotaExhausted) {
@@ -153,11 +158,24 @@ export async function send<T>(
       if (exchange.callerAborted) throw exchange.callerReason;
       const error = failureOf(caught, exchange, what, settings.redact);
       failure = { error, retry: shouldRetryError(error) };
+      if (span) failSpan(span, error);
+    } finally {
+      span?.end();
     }
     if (!failure.retry || retry >= settings.maxRetries) throw failure.error;
     const wait = retryDelayMs({ retry, ...(failure.headers ? { headers: failure.headers } : {}) });
     retry += 1;
     await sleepOrAbort(settings, wait, call.signal);
+  }
+}
+
+/** Waits at the gate as an `ai gate` span (tracing on): how long the endpoint's limits held the request. */
+async function tracedEnter(gate: UpstreamGate, lane: string, tokens: number, signal: AbortSignal | undefined): Promise<GatePass> {
+  const span = startSpan('ai gate', { 'switchboard.ai.lane': lane, 'switchboard.ai.tokens_estimate': tokens });
+  try {
+    return await gate.enter(lane, tokens, signal);
+  } finally {
+    span?.end();
   }
 }
 

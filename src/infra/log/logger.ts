@@ -6,6 +6,7 @@
  * https://getpino.io/#/docs/redaction
  */
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { traceFieldsOfLogLine } from '../tracing/spans.js';
 
 /** What a secret is replaced with in log output. */
 export const REDACTED = '[redacted]';
@@ -33,6 +34,11 @@ export interface LoggerOptions {
   /** Where lines go; stdout by default. Tests pass a stream to read what was logged. */
   readonly destination?: DestinationStream;
   readonly base?: Record<string, unknown>;
+  /**
+   * With tracing on: every line written inside a span carries its `trace_id` and
+   * `span_id`, so a log line leads to its trace. Off, no line pays for looking.
+   */
+  readonly traceIds?: boolean;
 }
 
 /** Creates the root logger. */
@@ -45,6 +51,7 @@ export function createLogger(options: LoggerOptions): PinoLogger {
       redact: { paths: REDACT_PATHS, censor: REDACTED },
       hooks: { streamWrite: scrub },
       serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+      ...(options.traceIds ? { mixin: traceFieldsOfLogLine } : {}),
     },
     options.destination ?? pino.destination({ sync: false }),
   );

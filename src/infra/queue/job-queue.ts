@@ -3,11 +3,12 @@
  * only places that create BullMQ queues and workers (ARCHITECTURE.md).
  * https://docs.bullmq.io/guide/jobs/job-ids
  */
-import type { Queue } from 'bullmq';
+import type { Queue, Telemetry } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { JOB_KINDS, type JobKind, type JobPayload } from '../../domain/jobs.js';
 import type { JobQueue } from '../../ports/index.js';
 import type { IntakeMetrics } from '../metrics/index.js';
+import { inSpan, tracingOn } from '../tracing/index.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { readDepth, type JobDepth } from './depth.js';
 import { createOrdering, PENDING_CLAIM_MS } from './ordering.js';
@@ -41,6 +42,8 @@ export interface JobQueueOptions {
   readonly keys: RedisKeys;
   readonly attempts: number;
   readonly metrics?: IntakeMetrics;
+  /** BullMQ's telemetry (tracing on): the job carries the enqueue's trace to the worker. */
+  readonly telemetry?: Telemetry | undefined;
 }
 
 /** A JobQueue plus what the composition root needs to manage it. */
@@ -55,7 +58,7 @@ export interface ManagedJobQueue extends JobQueue {
 /** Creates the producer. Queues are opened lazily, one per job kind. */
 export function createJobQueue(options: JobQueueOptions): ManagedJobQueue {
   const ordering = createOrdering(options.connection, options.keys);
-  const queues = createQueueSet(options.connection, options.keys);
+  const queues = createQueueSet(options.connection, options.keys, options.telemetry);
   const queueFor = (kind: JobKind): Queue => queues.get(kind);
   /** Dedupe records being marked "added"; close() waits for them. */
   const marking = new Set<Promise<void>>();
@@ -81,40 +84,50 @@ export function createJobQueue(options: JobQueueOptions): ManagedJobQueue {
     marking.add(mark);
   };
 
+  const add: JobQueue['enqueue'] = async (kind, payload, { jobId }) => {
+    let acceptance = await ordering.accept(payload.conversation, jobId);
+    // Another producer is adding this very message (a platform delivered it twice at
+    // once), or one failed moments ago: wait until it is added or its claim goes stale,
+    // rather than calling it a duplicate and perhaps losing it.
+    for (let waited = 0; acceptance.beingAdded && waited <= PENDING_CLAIM_MS; waited += CLAIM_POLL_MS) {
+      await sleep(CLAIM_POLL_MS);
+      acceptance = await ordering.accept(payload.conversation, jobId);
+    }
+    const { ticket, alreadyAdded } = acceptance;
+    if (alreadyAdded || acceptance.beingAdded) {
+      options.metrics?.jobEnqueued(kind, true);
+      return { jobId, duplicate: true };
+    }
+    const envelope: JobEnvelope = acceptance.runnable ? { payload, ticket, runnable: true } : { payload, ticket };
+    let job;
+    try {
+      job = await queueFor(kind).add(kind, envelope, {
+        jobId,
+        attempts: options.attempts,
+        backoff: { type: 'exponential', delay: BACKOFF_DELAY_MS },
+        removeOnComplete: KEEP_COMPLETED,
+        removeOnFail: KEEP_FAILED,
+      });
+    } catch (error) {
+      // Best effort (Redis may be the reason): the caller retries, and takes the claim over.
+      await ordering.release(payload.conversation, jobId, ticket).catch(() => undefined);
+      throw error;
+    }
+    markAdded(payload.conversation, jobId, ticket);
+    options.metrics?.jobEnqueued(kind, false);
+    return { jobId: job.id ?? jobId, duplicate: false };
+  };
+
   return {
-    async enqueue(kind, payload, { jobId }) {
-      let acceptance = await ordering.accept(payload.conversation, jobId);
-      // Another producer is adding this very message (a platform delivered it twice at
-      // once), or one failed moments ago: wait until it is added or its claim goes stale,
-      // rather than calling it a duplicate and perhaps losing it.
-      for (let waited = 0; acceptance.beingAdded && waited <= PENDING_CLAIM_MS; waited += CLAIM_POLL_MS) {
-        await sleep(CLAIM_POLL_MS);
-        acceptance = await ordering.accept(payload.conversation, jobId);
-      }
-      const { ticket, alreadyAdded } = acceptance;
-      if (alreadyAdded || acceptance.beingAdded) {
-        options.metrics?.jobEnqueued(kind, true);
-        return { jobId, duplicate: true };
-      }
-      const envelope: JobEnvelope = acceptance.runnable ? { payload, ticket, runnable: true } : { payload, ticket };
-      let job;
-      try {
-        job = await queueFor(kind).add(kind, envelope, {
-          jobId,
-          attempts: options.attempts,
-          backoff: { type: 'exponential', delay: BACKOFF_DELAY_MS },
-          removeOnComplete: KEEP_COMPLETED,
-          removeOnFail: KEEP_FAILED,
-        });
-      } catch (error) {
-        // Best effort (Redis may be the reason): the caller retries, and takes the claim over.
-        await ordering.release(payload.conversation, jobId, ticket).catch(() => undefined);
-        throw error;
-      }
-      markAdded(payload.conversation, jobId, ticket);
-      options.metrics?.jobEnqueued(kind, false);
-      return { jobId: job.id ?? jobId, duplicate: false };
-    },
+    // Traced, the enqueue is a span of the platform event's trace, and BullMQ's `add` under it.
+    enqueue: (kind, payload, enqueueOptions) =>
+      tracingOn()
+        ? inSpan(`enqueue ${kind}`, { 'switchboard.job.kind': kind, 'switchboard.job.id': enqueueOptions.jobId }, async (span) => {
+            const outcome = await add(kind, payload, enqueueOptions);
+            span?.setAttribute('switchboard.job.duplicate', outcome.duplicate);
+            return outcome;
+          })
+        : add(kind, payload, enqueueOptions),
     async counts() {
       const result = {} as Record<JobKind, number>;
       for (const kind of JOB_KINDS) {

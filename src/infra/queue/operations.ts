@@ -12,6 +12,7 @@ import { JOB_KINDS, type JobKind } from '../../domain/jobs.js';
 import type { Platform } from '../../domain/inbound-message.js';
 import type { FailedJobSummary, Operations, OpsSnapshot, QueueSnapshot } from '../../ports/index.js';
 import { createScrubber } from '../log/logger.js';
+import { traceIdOfMetadata } from '../tracing/index.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { createQueueSet } from './queue-set.js';
 
@@ -82,9 +83,13 @@ export function createQueueOperations(options: QueueOperationsOptions): QueueOpe
   };
 }
 
-/** What the operator sees of a failed job: where it came from and why it failed, never what the user wrote. */
+/**
+ * What the operator sees of a failed job: where it came from, why it failed and, when it
+ * was traced, its trace's id; never what the user wrote.
+ */
 function summarize(kind: JobKind, job: Job, scrub: (text: string) => string): FailedJobSummary {
   const chat = chatOf(job.data);
+  const traceId = traceIdOfMetadata(job.opts.telemetry?.metadata);
   return {
     id: job.id ?? '',
     kind,
@@ -92,6 +97,7 @@ function summarize(kind: JobKind, job: Job, scrub: (text: string) => string): Fa
     reason: cut(scrub(job.failedReason || 'no reason recorded')),
     attemptsMade: job.attemptsMade,
     failedAt: job.finishedOn ?? job.processedOn ?? job.timestamp,
+    ...(traceId === undefined ? {} : { traceId }),
   };
 }
 

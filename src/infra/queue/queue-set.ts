@@ -2,7 +2,7 @@
  * BullMQ Queue objects by job kind, opened on first use on one connection, closed
  * together. The producer and the operator view each keep one set.
  */
-import { Queue } from 'bullmq';
+import { Queue, type Telemetry } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobKind } from '../../domain/jobs.js';
 import type { RedisKeys } from '../redis/keys.js';
@@ -19,13 +19,14 @@ export interface QueueSet {
   close(): Promise<void>;
 }
 
-export function createQueueSet(connection: Redis, keys: Pick<RedisKeys, 'prefix'>): QueueSet {
+/** Opens queues on `connection`; with `telemetry` (tracing on), each job added carries its trace (src/infra/tracing). */
+export function createQueueSet(connection: Redis, keys: Pick<RedisKeys, 'prefix'>, telemetry?: Telemetry): QueueSet {
   const queues = new Map<JobKind, Queue>();
   return {
     get(kind) {
       let queue = queues.get(kind);
       if (!queue) {
-        queue = new Queue(queueNameOf(kind), { connection, prefix: keys.prefix });
+        queue = new Queue(queueNameOf(kind), { connection, prefix: keys.prefix, ...(telemetry ? { telemetry } : {}) });
         queues.set(kind, queue);
       }
       return queue;

@@ -5,7 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type Telemetry } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { JOB_KINDS, type JobKind, type JobPayload, type JobResult } from '../../domain/jobs.js';
 import type { JobContext, JobHandler, Logger } from '../../ports/index.js';
@@ -15,6 +15,7 @@ import { readDepth, type JobDepth } from './depth.js';
 import { queueNameOf, type JobEnvelope } from './job-queue.js';
 import { createOrdering } from './ordering.js';
 import { settleWithin } from '../settle-within.js';
+import { traceJobRun, traceTurn, tracingOn } from '../tracing/index.js';
 
 /**
  * A job holds its lock this long without renewal before it counts as stalled. A killed
@@ -67,6 +68,8 @@ export interface JobWorkersOptions {
    * MAX_STALLED_COUNT times), so the user can be told; what it throws is logged.
    */
   readonly onGaveUp?: (kind: JobKind, payload: JobPayload<JobKind>) => Promise<void>;
+  /** BullMQ's telemetry (tracing on): each run of a job is a span of its message's trace. */
+  readonly telemetry?: Telemetry | undefined;
 }
 
 /** The running workers. */
@@ -125,7 +128,7 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
       const { payload, ticket, runnable } = job.data;
       const conversation = payload.conversation;
       // A job whose predecessors had all finished at intake needs no look (the usual case).
-      if (!runnable && !(await ordering.mayRun(conversation, ticket, job.timestamp, stateOf))) {
+      if (!runnable && !(await turnHasCome(conversation, ticket, job.timestamp))) {
         await job.moveToDelayed(Date.now() + ORDER_POLL_MS, token);
         // The predecessor may have finished between the check and the move; don't sleep then.
         if (await ordering.mayRun(conversation, ticket, job.timestamp, stateOf)) await job.promote().catch(() => undefined);
@@ -137,6 +140,8 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
       if (job.attemptsMade === 0) options.metrics?.jobWaited(kind, (job.processedOn ?? Date.now()) - job.timestamp);
       options.metrics?.conversationActive(conversation);
       const jobId = job.id ?? '';
+      const where = whereFrom(job);
+      if (tracingOn()) traceJobRun(job, attempt, where);
       const context: JobContext = {
         jobId,
         attempt,
@@ -145,7 +150,7 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
         // BullMQ counts every start (`ats`), a stalled job's takeover included.
         firstRun: job.attemptsStarted <= 1 && job.attemptsMade === 0,
         signal: shutdown.signal,
-        log: options.log.child({ jobId: job.id, kind, ...whereFrom(job), conversation, attempt }),
+        log: options.log.child({ jobId: job.id, kind, ...where, conversation, attempt }),
       };
       const started = performance.now();
       try {
@@ -160,6 +165,12 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
         lost.delete(jobId);
         options.metrics?.jobRan(kind, performance.now() - started);
       }
+    };
+
+    /** Whether every earlier message of the conversation has finished (traced: an `ordering` span). */
+    const turnHasCome = (conversation: string, ticket: number, since: number): Promise<boolean> => {
+      const check = (): Promise<boolean> => ordering.mayRun(conversation, ticket, since, stateOf);
+      return tracingOn() ? traceTurn(ticket, check) : check();
     };
 
     const finishTurn = async (conversation: string, ticket: number): Promise<void> => {
@@ -177,6 +188,7 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
       stalledInterval: STALLED_INTERVAL_MS,
       maxStalledCount: MAX_STALLED_COUNT,
       runRetryDelay: RUN_RETRY_DELAY_MS,
+      ...(options.telemetry ? { telemetry: options.telemetry } : {}),
     });
     worker.on('completed', (_job, result) => options.metrics?.jobSettled(kind, 'completed', result));
     worker.on('failed', (job, error) => {

@@ -5,12 +5,15 @@
  * 429 pauses a key for the time it asked; nobody calls under that key until then.
  * Telegram: https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
  * Discord: https://discord.com/developers/docs/topics/rate-limits
+ * Traced, a call that has to wait is a `rate limit wait` span (under its platform call's
+ * span), and a skippable call that did not fit marks the current span.
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { RateLimit, RateLimiter } from '../../ports/index.js';
 import type { RedisKeys } from '../redis/keys.js';
+import { noteOnCurrentSpan, startSpan, tracingOn } from '../tracing/index.js';
 
 /** Never sleep less than this between two tries: the script's answer is already exact. */
 const MIN_WAIT_MS = 5;
@@ -95,11 +98,19 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLi
     return r.sbRateAcquire(keys.length, ...keys, now(), member, inFlightMs, ...limits.flatMap((l) => [l.max, l.perMs]));
   };
   const acquire = async (limits: readonly RateLimit[], member: string, inFlightMs: number, signal?: AbortSignal): Promise<void> => {
-    for (;;) {
-      signal?.throwIfAborted();
-      const wait = await attempt(limits, member, inFlightMs);
-      if (wait <= 0) return;
-      await sleep(Math.min(Math.max(wait, MIN_WAIT_MS), MAX_WAIT_SLICE_MS), signal);
+    let waiting: ReturnType<typeof startSpan>;
+    let tries = 0;
+    try {
+      for (;; tries += 1) {
+        signal?.throwIfAborted();
+        const wait = await attempt(limits, member, inFlightMs);
+        if (wait <= 0) return;
+        if (tries === 0 && tracingOn()) waiting = startSpan('rate limit wait', { 'switchboard.ratelimit.limits': limits.length });
+        await sleep(Math.min(Math.max(wait, MIN_WAIT_MS), MAX_WAIT_SLICE_MS), signal);
+      }
+    } finally {
+      waiting?.setAttribute('switchboard.ratelimit.tries', tries + 1);
+      waiting?.end();
     }
   };
   /** Moves a finished call's place to when it finished (only if it is still there), in one round trip. */
@@ -118,7 +129,10 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLi
       await acquire(limits, newMember(), 0, signal);
     },
     async tryAcquire(limits) {
-      return limits.length === 0 ? 0 : Math.max(0, await attempt(limits, newMember()));
+      if (limits.length === 0) return 0;
+      const wait = Math.max(0, await attempt(limits, newMember()));
+      if (wait > 0) noteOnCurrentSpan('switchboard.ratelimit.skipped', true);
+      return wait;
     },
     // The settling is not awaited: the caller has its answer, and until the settle lands
     // the call only counts as still in flight, which errs on the safe side.
@@ -136,7 +150,10 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLi
       if (limits.length === 0) return { ran: true, value: await call() };
       const member = newMember();
       const wait = await attempt(limits, member, IN_FLIGHT_MS);
-      if (wait > 0) return { ran: false, waitMs: wait };
+      if (wait > 0) {
+        noteOnCurrentSpan('switchboard.ratelimit.skipped', true);
+        return { ran: false, waitMs: wait };
+      }
       try {
         return { ran: true, value: await call() };
       } finally {
