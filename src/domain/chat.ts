@@ -14,6 +14,10 @@ export interface HistoryEntry {
   readonly text: string;
   /** Milliseconds since the epoch. */
   readonly at: number;
+  /** A user's turn: the platform's id of the message it was. */
+  readonly id?: string;
+  /** A user's turn: ids of other messages whose content it carries (the message it replied to). */
+  readonly refs?: readonly string[];
 }
 
 /**
