@@ -74,15 +74,18 @@ export async function gatherQuestion(deps: QuestionDeps, asking: Asking, context
       return { reply: await say(outbox, target, message.attachments.length > 0 ? REPLIES.unsupportedFile : REPLIES.emptyMessage) };
     }
 
-    // 3. The words, then the pictures.
-    const photos = own.images.length === 0 ? '' : own.images.length === 1 ? '[photo]' : `[${own.images.length} photos]`;
-    const text = composeQuestion(
-      { name: message.author.displayName, said: [said, photos].filter((part) => part !== '').join(' ') },
-      { ...(reply ? { reply: reply.context } : {}), files: own.files },
-      { historyMaxTokens: deps.historyMaxTokens ?? DEFAULT_HISTORY_MAX_TOKENS, count: deps.countTokens ?? roughCount },
-    );
+    // 3. The words, then the pictures. History keeps text only: the photos as a mark.
+    const words = (mark: string): string =>
+      composeQuestion(
+        { name: message.author.displayName, said: [said, mark].filter((part) => part !== '').join(' ') },
+        { ...(reply ? { reply: reply.context } : {}), files: own.files },
+        { historyMaxTokens: deps.historyMaxTokens ?? DEFAULT_HISTORY_MAX_TOKENS, count: deps.countTokens ?? roughCount },
+      );
+    const text = words(own.images.length === 0 ? '' : own.images.length === 1 ? '[photo]' : `[${own.images.length} photos]`);
     const images = [...own.images, ...(reply?.images ?? [])];
-    const content: ChatContentPart[] | undefined = images.length === 0 ? undefined : [{ type: 'text', text }, ...images.map(imagePart)];
+    const seen = images.length === 0 ? '' : words('');
+    const content: ChatContentPart[] | undefined =
+      images.length === 0 ? undefined : [...(seen === '' ? [] : [{ type: 'text' as const, text: seen }]), ...images.map(imagePart)];
     const refs = reply && carriesWhole(reply.context) ? [reply.context.replyTo.messageId] : [];
     return {
       question: {

@@ -15,7 +15,7 @@ const BUDGET = { historyMaxTokens: 4_000, count: countTokens };
 const MEETING = 'the meeting moved to friday, room 4B';
 const asked = { name: 'Bob', said: 'what does this say?' };
 
-function reply(over: Partial<ReplyContext> & { replyTo?: Partial<ReplyContext['replyTo']> } = {}): ReplyContext {
+function reply(over: Partial<Omit<ReplyContext, 'replyTo'>> & { replyTo?: Partial<ReplyContext['replyTo']> } = {}): ReplyContext {
   return {
     inHistory: false,
     photosShown: 0,
