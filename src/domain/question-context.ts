@@ -26,8 +26,12 @@ export interface FileText {
 /** What the message replied to brings, as the worker found it. */
 export interface ReplyContext {
   readonly replyTo: RepliedTo;
-  /** History already holds its words: they are not repeated. */
-  readonly inHistory: boolean;
+  /**
+   * Where history already holds its words, which are then not repeated: in the last
+   * exchange (`latest`: the question needs no pointer to it, as when a group replies to
+   * the bot's last answer), or `earlier`; false when it does not.
+   */
+  readonly inHistory: HistoryPlace | false;
   /** Its voice note: what it says, or `unheard` when it could not be transcribed. */
   readonly voice?: { readonly transcript: string } | 'unheard';
   /** Its photos sent to the model as image parts (after the message's own). */
@@ -39,6 +43,12 @@ export interface ReplyContext {
   /** Its files that were not read (too large, not text). */
   readonly filesUnread: readonly string[];
 }
+
+/** Where in history a message is: in its last exchange, or before. */
+export type HistoryPlace = 'latest' | 'earlier';
+
+/** The last exchange: the user's turn and the answer. */
+const LATEST_ENTRIES = 2;
 
 /** The budget the context must keep to. */
 export interface ContextBudget {
@@ -61,7 +71,8 @@ export function composeQuestion(
   if (asked.said !== '') parts.push(asked.said);
   if (context.reply) {
     const room = Math.max(MIN_CONTEXT_TOKENS, entryTokenLimit(budget.historyMaxTokens) - messageTokens({ name: asked.name, text: asked.said }, budget.count));
-    parts.push(describeReply(context.reply, room - CONTEXT_FRAMING_TOKENS, budget.count));
+    const described = describeReply(context.reply, room - CONTEXT_FRAMING_TOKENS, budget.count);
+    if (described !== '') parts.push(described);
     parts.push(...context.reply.files.map(fileBlock));
   }
   parts.push(...context.files.map(fileBlock));
@@ -69,22 +80,24 @@ export function composeQuestion(
 }
 
 /**
- * Whether history already holds the words of the message replied to: a turn that was that
+ * Where history already holds the words of the message replied to: a turn that was that
  * message (its id) or carried it whole (its refs), or, for one of the bot's messages, a
  * turn that contains its words (what a platform shows of the bot's Markdown differs in
- * markup only).
+ * markup only). False when it holds them nowhere.
  */
-export function inHistory(replyTo: RepliedTo, history: readonly HistoryEntry[]): boolean {
+export function placeInHistory(replyTo: RepliedTo, history: readonly HistoryEntry[]): HistoryPlace | false {
   const id = replyTo.messageId;
-  if (history.some((entry) => entry.id === id || entry.refs?.includes(id) === true)) return true;
-  if (!replyTo.authorIsBot) return false;
-  const words = plainWords(replyTo.text ?? '').slice(0, RECOGNIZED_CHARS);
-  return words !== '' && history.some((entry) => plainWords(withoutLinkTargets(entry.text)).includes(words));
+  const words = replyTo.authorIsBot ? plainWords(replyTo.text ?? '').slice(0, RECOGNIZED_CHARS) : '';
+  const holds = (entry: HistoryEntry): boolean =>
+    entry.id === id || entry.refs?.includes(id) === true || (words !== '' && plainWords(withoutLinkTargets(entry.text)).includes(words));
+  const at = history.findLastIndex(holds);
+  if (at === -1) return false;
+  return at >= history.length - LATEST_ENTRIES ? 'latest' : 'earlier';
 }
 
 /** Whether the whole message replied to goes into the question (not a part of it, nor a pointer): history then records its id. */
 export function carriesWhole(reply: ReplyContext): boolean {
-  return !reply.inHistory && reply.replyTo.quote === undefined;
+  return reply.inHistory === false && reply.replyTo.quote === undefined;
 }
 
 function describeReply(reply: ReplyContext, room: number, count: TokenCounter): string {
@@ -100,7 +113,9 @@ function describeReply(reply: ReplyContext, room: number, count: TokenCounter): 
   if (replyTo.quote !== undefined) {
     return [`(In reply to this part of ${whose}:)`, quoted(truncateText(replyTo.quote, room, count))].join('\n');
   }
-  if (reply.inHistory) return [`(In reply to ${whose} above.)`, ...notes.map((note) => `> ${note}`)].join('\n');
+  // The last exchange is what a reply points at anyway: no pointer, unless something (a photo) comes with it.
+  if (reply.inHistory === 'latest' && notes.length === 0) return '';
+  if (reply.inHistory !== false) return [`(In reply to ${whose} above.)`, ...notes.map((note) => `> ${note}`)].join('\n');
   const words = [replyTo.text ?? '', reply.voice !== undefined && reply.voice !== 'unheard' ? `[voice note] ${reply.voice.transcript}` : '']
     .filter((part) => part.trim() !== '')
     .join('\n');

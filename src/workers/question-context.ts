@@ -14,7 +14,7 @@ import type { TokenCounter } from '../domain/history-budget.js';
 import type { Attachment, InboundMessage, RepliedTo } from '../domain/inbound-message.js';
 import type { ChatResult } from '../domain/jobs.js';
 import { FileFetchError, FileTooLargeError, TRANSCRIPTION_MAX_BYTES, transcriptionFileName, VISION_MAX_BYTES, VISION_MIME_TYPES } from '../domain/media.js';
-import { carriesWhole, composeQuestion, inHistory, type FileText, type ReplyContext } from '../domain/question-context.js';
+import { carriesWhole, composeQuestion, placeInHistory, type FileText, type HistoryPlace, type ReplyContext } from '../domain/question-context.js';
 import { FAILURE_NOTICES, REPLIES } from '../domain/replies.js';
 import { decodeText, fileLabel, isTextFile } from '../domain/text-files.js';
 import type { ChannelSettingsStore, HistoryStore, JobContext, Outbox, ReplyTarget, Transcriber } from '../ports/index.js';
@@ -163,7 +163,7 @@ async function replyContext(
   const filesUnread: string[] = [];
   let voice: ReplyContext['voice'];
   // History holds the words of a message it knows (a voice note as its transcript): not fetched again.
-  if (!known) {
+  if (known === false) {
     for (const attachment of attachments.filter(isTextFile).slice(0, MAX_TEXT_FILES)) {
       const read = await readTextFile(attachment, deps.textFileMaxBytes, asking.outbox, context);
       if ('file' in read) files.push(read.file);
@@ -178,11 +178,11 @@ async function replyContext(
   };
 }
 
-/** Whether the conversation's history (the channel's, or the author's under `/scope user`) already holds the message's words. */
-async function historyHolds(deps: QuestionDeps, asking: Asking, replyTo: RepliedTo, context: JobContext): Promise<boolean> {
+/** Where the conversation's history (the channel's, or the author's under `/scope user`) already holds the message's words, if it does. */
+async function historyHolds(deps: QuestionDeps, asking: Asking, replyTo: RepliedTo, context: JobContext): Promise<HistoryPlace | false> {
   try {
     const scope = (await deps.channelSettings?.get(asking.conversation))?.scope;
-    return inHistory(replyTo, await deps.history.read(historyKeyOf(asking.conversation, scope, asking.message.author.id)));
+    return placeInHistory(replyTo, await deps.history.read(historyKeyOf(asking.conversation, scope, asking.message.author.id)));
   } catch (error) {
     // The answer reads history too, and fails there if Redis is gone; here the words just go along.
     context.log.warn({ err: error }, 'could not read history to recognize the message replied to');

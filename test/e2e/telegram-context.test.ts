@@ -87,15 +87,16 @@ describe('telegram: replies and quotes as context', () => {
     await h.botTexts(dm, (t) => t.length === 1);
     h.telegram.message({ chat: dm, from: ann, text: 'and its population?', replyTo: messageIdOf(first) });
     await h.botTexts(dm, (t) => t.length === 2);
-    // History has the question and the echoing answer; the new question points at them, and repeats neither.
+    // History has the question and the echoing answer, the last exchange: the new question repeats neither.
     const all = JSON.stringify(requests()[1]);
     expect(all.split('capital of Peru').length - 1).toBe(2);
-    expect(asked(1)).toBe("and its population?\n\n(In reply to Ann's message above.)");
-    // The bot's own answer, replied to while it is in history, is not repeated either.
+    expect(asked(1)).toBe('and its population?');
+    // The bot's first answer, now an earlier one, is pointed at, not repeated.
     const answer = h.telegram.botMessages(dm.id)[0]!;
     h.telegram.message({ chat: dm, from: ann, text: 'are you sure?', replyTo: answer.message_id });
     await h.botTexts(dm, (t) => t.length === 3);
     expect(JSON.stringify(requests()[2]).split('Echo: what is the capital of Peru?').length - 1).toBe(1);
+    expect(asked(2)).toBe('are you sure?\n\n(In reply to your earlier message above.)');
   });
 
   it('carries the photo of a message replied to as an image part', async () => {

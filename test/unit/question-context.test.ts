@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HistoryEntry } from '../../src/domain/chat.js';
 import { entryTokenLimit, messageTokens, TRUNCATION_MARKER } from '../../src/domain/history-budget.js';
-import { composeQuestion, inHistory, type ReplyContext } from '../../src/domain/question-context.js';
+import { composeQuestion, placeInHistory, type ReplyContext } from '../../src/domain/question-context.js';
 import { decodeText, isTextFile } from '../../src/domain/text-files.js';
 import { countTokens } from '../../src/infra/history/index.js';
 
@@ -38,9 +38,13 @@ describe('composeQuestion', () => {
     expect(text).not.toContain('friday');
   });
 
-  it('does not repeat words history holds, and says which message it is', () => {
-    const text = composeQuestion(asked, { reply: reply({ inHistory: true }), files: [] }, BUDGET);
-    expect(text).toBe("what does this say?\n\n(In reply to Ann's message above.)");
+  it('does not repeat words history holds: points at an earlier message, and at the last exchange not at all', () => {
+    expect(composeQuestion(asked, { reply: reply({ inHistory: 'earlier' }), files: [] }, BUDGET)).toBe("what does this say?\n\n(In reply to Ann's message above.)");
+    expect(composeQuestion(asked, { reply: reply({ inHistory: 'latest' }), files: [] }, BUDGET)).toBe('what does this say?');
+    // A photo still comes along: history keeps no pictures.
+    expect(composeQuestion(asked, { reply: reply({ inHistory: 'latest', photosShown: 1 }), files: [] }, BUDGET)).toBe(
+      "what does this say?\n\n(In reply to Ann's message above.)\n> [photo: the last image]",
+    );
   });
 
   it('notes photos, voice notes and files, and quotes a transcript', () => {
@@ -62,20 +66,22 @@ describe('composeQuestion', () => {
   });
 });
 
-describe('inHistory', () => {
+describe('placeInHistory', () => {
   const turn = (text: string, extra: Partial<HistoryEntry> = {}): HistoryEntry => ({ role: 'user', name: 'Ann', text, at: 1, ...extra });
+  const answer = (text: string): HistoryEntry => ({ role: 'assistant', name: 'Switchboard', text, at: 2 });
 
-  it('knows a message by its id, or by a turn that carried it', () => {
-    expect(inHistory({ messageId: '41', authorIsBot: false, text: MEETING }, [turn(MEETING, { id: '41' })])).toBe(true);
-    expect(inHistory({ messageId: '41', authorIsBot: false, text: MEETING }, [turn('what?', { id: '42', refs: ['41'] })])).toBe(true);
-    expect(inHistory({ messageId: '41', authorIsBot: false, text: MEETING }, [turn(MEETING, { id: '40' })])).toBe(false);
+  it('knows a message by its id, or by a turn that carried it, in the last exchange or before', () => {
+    const replyTo = { messageId: '41', authorIsBot: false, text: MEETING };
+    expect(placeInHistory(replyTo, [turn(MEETING, { id: '41' }), answer('ok')])).toBe('latest');
+    expect(placeInHistory(replyTo, [turn('what?', { id: '42', refs: ['41'] }), answer('ok'), turn('more', { id: '43' }), answer('sure')])).toBe('earlier');
+    expect(placeInHistory(replyTo, [turn(MEETING, { id: '40' })])).toBe(false);
   });
 
   it('knows the bot’s own message by its words, whatever the platform made of its Markdown', () => {
     const answer = 'See the **docs** at [the site](https://example.com/docs) for more:\n```ts\nconst x = 1;\n```';
     const history = [{ role: 'assistant' as const, name: 'Switchboard', text: answer, at: 2 }];
-    expect(inHistory({ messageId: '9', authorIsBot: true, text: 'See the docs at the site for more:\nconst x = 1;' }, history)).toBe(true);
-    expect(inHistory({ messageId: '9', authorIsBot: true, text: 'Something else entirely' }, history)).toBe(false);
+    expect(placeInHistory({ messageId: '9', authorIsBot: true, text: 'See the docs at the site for more:\nconst x = 1;' }, history)).toBe('latest');
+    expect(placeInHistory({ messageId: '9', authorIsBot: true, text: 'Something else entirely' }, history)).toBe(false);
   });
 });
 
