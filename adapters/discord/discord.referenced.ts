@@ -63,10 +63,10 @@ export function createReferencedMessages(): ReferencedMessages {
 /** What a chat answer reads of the referenced message: its author, its text (mentions as names) and its files. */
 function repliedToOf(raw: RawMessage, botId: string): Omit<RepliedTo, 'authorIsBot' | 'messageId'> | undefined {
   if (typeof raw.id !== 'string') return undefined;
-  const author = raw.author;
+  const author = typeof raw.author === 'object' && raw.author !== null ? raw.author : undefined;
   const name = firstText(author?.global_name, author?.username);
   const voice = typeof raw.flags === 'number' && (raw.flags & MessageFlags.IsVoiceMessage) !== 0;
-  const attachments = (Array.isArray(raw.attachments) ? raw.attachments : [])
+  const attachments = objectsOf(raw.attachments)
     .filter((a) => typeof a.url === 'string')
     .map((a) =>
       attachmentOf(
@@ -80,7 +80,7 @@ function repliedToOf(raw: RawMessage, botId: string): Omit<RepliedTo, 'authorIsB
         voice,
       ),
     );
-  const text = typeof raw.content === 'string' ? namedMentions(raw.content, raw.mentions ?? [], botId) : '';
+  const text = typeof raw.content === 'string' ? namedMentions(raw.content, objectsOf(raw.mentions), botId) : '';
   return {
     ...(name === undefined ? {} : { authorName: name }),
     ...(text === '' ? {} : { text }),
@@ -99,6 +99,11 @@ function namedMentions(content: string, mentions: NonNullable<RawMessage['mentio
     .replace(/<@!?(\d{1,20})>/g, (mention, id: string) => (id === botId ? '' : names.has(id) ? `@${names.get(id)}` : mention))
     .replace(/[ \t]{2,}/g, ' ')
     .trim();
+}
+
+/** The objects of what should be an array of objects; anything else Discord would not send is left out. */
+function objectsOf<T extends object>(value: readonly T[] | undefined): T[] {
+  return Array.isArray(value) ? value.filter((item): item is T => typeof item === 'object' && item !== null) : [];
 }
 
 function firstText(...values: unknown[]): string | undefined {
