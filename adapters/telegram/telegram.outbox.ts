@@ -29,7 +29,8 @@
  * route (telegram.files.ts), refused before any call when its size is known to be over
  * the 20 MB a bot may download. Images go up as sendPhoto uploads, counted against the
  * same limits as messages, with a plain-text caption cut to Telegram's 1024 characters;
- * several at once go as one album (telegram.album.ts).
+ * several at once go as one album (telegram.album.ts). Other files (a model's reasoning as
+ * text) go up as sendDocument.
  *
  * Moderation (deleting a message, timing a member out, a member's rights, message links):
  * telegram.moderation.ts.

@@ -10,7 +10,11 @@
  * per-chat (1/s) and per-group (20/min) limits with 429 `retry_after`, and misbehaves
  * on demand (`failNext`). Updates made with `message()` carry `entities` (or
  * `caption_entities`) for commands and mentions, and forum-topic messages carry the
- * topic's service message as `reply_to_message`, as Telegram's do.
+ * topic's service message as `reply_to_message`, as Telegram's do. A reply carries the
+ * message replied to without its own reply, and a `quote` (TextQuote) of a part of it,
+ * which must be part of its text, as Telegram requires. The bot's messages keep the
+ * entities Telegram would return: code, pre, `tg://user` text mentions, and the mentions
+ * Telegram finds by itself in text outside code (`@username`, which notifies in a group).
  *
  * Moderation: `deleteMessage`, `restrictChatMember` and `getChatMember` work on what the
  * test sets up: members' statuses (`setMember`: creator, administrator with its rights,
