@@ -61,7 +61,8 @@ export type Gathered = { readonly question: Question } | { readonly reply: ChatR
 /** Builds the question of a message with everything it points at. */
 export async function gatherQuestion(deps: QuestionDeps, asking: Asking, context: JobContext): Promise<Gathered> {
   const { message, outbox, target } = asking;
-  const busy = keepShowing(outbox, target, 'typing', () => false, TYPING_DELAY_MS);
+  // Only files take a while here; a plain message goes straight on to its answer.
+  const busy = message.attachments.length > 0 || message.replyTo !== undefined ? keepShowing(outbox, target, 'typing', () => false, TYPING_DELAY_MS) : undefined;
   try {
     // 1. The message's own photos and text files.
     const own = await ownFiles(deps, asking, context);
@@ -99,7 +100,7 @@ export async function gatherQuestion(deps: QuestionDeps, asking: Asking, context
       },
     };
   } finally {
-    busy.stop();
+    busy?.stop();
   }
 }
 
