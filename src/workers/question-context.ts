@@ -13,12 +13,13 @@ import type { ChatContentPart } from '../domain/chat.js';
 import type { TokenCounter } from '../domain/history-budget.js';
 import type { Attachment, InboundMessage, RepliedTo } from '../domain/inbound-message.js';
 import type { ChatResult } from '../domain/jobs.js';
-import { FileFetchError, FileTooLargeError, TRANSCRIPTION_MAX_BYTES, transcriptionFileName, VISION_MAX_BYTES, VISION_MIME_TYPES } from '../domain/media.js';
+import { TRANSCRIPTION_MAX_BYTES, transcriptionFileName, VISION_MIME_TYPES } from '../domain/media.js';
 import { carriesWhole, composeQuestion, placeInHistory, type FileText, type HistoryPlace, type ReplyContext } from '../domain/question-context.js';
-import { FAILURE_NOTICES, REPLIES } from '../domain/replies.js';
-import { decodeText, fileLabel, isTextFile } from '../domain/text-files.js';
+import { REPLIES } from '../domain/replies.js';
+import { fileLabel, isTextFile } from '../domain/text-files.js';
 import type { ChannelSettingsStore, HistoryStore, JobContext, Outbox, ReplyTarget, Transcriber } from '../ports/index.js';
-import { DeliveryError, keepShowing, say, type Question } from './answer.js';
+import { keepShowing, say, type Question } from './answer.js';
+import { fetchImage, readTextFile } from './attachments.js';
 
 /** The most photos of one question the model is shown (the message's and the replied-to message's together). */
 const MAX_IMAGES = 4;
@@ -207,53 +208,6 @@ async function transcribe(deps: QuestionDeps, asking: Asking, audio: Attachment,
     context.log.warn({ err: error }, 'could not transcribe the voice note replied to');
     return 'unheard';
   }
-}
-
-/** Downloads one photo as a data: URL, or the sentence that says why it cannot be read. */
-async function fetchImage(
-  image: Attachment,
-  outbox: Outbox,
-  context: JobContext,
-): Promise<{ dataUrl: string } | { refusal: string; outcome?: ChatResult['outcome'] }> {
-  const maxBytes = Math.min(VISION_MAX_BYTES, outbox.maxFileBytes);
-  if (image.sizeBytes !== undefined && image.sizeBytes > maxBytes) return { refusal: REPLIES.fileTooLarge('image', image.sizeBytes, maxBytes) };
-  try {
-    const file = await outbox.fetchFile(image, { maxBytes, signal: context.signal });
-    const type = image.mimeType ?? file.mimeType ?? 'image/jpeg';
-    if (!VISION_MIME_TYPES.has(type)) return { refusal: REPLIES.unsupportedImage };
-    return { dataUrl: `data:${type};base64,${Buffer.from(file.bytes).toString('base64')}` };
-  } catch (error) {
-    return fileFailure(error, 'image', maxBytes, context);
-  }
-}
-
-/** Downloads and decodes one text file, or the sentence that says why it cannot be read. */
-async function readTextFile(
-  attachment: Attachment,
-  maxBytes: number,
-  outbox: Outbox,
-  context: JobContext,
-): Promise<{ file: FileText } | { refusal: string; outcome?: ChatResult['outcome'] }> {
-  const name = fileLabel(attachment);
-  if (attachment.sizeBytes !== undefined && attachment.sizeBytes > maxBytes) return { refusal: REPLIES.fileTooLarge('file', attachment.sizeBytes, maxBytes) };
-  try {
-    const file = await outbox.fetchFile(attachment, { maxBytes, signal: context.signal });
-    const text = decodeText(file.bytes);
-    return text === undefined ? { refusal: REPLIES.unreadableTextFile(name) } : { file: { name, text } };
-  } catch (error) {
-    return fileFailure(error, 'file', maxBytes, context);
-  }
-}
-
-/** A download that failed: the sentence for the user, or a rethrow when another attempt may cure it. */
-function fileFailure(error: unknown, what: string, maxBytes: number, context: JobContext): { refusal: string; outcome?: ChatResult['outcome'] } {
-  if (error instanceof DeliveryError || context.signal.aborted) throw error;
-  if (error instanceof FileTooLargeError) return { refusal: REPLIES.fileTooLarge(what, error.sizeBytes, maxBytes) };
-  const retry = error instanceof FileFetchError ? error.retryable : true;
-  const willRetry = retry && context.attempt < context.maxAttempts;
-  context.log.warn({ err: error, willRetry }, `could not download ${what === 'image' ? 'a photo' : 'a file'}`);
-  if (willRetry) throw error;
-  return { refusal: error instanceof FileFetchError ? REPLIES.fileUnavailable(what) : FAILURE_NOTICES.internal, outcome: 'failed' };
 }
 
 function imagePart(url: string): ChatContentPart {
