@@ -6,7 +6,8 @@
  * text files. The words go through domain/question-context.ts (attributed, bounded by the
  * history budget, not repeated when history holds them). A file of the message itself
  * that cannot be read gets a one-sentence reply; anything of the message replied to that
- * cannot be had is only noted, so the answer still comes.
+ * cannot be had (once the queue's retries are spent, for a failure that may pass) is only
+ * noted, so the answer still comes.
  */
 import { historyKeyOf } from '../domain/channel-settings.js';
 import type { ChatContentPart } from '../domain/chat.js';
