@@ -25,7 +25,7 @@ import {
   DEMO_MODEL_NAME,
   type UpstreamGate,
 } from './infra/ai/index.js';
-import { createRedisHistoryStore } from './infra/history/index.js';
+import { countTokens, createRedisHistoryStore } from './infra/history/index.js';
 import { createBearerCheck } from './infra/http/bearer.js';
 import { startHttpServer, type RouteHandler, type RunningHttpServer } from './infra/http/server.js';
 import { createLogger } from './infra/log/logger.js';
@@ -262,6 +262,14 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         channelSettings: createRedisChannelSettings({ redis: command, keys }),
         onUsage: tokenRecorder({ tokens, limits: config.limits }),
         previews: createRateBudget(PREVIEWS_PER_SECOND),
+        ...(config.chat.reasoningEffort === undefined ? {} : { reasoningEffort: config.chat.reasoningEffort }),
+        showReasoning: config.chat.showReasoning,
+        // What a question points at (a message replied to, text files), bounded like history.
+        vision: config.chat.vision,
+        transcriber: models.transcriber,
+        textFileMaxBytes: config.chat.textFileMaxBytes,
+        historyMaxTokens: config.chat.historyMaxTokens,
+        countTokens,
       };
       workers = createJobWorkers({
         connection: worker,
@@ -271,7 +279,6 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
           chat: ledgered('chat', withLimits(limited, 'chat', createChatWorker({
             ...answering,
             outboxes,
-            vision: config.chat.vision,
             models: models.catalog,
             moderation: { settings: moderationSwitches, configured: configuredModeration, action: moderation.action },
           }))),

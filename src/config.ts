@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { redisPasswordOf } from './infra/redis/redis-url.js';
 import { isLoopbackHost } from './infra/http/loopback.js';
 import type { AbuseLimits } from './domain/limits.js';
+import { REASONING_EFFORTS, SHOW_REASONING_MODES, type ReasoningEffort, type ShowReasoning } from './domain/reasoning.js';
 import {
   DEFAULT_THRESHOLDS,
   MODERATION_ACTIONS,
@@ -221,6 +222,22 @@ const envSchema = z.object({
     .optional()
     .transform((value) => (value === undefined || value === '' ? 'auto' : value))
     .pipe(z.enum(['auto', 'true', 'false'], { error: 'expected auto, true or false' })),
+  REASONING_EFFORT: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value))
+    .pipe(z.enum(REASONING_EFFORTS, { error: `expected one of ${REASONING_EFFORTS.join(', ')}` }).optional()),
+  SHOW_REASONING: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? 'off' : value))
+    .pipe(z.enum(SHOW_REASONING_MODES, { error: `expected ${SHOW_REASONING_MODES.join(' or ')}` })),
+  // Text files go to the model whole; this bounds what one message may put in the prompt.
+  TEXT_FILE_MAX_BYTES: integer(100 * 1024, 1, 10 * 1024 * 1024),
   TRANSCRIBE_MODEL: z.string().trim().default('whisper-1'),
   TRANSCRIBE_ALL_VOICE: boolean(false),
   TRANSCRIBE_CONCURRENCY: integer(64, 1, 10_000),
@@ -358,6 +375,12 @@ export interface Config {
     readonly concurrency: number;
     /** Whether photos go to the chat model as image parts (CHAT_VISION; `auto` decides by model name). */
     readonly vision: boolean;
+    /** REASONING_EFFORT: `reasoning_effort` where a channel set none; unset: not sent. */
+    readonly reasoningEffort: ReasoningEffort | undefined;
+    /** SHOW_REASONING: `file` attaches a reasoning model's thinking to its answer. */
+    readonly showReasoning: ShowReasoning;
+    /** TEXT_FILE_MAX_BYTES: the largest text file the model reads. */
+    readonly textFileMaxBytes: number;
   };
   readonly transcribe: {
     readonly model: string;
@@ -512,6 +535,9 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       historyTtlSeconds: e.HISTORY_TTL_SECONDS,
       concurrency: e.CHAT_CONCURRENCY,
       vision: e.CHAT_VISION === 'auto' ? acceptsImages(demo ? 'switchboard-demo' : e.CHAT_MODEL) : e.CHAT_VISION === 'true',
+      reasoningEffort: e.REASONING_EFFORT,
+      showReasoning: e.SHOW_REASONING,
+      textFileMaxBytes: e.TEXT_FILE_MAX_BYTES,
     },
     transcribe: { model: e.TRANSCRIBE_MODEL, allVoice: e.TRANSCRIBE_ALL_VOICE, concurrency: e.TRANSCRIBE_CONCURRENCY },
     translate: { model: e.TRANSLATE_MODEL, thenAnswer: e.TRANSLATE_THEN_ANSWER },

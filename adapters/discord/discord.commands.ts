@@ -1,7 +1,7 @@
 /**
- * The commands the bot registers at start: `/ask prompt:`, `/reset`, `/imagine prompt:
+ * The commands the bot registers at start: `/ask prompt:`, `/reset`, `/redo`, `/imagine prompt:
  * image:`, the channel settings `/moderation mode:`, `/persona set text:` / `/persona
- * reset`, `/model id:`, `/scope mode:`, `/settings`, then `/vary image:`, `/translate
+ * reset`, `/model id:`, `/scope mode:`, `/settings reasoning:`, then `/vary image:`, `/translate
  * audio:` and the message context-menu commands "Translate" and "Vary". Those that
  * change a channel are hidden by `default_member_permissions` from members who lack the
  * permission (server admins can change that under Integrations); the chat worker checks
@@ -18,6 +18,7 @@ import {
   PermissionFlagsBits,
   type RESTPostAPIApplicationCommandsJSONBody,
 } from 'discord.js';
+import { REASONING_EFFORTS } from '../../src/domain/reasoning.js';
 import { CONTEXT_MENU, SLASH } from './discord.inbound.js';
 
 /** The longest prompt a slash command takes (Discord allows up to 6000 per option). */
@@ -66,6 +67,13 @@ export const SLASH_COMMANDS: readonly SlashCommandDefinition[] = [
     type: ApplicationCommandType.ChatInput,
     name: SLASH.reset,
     description: "Forget this channel's (or thread's) conversation",
+    contexts: CONTEXTS,
+    integration_types: [ApplicationIntegrationType.GuildInstall],
+  },
+  {
+    type: ApplicationCommandType.ChatInput,
+    name: SLASH.redo,
+    description: 'Answer the last message again, replacing that answer',
     contexts: CONTEXTS,
     integration_types: [ApplicationIntegrationType.GuildInstall],
   },
@@ -154,9 +162,18 @@ export const SLASH_COMMANDS: readonly SlashCommandDefinition[] = [
   {
     type: ApplicationCommandType.ChatInput,
     name: SLASH.settings,
-    description: "This channel's settings: persona, model, scope, moderation",
+    description: "This channel's settings: persona, model, scope, reasoning, moderation",
     contexts: CONTEXTS,
     integration_types: [ApplicationIntegrationType.GuildInstall],
+    options: [
+      {
+        type: ApplicationCommandOptionType.String,
+        name: SLASH.reasoningOption,
+        description: 'How hard reasoning models think here (needs Manage Channels); default: the configured one',
+        required: false,
+        choices: [...REASONING_EFFORTS, 'default'].map((effort) => ({ name: effort, value: effort })),
+      },
+    ],
   },
   {
     type: ApplicationCommandType.ChatInput,

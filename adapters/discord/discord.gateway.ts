@@ -24,6 +24,7 @@ import { SLASH_COMMANDS } from './discord.commands.js';
 import { toDiscordError } from './discord.errors.js';
 import { globalLimit } from './discord.limits.js';
 import { inboundFromCommand, inboundFromMessage } from './discord.inbound.js';
+import { createReferencedMessages } from './discord.referenced.js';
 import { noPings } from './discord.outbox.js';
 import { registersCommands, shardOptions, whenShardsReady, type ShardSetting } from './discord.shards.js';
 
@@ -141,10 +142,14 @@ export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<Dis
     }
   };
 
+  // The message a reply points at comes whole in the reply's raw dispatch; discord.js keeps no messages.
+  const referenced = createReferencedMessages();
+  client.on(Events.Raw, (packet: { t?: unknown; d?: unknown }) => referenced.note(packet));
+
   client.on(Events.MessageCreate, (message: Message) => guarded('MESSAGE_CREATE', message.id, () => {
     const botId = client.user?.id;
     if (botId === undefined) return;
-    const inbound = inboundFromMessage(message, botId);
+    const inbound = inboundFromMessage(message, botId, referenced.take(message.id, botId));
     if (!inbound) {
       log.debug({ messageId: String(message.id) }, 'discord message not for the bot');
       return;

@@ -22,6 +22,7 @@ import {
   type InboundMessage,
   type MemberPermissions,
   type ParsedCommand,
+  type RepliedTo,
 } from '../../src/domain/inbound-message.js';
 import { encodeReplyHandle } from './discord.reply-handle.js';
 
@@ -32,6 +33,7 @@ const CONVERSATION_TYPES: ReadonlySet<MessageType> = new Set([MessageType.Defaul
 export const SLASH = {
   ask: 'ask',
   reset: 'reset',
+  redo: 'redo',
   imagine: 'imagine',
   promptOption: 'prompt',
   moderation: 'moderation',
@@ -41,6 +43,7 @@ export const SLASH = {
   model: 'model',
   scope: 'scope',
   settings: 'settings',
+  reasoningOption: 'reasoning',
   modeOption: 'mode',
   textOption: 'text',
   idOption: 'id',
@@ -69,9 +72,10 @@ const DM_PERMISSIONS: MemberPermissions = { manageMessages: true, manageChannel:
  * saying whether it is for the bot (a DM, a mention, a reply to the bot, or a message in a
  * thread the bot started); routeInbound decides what an unaddressed message gets
  * (nothing, or a transcript of a voice message under TRANSCRIBE_ALL_VOICE). A server
- * message carries its guild and what its author may do in the channel.
+ * message carries its guild and what its author may do in the channel; a reply carries
+ * what `referenced` tells of the message it points at (discord.referenced.ts).
  */
-export function inboundFromMessage(message: Message, botId: string): InboundMessage | undefined {
+export function inboundFromMessage(message: Message, botId: string, referenced?: Omit<RepliedTo, 'authorIsBot' | 'messageId'>): InboundMessage | undefined {
   if (!readable(message)) return undefined;
   if (message.author.bot || message.system || !CONVERSATION_TYPES.has(message.type)) return undefined;
   const chat = chatOf(message.channel, message.inGuild() ? message.guildId : undefined);
@@ -81,7 +85,7 @@ export function inboundFromMessage(message: Message, botId: string): InboundMess
   const addressed = chat.kind === 'dm' || mentioned || repliedToBot || inBotThread;
   const text = stripBotMention(message.content, botId);
   const command = parseCommand(text);
-  const referenced = message.reference?.messageId;
+  const reference = message.reference?.messageId;
   const voiceMessage = message.flags.has(MessageFlags.IsVoiceMessage);
   const permissions = chat.kind === 'dm' ? DM_PERMISSIONS : memberPermissionsIn(message);
   return {
@@ -95,7 +99,7 @@ export function inboundFromMessage(message: Message, botId: string): InboundMess
     messageId: message.id,
     text,
     attachments: [...message.attachments.values()].filter((a) => typeof a.url === 'string').map((a) => attachmentOf(a, voiceMessage)),
-    ...(referenced === undefined || !SNOWFLAKE.test(String(referenced)) ? {} : { replyTo: { messageId: referenced, authorIsBot: repliedToBot } }),
+    ...(reference === undefined || !SNOWFLAKE.test(String(reference)) ? {} : { replyTo: { ...referenced, messageId: reference, authorIsBot: repliedToBot } }),
     addressed,
     ...(command ? { command } : {}),
     receivedAt: message.createdTimestamp,
@@ -104,8 +108,9 @@ export function inboundFromMessage(message: Message, botId: string): InboundMess
 
 /**
  * The InboundMessage of a slash command: `/ask prompt` is plain text; the others are the
- * chat worker's commands (`/reset`, `/imagine prompt` as `image`, `/moderation mode`,
- * `/persona set text` and `/persona reset`, `/model id`, `/scope mode`, `/settings`) and
+ * chat worker's commands (`/reset`, `/redo`, `/imagine prompt` as `image`, `/moderation mode`,
+ * `/persona set text` and `/persona reset`, `/model id`, `/scope mode`, `/settings
+ * reasoning` as `/settings reasoning <effort>`) and
  * the media commands (`/imagine prompt image`, `/vary image`, `/translate audio`, whose
  * attachment option becomes the message's attachment). A message context-menu command
  * ("Translate", "Vary") is that command on the files of the message it was used on.
@@ -178,6 +183,8 @@ function commandOf(interaction: ChatInputCommandInteraction): CommandInput | und
       return { text: option(SLASH.promptOption) };
     case SLASH.reset:
       return as('reset', '');
+    case SLASH.redo:
+      return as('redo', '');
     case SLASH.imagine:
       return { ...as('image', option(SLASH.promptOption)), attachments: file(SLASH.imageOption) };
     case SLASH.vary:
@@ -194,8 +201,10 @@ function commandOf(interaction: ChatInputCommandInteraction): CommandInput | und
       return as('model', option(SLASH.idOption));
     case SLASH.scope:
       return as('scope', option(SLASH.modeOption));
-    case SLASH.settings:
-      return as('settings', '');
+    case SLASH.settings: {
+      const effort = option(SLASH.reasoningOption);
+      return as('settings', effort === '' ? '' : `reasoning ${effort}`);
+    }
     default:
       return undefined;
   }
@@ -294,7 +303,7 @@ const IMAGE_EXTENSIONS = new Set(['png', 'jpg', 'jpeg', 'webp', 'gif']);
  * `waveform`: that one is `voice`; any other audio file is `audio`.
  * https://discord.com/developers/docs/resources/message#voice-messages
  */
-export function attachmentOf(attachment: DiscordAttachment, voiceMessage: boolean): Attachment {
+export function attachmentOf(attachment: Pick<DiscordAttachment, 'url' | 'name' | 'contentType' | 'size' | 'duration'>, voiceMessage: boolean): Attachment {
   // Discord documents each field's type; anything else is left out rather than passed on.
   const contentType = typeof attachment.contentType === 'string' && attachment.contentType !== '' ? attachment.contentType : null;
   const name = typeof attachment.name === 'string' ? attachment.name : '';

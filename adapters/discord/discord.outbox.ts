@@ -38,7 +38,7 @@ import {
 import { PermissionError } from '../../src/domain/errors.js';
 import type { ChatRef } from '../../src/domain/inbound-message.js';
 import { FileTooLargeError, type FileContent } from '../../src/domain/media.js';
-import type { Downloader, Logger, OutgoingImage, Outbox, PlatformMetrics, RateLimit, RateLimiter, ReplyTarget, SentMessage } from '../../src/ports/index.js';
+import type { Downloader, Logger, OutgoingFile, Outbox, PlatformMetrics, RateLimit, RateLimiter, ReplyTarget, SentMessage } from '../../src/ports/index.js';
 import { DiscordApiError, toDiscordError } from './discord.errors.js';
 import { globalLimit, channelLimit } from './discord.limits.js';
 import { parseReplyHandle } from './discord.reply-handle.js';
@@ -233,12 +233,16 @@ export function createDiscordOutbox(deps: DiscordOutboxDeps): Outbox {
     },
 
     async sendImage(target, image, caption): Promise<SentMessage> {
-      return uploadImages(target, [image], caption);
+      return uploadFiles(target, [image], caption);
     },
 
     async sendImages(target, images, caption): Promise<readonly SentMessage[]> {
       // One message carries every file (Discord takes up to ten): the album.
-      return [await uploadImages(target, images.slice(0, MAX_FILES_PER_MESSAGE), caption)];
+      return [await uploadFiles(target, images.slice(0, MAX_FILES_PER_MESSAGE), caption)];
+    },
+
+    async sendFile(target, file, caption): Promise<SentMessage> {
+      return uploadFiles(target, [file], caption);
     },
 
     async deleteMessage(chat, messageId): Promise<void> {
@@ -264,8 +268,8 @@ export function createDiscordOutbox(deps: DiscordOutboxDeps): Outbox {
     },
   };
 
-  /** One message with the images as its files (`files[0]`…), the caption as its content. */
-  async function uploadImages(target: ReplyTarget, images: readonly OutgoingImage[], caption: string | undefined): Promise<SentMessage> {
+  /** One message with the files (images, or a text file) as its attachments (`files[0]`…), the caption as its content. */
+  async function uploadFiles(target: ReplyTarget, images: readonly OutgoingFile[], caption: string | undefined): Promise<SentMessage> {
     const content = caption === undefined ? '' : cutToLength(caption, DISCORD_MAX_MESSAGE_LENGTH);
     const payload = { content, attachments: images.map((image, index) => ({ id: String(index), filename: image.fileName })), allowed_mentions: noPings() };
     const files = images.map((image) => ({ name: image.fileName, data: image.bytes, contentType: image.mimeType }));

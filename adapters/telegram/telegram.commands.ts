@@ -14,6 +14,7 @@ export const BOT_COMMANDS: readonly BotCommand[] = [
   { command: 'start', description: 'Say hello and see what I can do' },
   { command: 'help', description: 'What I can do' },
   { command: 'reset', description: 'Forget this conversation (this topic in a forum)' },
+  { command: 'redo', description: 'Answer my last message again, replacing that answer' },
   { command: 'image', description: 'Draw a picture: /image <prompt> (in reply to a photo: change it)' },
   { command: 'vary', description: 'In reply to a photo: draw variations of it' },
   { command: 'translate', description: 'In reply to a voice note: translate it into English' },
@@ -25,7 +26,7 @@ export const ADMIN_COMMANDS: readonly BotCommand[] = [
   { command: 'persona', description: "Set this chat's system prompt: /persona set <text>, /persona reset" },
   { command: 'model', description: "Choose this chat's model: /model <id>" },
   { command: 'scope', description: 'History per chat or per user: /scope chat|user' },
-  { command: 'settings', description: "Show this chat's settings" },
+  { command: 'settings', description: "Show this chat's settings; /settings reasoning <effort>" },
 ];
 
 /** One setMyCommands call: which commands, for whom. */

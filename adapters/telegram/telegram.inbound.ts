@@ -11,12 +11,12 @@
  * bot's command included), and so does every edit of one (`edited_message`, with its
  * `editDate`): the gateway sends those to moderation only.
  * Voice notes, audio files, video notes, photos and documents become attachments, and so
- * do those of the message replied to.
+ * do those of the message replied to, which comes with its author, text and any quote.
  * Update and Message: https://core.telegram.org/bots/api#update
  * Forum topics: https://core.telegram.org/bots/api#forumtopic
  */
 import type { Message, Update, User } from 'telegraf/types';
-import { parseCommand, type Attachment, type ChatRef, type InboundMessage } from '../../src/domain/inbound-message.js';
+import { parseCommand, type Attachment, type ChatRef, type InboundMessage, type RepliedTo } from '../../src/domain/inbound-message.js';
 import { isBotCommand } from './telegram.commands.js';
 
 /** Who the bot is, from getMe. */
@@ -99,7 +99,7 @@ export function normalizeUpdate(update: Update, me: BotIdentity, options: Normal
       messageId: String(message.message_id),
       text: command === undefined && mentioned ? withoutMention(text, me.username) : text,
       attachments,
-      ...(replyTo === undefined ? {} : { replyTo: replyOf(replyTo, repliesToBot) }),
+      ...(replyTo === undefined ? {} : { replyTo: replyOf(replyTo, repliesToBot, quoteOf(message)) }),
       addressed,
       ...(command === undefined ? {} : { command }),
       receivedAt: message.date * 1000,
@@ -152,12 +152,38 @@ function realReplyOf(message: Message): Message | undefined {
 }
 
 /**
- * The replied-to message as InboundMessage.replyTo: Telegram sends it whole, so its files
- * come along (`/translate` or `/vary` in reply to a voice note or a photo works on them).
+ * The replied-to message as InboundMessage.replyTo: Telegram sends it whole (even one the
+ * bot never received, in privacy mode), so its author, its text or caption and its files
+ * come along: `/translate` or `/vary` in reply to a voice note or a photo works on those,
+ * and a chat answer reads them. A `quote` is the part the user selected.
+ * https://core.telegram.org/bots/api#message (reply_to_message, quote)
  */
-function replyOf(reply: Message, authorIsBot: boolean): NonNullable<InboundMessage['replyTo']> {
-  const attachments = wellFormed(reply) ? attachmentsOf(reply) : [];
-  return { messageId: String(reply.message_id), authorIsBot, ...(attachments.length > 0 ? { attachments } : {}) };
+function replyOf(reply: Message, authorIsBot: boolean, quote: string | undefined): RepliedTo {
+  const readable = wellFormed(reply);
+  const attachments = readable ? attachmentsOf(reply) : [];
+  const text = readable ? textOf(reply) : '';
+  const author = readable ? authorOf(reply) : undefined;
+  return {
+    messageId: String(reply.message_id),
+    authorIsBot,
+    ...(attachments.length > 0 ? { attachments } : {}),
+    ...(author === undefined ? {} : { authorName: author }),
+    ...(text === '' ? {} : { text }),
+    ...(quote === undefined ? {} : { quote }),
+  };
+}
+
+/** The part of the replied-to message the user quoted (TextQuote), if they quoted one. https://core.telegram.org/bots/api#textquote */
+function quoteOf(message: Message): string | undefined {
+  const quote = 'quote' in message ? (message.quote as { text?: unknown } | undefined) : undefined;
+  return typeof quote?.text === 'string' && quote.text.trim() !== '' ? quote.text : undefined;
+}
+
+/** Who wrote a message: a person, or a chat posting as itself (a channel, an anonymous admin). */
+function authorOf(message: Message): string | undefined {
+  if (message.from !== undefined && typeof message.from.first_name === 'string') return displayNameOf(message.from);
+  const chat = 'sender_chat' in message ? (message.sender_chat as { title?: unknown } | undefined) : undefined;
+  return typeof chat?.title === 'string' && chat.title !== '' ? chat.title : undefined;
 }
 
 function mentionsBot(message: Message, me: BotIdentity): boolean {

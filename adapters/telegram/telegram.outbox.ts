@@ -21,14 +21,16 @@
  * https://core.telegram.org/bots/api#sendmessagedraft  https://core.telegram.org/api/bots/ai
  *
  * Text goes as HTML converted from the model's Markdown; if Telegram refuses the
- * entities, the same text goes again as plain text. An edit that would not change what a
+ * entities, the same text goes again as plain text. In groups, an `@username` (or a
+ * `tg://user` link) the model wrote is sent so that it notifies nobody (telegram.mentions.ts). An edit that would not change what a
  * message shows is not sent at all, and Telegram's "message is not modified" is success.
  *
  * Files: a user's file is fetched with getFile and downloaded from the Bot API's file
  * route (telegram.files.ts), refused before any call when its size is known to be over
  * the 20 MB a bot may download. Images go up as sendPhoto uploads, counted against the
  * same limits as messages, with a plain-text caption cut to Telegram's 1024 characters;
- * several at once go as one album (telegram.album.ts).
+ * several at once go as one album (telegram.album.ts). Other files (a model's reasoning as
+ * text) go up as sendDocument.
  *
  * Moderation (deleting a message, timing a member out, a member's rights, message links):
  * telegram.moderation.ts.
@@ -41,6 +43,7 @@ import { sendAlbum } from './telegram.album.js';
 import { TelegramApiError, uploadFile, type TelegramApi } from './telegram.api.js';
 import type { TelegramFiles } from './telegram.files.js';
 import { markdownToTelegramHtml } from './telegram.format.js';
+import { mentionStyleFor, withoutMentionsHtml, withoutMentionsPlain } from './telegram.mentions.js';
 import { createTelegramModeration } from './telegram.moderation.js';
 
 /** https://core.telegram.org/bots/api#sendmessage: 1-4096 characters after entities parsing. */
@@ -146,12 +149,15 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
     params: Record<string, unknown>,
     text: string,
   ): Promise<T | undefined> => {
+    // In a group an @username the model wrote would notify that member: sent so it does not (telegram.mentions.ts).
+    const style = chat.kind === 'group' ? mentionStyleFor(text, TELEGRAM_MAX_MESSAGE_LENGTH) : undefined;
+    const html = markdownToTelegramHtml(text);
     try {
-      return await limited<T>(chat, mode, method, { ...params, text: markdownToTelegramHtml(text), parse_mode: 'HTML' });
+      return await limited<T>(chat, mode, method, { ...params, text: style ? withoutMentionsHtml(html, style) : html, parse_mode: 'HTML' });
     } catch (error) {
       if (!(error instanceof TelegramApiError) || !error.badEntities) throw error;
       log.warn({ method, chat: chat.id, description: error.description }, 'telegram refused the HTML; sending plain text');
-      return limited<T>(chat, mode, method, { ...params, text });
+      return limited<T>(chat, mode, method, { ...params, text: style ? withoutMentionsPlain(text, style) : text });
     }
   };
 
@@ -258,11 +264,23 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
         // A multipart call: object params go as JSON text (see uploadFile).
         params['reply_parameters'] = JSON.stringify({ message_id: Number(target.replyToMessageId), allow_sending_without_reply: true });
       }
-      const text = caption === undefined ? '' : cutCaption(caption.trim());
+      const text = caption === undefined ? '' : captionFor(target.chat, caption);
       // Plain text: a caption is the model's revised prompt, not Markdown.
       if (text !== '') params['caption'] = text;
       const sent = await limited<{ message_id: number }>(target.chat, 'wait', asPhoto ? 'sendPhoto' : 'sendDocument', params);
       if (sent === undefined) throw new Error('the image upload returned nothing');
+      return { id: String(sent.message_id) };
+    },
+
+    async sendFile(target, file, caption): Promise<SentMessage> {
+      const params: Record<string, unknown> = { chat_id: target.chat.id, ...thread(target), document: uploadFile(file.bytes, file.fileName) };
+      if (target.replyToMessageId !== undefined) {
+        params['reply_parameters'] = JSON.stringify({ message_id: Number(target.replyToMessageId), allow_sending_without_reply: true });
+      }
+      const text = caption === undefined ? '' : captionFor(target.chat, caption);
+      if (text !== '') params['caption'] = text;
+      const sent = await limited<{ message_id: number }>(target.chat, 'wait', 'sendDocument', params);
+      if (sent === undefined) throw new Error('sendDocument returned nothing');
       return { id: String(sent.message_id) };
     },
 
@@ -279,7 +297,7 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
         },
         target,
         images,
-        caption === undefined ? undefined : cutCaption(caption.trim()),
+        caption === undefined ? undefined : captionFor(target.chat, caption),
       );
     },
   };
@@ -323,6 +341,12 @@ const MIME_BY_EXTENSION: Readonly<Record<string, string>> = {
 function mimeTypeOfPath(filePath: string): string | undefined {
   const extension = /\.([A-Za-z0-9]{1,5})$/.exec(filePath)?.[1]?.toLowerCase();
   return extension === undefined ? undefined : MIME_BY_EXTENSION[extension];
+}
+
+/** A plain-text caption as sent to `chat`: within the limit, and in a group without mentions. */
+function captionFor(chat: ChatRef, caption: string): string {
+  const text = cutCaption(caption.trim());
+  return chat.kind === 'group' ? withoutMentionsPlain(text, mentionStyleFor(text, TELEGRAM_MAX_CAPTION_LENGTH)) : text;
 }
 
 /** The caption within Telegram's limit (UTF-16 units, as Telegram counts), cut with an ellipsis and never inside a surrogate pair. */

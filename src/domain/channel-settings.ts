@@ -3,6 +3,7 @@
  * conversation): the system prompt, the chat model and whose history the bot keeps.
  * Unset values fall back to the configuration. Pure.
  */
+import type { ReasoningEffort } from './reasoning.js';
 
 /** Whose history a conversation keeps: the whole channel's, or each user's own. */
 export type HistoryScope = 'channel' | 'user';
@@ -14,6 +15,8 @@ export interface ChannelSettings {
   readonly model?: string;
   /** `/scope`; unset: channel. */
   readonly scope?: HistoryScope;
+  /** `/settings reasoning <effort>`: how hard a reasoning model thinks; unset: REASONING_EFFORT. */
+  readonly reasoning?: ReasoningEffort;
 }
 
 /** A persona longer than this is refused: it is sent with every message. */

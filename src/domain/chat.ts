@@ -4,6 +4,8 @@
  * See https://platform.openai.com/docs/api-reference/chat/create
  */
 
+import type { ReasoningEffort } from './reasoning.js';
+
 /** One stored turn of a conversation. */
 export interface HistoryEntry {
   readonly role: 'user' | 'assistant';
@@ -12,6 +14,10 @@ export interface HistoryEntry {
   readonly text: string;
   /** Milliseconds since the epoch. */
   readonly at: number;
+  /** A user's turn: the platform's id of the message it was. */
+  readonly id?: string;
+  /** A user's turn: ids of other messages whose content it carries (the message it replied to). */
+  readonly refs?: readonly string[];
 }
 
 /**
@@ -46,9 +52,16 @@ export interface ChatRequest {
   /** Stable, opaque end-user identity; the client sends only a hash of it. */
   readonly endUser?: string;
   readonly maxTokens?: number;
+  /** How hard a reasoning model thinks (`reasoning_effort`); sent only to models that take it. */
+  readonly reasoningEffort?: ReasoningEffort;
 }
 
-/** One event of a streamed completion. */
+/**
+ * One event of a streamed completion: `delta` is answer text, `reasoning` what a
+ * reasoning model thinks before it (its `reasoning_content`, or its `<think>` text),
+ * never part of the answer.
+ */
 export type ChatStreamEvent =
   | { readonly type: 'delta'; readonly text: string }
+  | { readonly type: 'reasoning'; readonly text: string }
   | { readonly type: 'finish'; readonly reason: string | null; readonly usage?: ChatUsage };

@@ -58,6 +58,24 @@ export interface ParsedCommand {
   readonly args: string;
 }
 
+/**
+ * The message a message replies to, as far as the platform delivers it with the reply
+ * (Telegram's `reply_to_message` and `quote`, Discord's `referenced_message`), whether or
+ * not the bot saw it when it was posted.
+ */
+export interface RepliedTo {
+  readonly messageId: string;
+  /** Written by this bot. */
+  readonly authorIsBot: boolean;
+  readonly attachments?: readonly Attachment[];
+  /** Its author's display name, when the platform says. */
+  readonly authorName?: string;
+  /** Its text, or a media message's caption. */
+  readonly text?: string;
+  /** The part of it the user quoted (Telegram's `quote`): the model reads this, not the whole text. */
+  readonly quote?: string;
+}
+
 /** One incoming message, normalized. */
 export interface InboundMessage {
   readonly chat: ChatRef;
@@ -67,10 +85,11 @@ export interface InboundMessage {
   readonly text: string;
   readonly attachments: readonly Attachment[];
   /**
-   * The message this one replies to, if any, with its files when the platform tells them
-   * (Telegram does): `/translate` or `/vary` in reply to a voice note or a photo works on those.
+   * The message this one replies to, if any, with what the platform tells of it: its files
+   * (`/translate` or `/vary` in reply to a voice note or a photo works on those), and its
+   * author, text and the part the user quoted, which a chat answer reads as context.
    */
-  readonly replyTo?: { readonly messageId: string; readonly authorIsBot: boolean; readonly attachments?: readonly Attachment[] };
+  readonly replyTo?: RepliedTo;
   /** True in a DM, on a mention, on a reply to the bot, or on a command. */
   readonly addressed: boolean;
   readonly command?: ParsedCommand;

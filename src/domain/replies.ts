@@ -26,7 +26,12 @@ export function interruptedSuffix(code: ErrorCode): string {
 export const REPLIES = {
   historyCleared: 'Done: I have forgotten this conversation. Start afresh whenever you like.',
   emptyMessage: 'I got an empty message. Send me some text and I will answer.',
-  unsupportedFile: "I can read text, voice notes, audio files and photos, but not that kind of file.",
+  unsupportedFile: 'I can read text, voice notes, audio files, photos and text files (.txt, .md, .csv, .json or code), but not that kind of file.',
+  /** A file with a text file's name whose bytes are not text (issue #18). */
+  unreadableTextFile: (name: string) => `I couldn't read ${name} as text: it doesn't look like a UTF-8 text file.`,
+  /** Above the answer's reasoning file, under SHOW_REASONING=file (issue #18). */
+  reasoningCaption: 'How the model reasoned before answering (not part of the conversation).',
+  redoNothing: 'There is nothing to answer again yet: send me a message first.',
   cutAtLength: '\n\n(The answer reached its length limit and stops here. Ask me to continue.)',
   emptyAnswer: 'The model returned an empty answer. Try rephrasing your message.',
   imageOff: 'Image generation is turned off on this bot.',
@@ -89,14 +94,27 @@ export const REPLIES = {
       ? 'Done: from now on I keep a separate conversation with each person in this channel.'
       : 'Done: from now on everyone in this channel shares one conversation with me.',
   scopeUsage: 'Use /scope channel (one shared conversation) or /scope user (one per person).',
-  settings: (s: { persona: string | undefined; model: string; modelIsDefault: boolean; scope: 'channel' | 'user'; moderation?: boolean }) =>
+  reasoningSet: (effort: string, takes: boolean) =>
+    `Done: reasoning models in this channel now think with effort ${effort}.${takes ? '' : " The current model doesn't take a reasoning effort, so it applies once you choose a reasoning model."}`,
+  reasoningDefault: (effort: string | undefined) =>
+    `Done: this channel uses the default reasoning effort again (${effort ?? "the model's own"}).`,
+  reasoningUsage: (efforts: readonly string[]) => `Use /settings reasoning <effort>, one of ${efforts.join(', ')}; or /settings reasoning default.`,
+  settings: (s: {
+    persona: string | undefined;
+    model: string;
+    modelIsDefault: boolean;
+    scope: 'channel' | 'user';
+    moderation?: boolean;
+    reasoning: { effort: string | undefined; isDefault: boolean; takes: boolean };
+  }) =>
     [
       'Settings of this channel:',
       `• Persona: ${s.persona === undefined ? 'default' : s.persona.length > 200 ? `${s.persona.slice(0, 200)}…` : s.persona}`,
       `• Model: ${s.model}${s.modelIsDefault ? ' (default)' : ''}`,
       `• History: ${s.scope === 'user' ? 'one conversation per person' : 'one shared conversation'}`,
+      `• Reasoning effort: ${s.reasoning.effort ?? "the model's own"}${s.reasoning.isDefault ? ' (default)' : ''}${s.reasoning.takes ? '' : ` (${s.model} doesn't take one)`}`,
       ...(s.moderation === undefined ? [] : [`• Moderation: ${s.moderation ? 'on' : 'off'}`]),
-      'Change them with /persona, /model and /scope (if you can manage this channel).',
+      'Change them with /persona, /model, /scope and /settings reasoning <effort> (if you can manage this channel).',
     ].join('\n'),
   emptyTranscript: "I couldn't hear any words in that voice note. Try recording it again, a little closer to the microphone.",
   unreadableAudio: "I couldn't understand that audio: the file seems damaged or in a format I can't read. Try recording it again.",
@@ -116,12 +134,14 @@ export const REPLIES = {
       'Commands:',
       '/help: this message',
       '/reset: forget this conversation and start afresh',
+      '/redo: answer my last message again, replacing that answer',
       '/image <prompt>: make a picture (in reply to a photo: change that photo)',
       '/vary: in reply to a photo, draw variations of it',
       '/translate: in reply to a voice note, translate it into English',
       '/settings: this channel\'s persona, model and history scope (/persona, /model, /scope change them)',
       '',
-      'You can also send me voice notes (I answer what you say) and photos (I describe or discuss them).',
+      'You can also send me voice notes (I answer what you say), photos (I describe or discuss them) and text files (.txt, .md, .csv, .json or code).',
+      'Reply to any message, or quote part of it, and I read it along with your question.',
     ].join('\n'),
 } as const;
 

@@ -41,8 +41,16 @@ export interface HistoryStore {
    * job's id), an append whose id this history took lately is skipped: a job that runs
    * again (its first run was cut off after recording) records its exchange once.
    */
-  append(conversation: string, entries: readonly HistoryEntry[], options?: { readonly once?: string }): Promise<void>;
+  append(conversation: string, entries: readonly HistoryEntry[], options?: AppendOptions): Promise<void>;
   clear(conversation: string): Promise<void>;
+}
+
+/** Options of HistoryStore.append. */
+export interface AppendOptions {
+  /** A job's id: skipped when this history took an append with this id lately. */
+  readonly once?: string;
+  /** Removes this many entries from the end first, in the same atomic step (`/redo` replaces the last exchange). */
+  readonly replaceLast?: number;
 }
 
 /** Where a reply goes: the chat (and thread) of the message, replying to it. */
@@ -66,6 +74,13 @@ export interface OutgoingImage {
   readonly bytes: Uint8Array;
   readonly mimeType: string;
   /** With an extension matching the type, e.g. `image.png`. */
+  readonly fileName: string;
+}
+
+/** A file to upload into a chat as a document, e.g. a model's reasoning as text. */
+export interface OutgoingFile {
+  readonly bytes: Uint8Array;
+  readonly mimeType: string;
   readonly fileName: string;
 }
 
@@ -108,6 +123,11 @@ export interface Outbox {
    * consecutive pictures in the playground). Resolves with the messages, first first.
    */
   sendImages(target: ReplyTarget, images: readonly OutgoingImage[], caption?: string): Promise<readonly SentMessage[]>;
+  /**
+   * Uploads a file as a document (Telegram sendDocument, a Discord attachment), replying to
+   * the target, with an optional plain-text caption. Absent where the platform shows no files.
+   */
+  sendFile?(target: ReplyTarget, file: OutgoingFile, caption?: string): Promise<SentMessage>;
   /**
    * Deletes a message (a user's, in community moderation; or one of the bot's). Rejects
    * with PermissionError when the bot lacks the right (Discord 403, Telegram "not enough rights").

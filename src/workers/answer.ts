@@ -13,6 +13,8 @@ import { FAILURE_NOTICES, REPLIES } from '../domain/replies.js';
 import { draftIdOf, ReplyStream, type ReplyAction } from '../domain/reply-stream.js';
 import { flaggedCategories } from '../domain/moderation.js';
 import { historyKeyOf } from '../domain/channel-settings.js';
+import type { ReasoningEffort, ShowReasoning } from '../domain/reasoning.js';
+import { attachReasoning, ReasoningNotes } from './reasoning-file.js';
 import type { ChannelSettingsStore, ChatActivity, ChatModel, Drafts, HistoryStore, JobContext, Moderator, Outbox, ReplyTarget, SentMessage } from '../ports/index.js';
 
 /** Typing indicators expire (Telegram after 5 s); refresh them until the first text shows. */
@@ -44,6 +46,10 @@ export interface AnswerDeps {
    * text, carries theirs. Unbounded when absent.
    */
   readonly previews?: RateBudget;
+  /** REASONING_EFFORT: `reasoning_effort` where a channel set none; not sent when absent. */
+  readonly reasoningEffort?: ReasoningEffort;
+  /** SHOW_REASONING: `file` attaches a reasoning model's thinking to its answer; never shown otherwise. */
+  readonly showReasoning?: ShowReasoning;
 }
 
 /** The safe-answers checks. */
@@ -70,6 +76,14 @@ export interface Question {
   readonly content?: readonly ChatContentPart[];
   readonly outbox: Outbox;
   readonly target: ReplyTarget;
+  /** Ids of other messages whose content `text` carries (the message replied to); history records them. */
+  readonly refs?: readonly string[];
+  /**
+   * `/redo`: the last `entries` turns of history are the exchange answered again; the prompt
+   * leaves them out, `asked` is the user's turn as history has it, and the new exchange takes
+   * their place in history.
+   */
+  readonly redo?: { readonly entries: number; readonly asked: HistoryEntry };
 }
 
 /** An outbox call failed: the platform, not the AI service. Retried by the queue. */
@@ -125,11 +139,20 @@ async function streamAnswer(deps: AnswerDeps, question: Question, context: JobCo
   channelHistory.catch(() => undefined); // awaited below unless the scope is the user's
   const settings = (await settingsRead) ?? {};
   const historyKey = historyKeyOf(conversation, settings.scope, message.author.id);
-  const earlier = await (historyKey === conversation ? channelHistory : deps.history.read(historyKey));
+  const history = await (historyKey === conversation ? channelHistory : deps.history.read(historyKey));
+  const earlier = question.redo ? history.slice(0, Math.max(0, history.length - question.redo.entries)) : history;
+  const asked: HistoryEntry = question.redo?.asked ?? {
+    role: 'user',
+    name: message.author.displayName,
+    text: question.text,
+    at: message.receivedAt,
+    id: message.messageId,
+    ...(question.refs && question.refs.length > 0 ? { refs: question.refs } : {}),
+  };
   const prompt: ChatPromptMessage[] = [
     { role: 'system', content: settings.persona ?? deps.systemPrompt },
     ...earlier.map(toPromptMessage),
-    { role: 'user', content: question.content ?? question.text, name: message.author.displayName },
+    { role: 'user', content: question.content ?? question.text, name: asked.name },
   ];
 
   const checked = await verdict;
@@ -179,17 +202,24 @@ async function streamAnswer(deps: AnswerDeps, question: Question, context: JobCo
   // When the model pauses, text it already sent still shows within one edit interval.
   const flusher = setInterval(() => void deliver(stream.flush()).catch(() => undefined), outbox.editIntervalMs);
   let text = '';
+  // A reasoning model's thinking never reaches the chat or history; with SHOW_REASONING=file it
+  // comes after the answer, as a file. While it thinks, the chat shows "typing…".
+  const thoughts = deps.showReasoning === 'file' ? new ReasoningNotes() : undefined;
   try {
+    const effort = settings.reasoning ?? deps.reasoningEffort;
     const request = {
       model: settings.model ?? deps.model.info.model,
       messages: prompt,
       endUser: `${message.chat.platform}:${message.author.id}`,
       maxTokens: deps.maxCompletionTokens,
+      ...(effort === undefined ? {} : { reasoningEffort: effort }),
     };
     for await (const event of deps.model.streamChat(request, context.signal)) {
       if (event.type === 'delta') {
         text += event.text;
         await deliver(stream.push(event.text));
+      } else if (event.type === 'reasoning') {
+        thoughts?.add(event.text);
       } else {
         if (event.usage) await deps.onUsage?.(message, event.usage).catch((error: unknown) => context.log.warn({ err: error }, 'could not count tokens'));
         if (event.reason === 'length' && text.trim() !== '') await deliver(stream.push(REPLIES.cutAtLength));
@@ -211,16 +241,14 @@ async function streamAnswer(deps: AnswerDeps, question: Question, context: JobCo
     // delivery to an outage) does not record it twice.
     const remembered = deps.history.append(
       historyKey,
-      [
-        { role: 'user', name: message.author.displayName, text: question.text, at: message.receivedAt },
-        { role: 'assistant', name: deps.botName, text, at: now() },
-      ],
-      { once: context.jobId },
+      [asked, { role: 'assistant', name: deps.botName, text, at: now() }],
+      { once: context.jobId, ...(question.redo ? { replaceLast: question.redo.entries } : {}) },
     );
     const shownFinal = deliver(stream.finish());
     const [written, final] = await Promise.allSettled([remembered, shownFinal]);
     if (final.status === 'rejected') throw final.reason;
     if (written.status === 'rejected') throw written.reason;
+    if (thoughts) await attachReasoning(outbox, target, thoughts.text, context);
   } catch (error) {
     if (error instanceof DeliveryError) throw error.cause ?? error;
     // Shutting down past the grace period: not the user's problem; the queue runs it again.

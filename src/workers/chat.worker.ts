@@ -1,29 +1,24 @@
 /**
  * The chat worker: one message in, one streamed answer out. Read top to bottom: the
- * commands, what to do with files the message carries (photos go to the model when it
- * can see them), then the answer (answer.ts: prompt from history, streamed completion,
- * history, failure notices).
+ * commands, what the message points at (its photos and text files, the message it replies
+ * to: question-context.ts), then the answer (answer.ts: prompt from history, streamed
+ * completion, history, failure notices).
  */
-import type { ChatContentPart } from '../domain/chat.js';
-import type { Attachment } from '../domain/inbound-message.js';
+import type { HistoryEntry } from '../domain/chat.js';
 import type { ChatJob, ChatResult } from '../domain/jobs.js';
-import { FileFetchError, FileTooLargeError, VISION_MAX_BYTES, VISION_MIME_TYPES } from '../domain/media.js';
+import { parseReasoningEffort, REASONING_EFFORTS, reasoningSupport, type ReasoningEffort } from '../domain/reasoning.js';
 import { FAILURE_NOTICES, REPLIES } from '../domain/replies.js';
 import { channelAddressOf } from '../domain/moderation.js';
 import type { InboundMessage, MemberPermissions } from '../domain/inbound-message.js';
 import { historyKeyOf, MAX_PERSONA_CHARS, parseScope } from '../domain/channel-settings.js';
 import { errorCodeOf } from '../domain/errors.js';
-import type { JobContext, JobHandler, ModelCatalog, ModerationSettings, Outbox, Outboxes, ReplyTarget } from '../ports/index.js';
-import { answer, DeliveryError, replyTargetOf, say, type AnswerDeps } from './answer.js';
-
-/** The most photos of one message the model is shown. */
-const MAX_IMAGES = 4;
+import type { ChannelSettingsStore, JobContext, JobHandler, ModelCatalog, ModerationSettings, Outbox, Outboxes, ReplyTarget } from '../ports/index.js';
+import { answer, replyTargetOf, say, type AnswerDeps } from './answer.js';
+import { gatherQuestion, type QuestionDeps } from './question-context.js';
 
 /** What the chat worker needs; each a port, so it runs the same in a test and in a worker. */
-export interface ChatWorkerDeps extends AnswerDeps {
+export interface ChatWorkerDeps extends AnswerDeps, QuestionDeps {
   readonly outboxes: Outboxes;
-  /** Whether the model takes image inputs (CHAT_VISION). */
-  readonly vision?: boolean;
   /** The AI endpoint's models, for `/model <id>`. */
   readonly models?: ModelCatalog;
   /** Community moderation's switches, for `/moderation on|off|status`. */
@@ -54,6 +49,8 @@ export function createChatWorker(deps: ChatWorkerDeps): JobHandler<'chat'> {
           await deps.history.clear(historyKeyOf(conversation, scope, message.author.id));
           return say(outbox, target, REPLIES.historyCleared);
         }
+        case 'redo':
+          return redo(deps, { conversation, message, outbox, target }, context);
         case 'persona':
         case 'model':
         case 'scope':
@@ -72,31 +69,11 @@ export function createChatWorker(deps: ChatWorkerDeps): JobHandler<'chat'> {
       }
     }
 
-    // 2. What the message carries besides text.
-    const text = message.text.trim();
-    const images = message.attachments.filter((a) => a.kind === 'image').slice(0, MAX_IMAGES);
-    if (images.length === 0) {
-      if (text === '') return say(outbox, target, message.attachments.length > 0 ? REPLIES.unsupportedFile : REPLIES.emptyMessage);
-      return answer(deps, { conversation, message, text, outbox, target }, context);
-    }
-    if (!deps.vision) {
-      if (text === '') return say(outbox, target, REPLIES.noVision);
-      await say(outbox, target, REPLIES.noVision);
-      return answer(deps, { conversation, message, text, outbox, target }, context);
-    }
-    if (images.some((image) => image.mimeType !== undefined && !VISION_MIME_TYPES.has(image.mimeType))) {
-      return say(outbox, target, REPLIES.unsupportedImage);
-    }
-
-    // 3. Photos go to the model as data: URLs, so the provider never fetches from a platform.
-    const parts: ChatContentPart[] = text === '' ? [] : [{ type: 'text', text }];
-    for (const image of images) {
-      const fetched = await fetchImage(image, deps, outbox, target, context);
-      if ('reply' in fetched) return fetched.reply;
-      parts.push({ type: 'image_url', image_url: { url: fetched.dataUrl } });
-    }
-    const photos = images.length === 1 ? '[photo]' : `[${images.length} photos]`;
-    return answer(deps, { conversation, message, text: text === '' ? photos : `${text} ${photos}`, content: parts, outbox, target }, context);
+    // 2. What the message points at: its photos (for a model that sees them) and text files,
+    //    and the message it replies to (question-context.ts); then the answer (answer.ts).
+    const gathered = await gatherQuestion(deps, { conversation, message, outbox, target, said: message.text.trim() }, context);
+    if ('reply' in gathered) return gathered.reply;
+    return answer(deps, gathered.question, context);
   };
 }
 
@@ -125,12 +102,18 @@ async function settingsCommand(
       const moderation = deps.moderation && message.chat.kind === 'group'
         ? ((await deps.moderation.settings.get(channel)) ?? (deps.moderation.configured.includes(channel) ? 'on' : 'off')) === 'on'
         : undefined;
+      const model = current.model ?? defaultModel;
+      const [field = '', ...value] = args.split(/\s+/);
+      if (field.toLowerCase() === 'reasoning') return reasoningCommand(store, conversation, value.join(' '), { model, fallback: deps.reasoningEffort, may });
+      if (args !== '') return REPLIES.reasoningUsage(REASONING_EFFORTS);
+      const effort = current.reasoning ?? deps.reasoningEffort;
       return REPLIES.settings({
         persona: current.persona,
-        model: current.model ?? defaultModel,
+        model,
         modelIsDefault: current.model === undefined,
         scope: current.scope ?? 'channel',
         ...(moderation === undefined ? {} : { moderation }),
+        reasoning: { effort, isDefault: current.reasoning === undefined, takes: reasoningSupport(model) !== 'no' },
       });
     }
     case 'persona': {
@@ -176,6 +159,51 @@ async function settingsCommand(
   }
 }
 
+/**
+ * `/settings reasoning <effort>` (or `default`): how hard reasoning models think in this
+ * channel (`reasoning_effort`); only people who may manage the channel change it.
+ */
+async function reasoningCommand(
+  store: ChannelSettingsStore,
+  conversation: string,
+  args: string,
+  s: { readonly model: string; readonly fallback: ReasoningEffort | undefined; readonly may: () => Promise<boolean> },
+): Promise<string> {
+  const word = args.trim().toLowerCase();
+  if (word === 'default' || word === 'reset') {
+    if (!(await s.may())) return REPLIES.settingsNotAllowed;
+    await store.update(conversation, { reasoning: null });
+    return REPLIES.reasoningDefault(s.fallback);
+  }
+  const effort = parseReasoningEffort(word);
+  if (effort === undefined) return REPLIES.reasoningUsage(REASONING_EFFORTS);
+  if (!(await s.may())) return REPLIES.settingsNotAllowed;
+  await store.update(conversation, { reasoning: effort });
+  return REPLIES.reasoningSet(effort, reasoningSupport(s.model) !== 'no');
+}
+
+/**
+ * `/redo`: the last exchange of the conversation answered again. The user's turn is asked
+ * as history has it (text only: a photo is its caption and "[photo]"), and the new answer
+ * takes the old one's place in history.
+ */
+async function redo(deps: ChatWorkerDeps, s: { conversation: string; message: InboundMessage; outbox: Outbox; target: ReplyTarget }, context: JobContext): Promise<ChatResult> {
+  const scope = (await deps.channelSettings?.get(s.conversation))?.scope;
+  const history = await deps.history.read(historyKeyOf(s.conversation, scope, s.message.author.id));
+  const last = lastExchange(history);
+  if (last === undefined) return say(s.outbox, s.target, REPLIES.redoNothing);
+  return answer(deps, { ...s, text: last.asked.text, redo: last }, context);
+}
+
+/** The last user turn and how many entries from it to the end (its answer), if history has one. */
+function lastExchange(history: readonly HistoryEntry[]): { readonly entries: number; readonly asked: HistoryEntry } | undefined {
+  for (let i = history.length - 1; i >= 0; i -= 1) {
+    const entry = history[i];
+    if (entry?.role === 'user') return { entries: history.length - i, asked: entry };
+  }
+  return undefined;
+}
+
 /** `/moderation on|off|status`: status for anyone; switching only for people who may manage messages. */
 async function moderationCommand(deps: ChatWorkerDeps, outbox: Outbox, message: InboundMessage, args: string): Promise<string> {
   const moderation = deps.moderation;
@@ -200,30 +228,3 @@ export async function permissionsOf(outbox: Outbox, message: InboundMessage): Pr
   return message.author.permissions ?? (await outbox.permissionsOf?.(message.chat, message.author.id)) ?? NO_PERMISSIONS;
 }
 const NO_PERMISSIONS: MemberPermissions = { manageMessages: false, manageChannel: false };
-
-/** Downloads one photo as a data: URL, or the reply that explains why it cannot be read. */
-async function fetchImage(
-  image: Attachment,
-  deps: ChatWorkerDeps,
-  outbox: Outbox,
-  target: ReplyTarget,
-  context: JobContext,
-): Promise<{ dataUrl: string } | { reply: ChatResult }> {
-  const maxBytes = Math.min(VISION_MAX_BYTES, outbox.maxFileBytes);
-  if (image.sizeBytes !== undefined && image.sizeBytes > maxBytes) {
-    return { reply: await say(outbox, target, REPLIES.fileTooLarge('image', image.sizeBytes, maxBytes)) };
-  }
-  try {
-    const file = await outbox.fetchFile(image, { maxBytes, signal: context.signal });
-    const type = image.mimeType ?? file.mimeType ?? 'image/jpeg';
-    if (!VISION_MIME_TYPES.has(type)) return { reply: await say(outbox, target, REPLIES.unsupportedImage) };
-    return { dataUrl: `data:${type};base64,${Buffer.from(file.bytes).toString('base64')}` };
-  } catch (error) {
-    if (error instanceof DeliveryError || context.signal.aborted) throw error;
-    if (error instanceof FileTooLargeError) return { reply: await say(outbox, target, REPLIES.fileTooLarge('image', error.sizeBytes, maxBytes)) };
-    const retry = error instanceof FileFetchError ? error.retryable : true;
-    context.log.warn({ err: error, willRetry: retry && context.attempt < context.maxAttempts }, 'could not download a photo');
-    if (retry && context.attempt < context.maxAttempts) throw error;
-    return { reply: await say(outbox, target, error instanceof FileFetchError ? REPLIES.fileUnavailable('image') : FAILURE_NOTICES.internal, 'failed') };
-  }
-}

@@ -14,7 +14,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { JobLostError } from '../domain/errors.js';
 import type { JobKind } from '../domain/jobs.js';
-import type { JobHandler, LedgerEntry, Outbox, Outboxes, ReplyLedger } from '../ports/index.js';
+import type { JobHandler, LedgerEntry, OutgoingFile, Outbox, Outboxes, ReplyLedger, ReplyTarget } from '../ports/index.js';
 
 /** What one running job has sent, by sequence number. */
 interface JobLedger {
@@ -96,6 +96,7 @@ export function ledgeredOutbox(outbox: Outbox, ledger: ReplyLedger | undefined):
   const record = (state: JobLedger, sequence: number, chatId: string, messageId: string): Promise<void> =>
     recordEntry(ledger, state.jobId, sequence, { platform: outbox.platform, chatId, messageId });
 
+  const sendFile = outbox.sendFile?.bind(outbox);
   return Object.assign(Object.create(outbox) as Outbox, {
     async edit(target, message, text, options) {
       const state = current.getStore();
@@ -129,5 +130,16 @@ export function ledgeredOutbox(outbox: Outbox, ledger: ReplyLedger | undefined):
       if (at && first) await record(at.state, at.sequence, target.chat.id, first.id);
       return sent;
     },
+    ...(sendFile === undefined
+      ? {}
+      : {
+          async sendFile(target: ReplyTarget, file: OutgoingFile, caption?: string) {
+            const at = await slot();
+            if (at?.earlier) return { id: at.earlier.messageId };
+            const sent = await sendFile(target, file, caption);
+            if (at) await record(at.state, at.sequence, target.chat.id, sent.id);
+            return sent;
+          },
+        }),
   } satisfies Partial<Outbox>);
 }

@@ -11,9 +11,10 @@ import { TRANSCRIPTION_MAX_BYTES } from '../domain/media.js';
 import { REPLIES } from '../domain/replies.js';
 import type { JobContext, JobHandler, Outboxes, Transcriber } from '../ports/index.js';
 import { answer, replyTargetOf, say, type AnswerDeps } from './answer.js';
+import { gatherQuestion, type QuestionDeps } from './question-context.js';
 import { hearSpeech } from './speech.js';
 
-export interface TranscribeWorkerDeps extends AnswerDeps {
+export interface TranscribeWorkerDeps extends AnswerDeps, QuestionDeps {
   readonly outboxes: Outboxes;
   readonly transcriber: Transcriber;
 }
@@ -43,8 +44,11 @@ export function createTranscribeWorker(deps: TranscribeWorkerDeps): JobHandler<'
     await say(outbox, target, REPLIES.transcript(transcript));
     if (!message.addressed) return { replied: true, messagesSent: 1, outcome: 'answered' };
     const caption = message.text.trim();
-    const text = caption === '' ? transcript : `${caption}\n\n${transcript}`;
-    const answered = await answer(deps, { conversation, message, text, outbox, target }, context);
+    const said = caption === '' ? transcript : `${caption}\n\n${transcript}`;
+    // A voice note that replies to a message is about that message too (question-context.ts).
+    const gathered = await gatherQuestion(deps, { conversation, message, outbox, target, said }, context);
+    if ('reply' in gathered) return { ...gathered.reply, messagesSent: gathered.reply.messagesSent + 1 };
+    const answered = await answer(deps, gathered.question, context);
     return { ...answered, messagesSent: answered.messagesSent + 1 };
   };
 }

@@ -46,6 +46,7 @@ describe('discord adapter', () => {
     expect((registered[0]!.body as Array<{ name: string }>).map((c) => c.name)).toEqual([
       'ask',
       'reset',
+      'redo',
       'imagine',
       'moderation',
       'persona',

@@ -209,8 +209,8 @@ describe('telegram: /moderation', () => {
       ]),
     );
     expect(menus).toEqual({
-      default: ['start', 'help', 'reset', 'image', 'vary', 'translate'],
-      all_chat_administrators: ['start', 'help', 'reset', 'image', 'vary', 'translate', 'moderation', 'persona', 'model', 'scope', 'settings'],
+      default: ['start', 'help', 'reset', 'redo', 'image', 'vary', 'translate'],
+      all_chat_administrators: ['start', 'help', 'reset', 'redo', 'image', 'vary', 'translate', 'moderation', 'persona', 'model', 'scope', 'settings'],
     });
   });
 });

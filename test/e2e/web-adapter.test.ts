@@ -308,6 +308,25 @@ describe('web adapter, whole service', () => {
     expect((await read()).messages).toEqual([]);
   });
 
+  it('/redo answers the last message again, its answer in the old one\'s place in history (issue #18)', async () => {
+    const channel = channelName();
+    const stream = await events(channel);
+    const read = async () => ((await (await fetch(`${app.url}/api/channels/${channel}/history`)).json()) as { messages: WebMessage[] }).messages;
+    await post(channel, { id: messageId(), text: 'say it again', author: 'Eve' });
+    await stream.waitForMessage((m) => m.role === 'assistant' && m.final, 'reply');
+    const [, first] = await eventually(read, (messages) => messages.length === 2, 'the first exchange in history');
+    const redoId = messageId();
+    await post(channel, { id: redoId, text: '/redo', author: 'Eve' });
+    const again = await stream.waitForMessage((m) => m.role === 'assistant' && m.replyTo === redoId && m.final, 'the answer again');
+    expect(again.text).toBe('Echo: say it again');
+    // Two entries, not four: the exchange was replaced (a new answer), and /redo itself is no turn.
+    const after = await eventually(read, (messages) => messages[1]?.at !== first?.at, 'the new answer in history');
+    expect(after.map((m) => [m.role, m.text])).toEqual([
+      ['user', 'say it again'],
+      ['assistant', 'Echo: say it again'],
+    ]);
+  });
+
   it('hardens every answer for browsers: a CSP without inline script and no framing, no referrer, no sniffing (issue #17)', async () => {
     const channel = channelName();
     for (const path of ['/', '/app.js', '/style.css', '/api/info', `/api/channels/${channel}/history`, '/no-such-page', '/healthz', '/metrics']) {

@@ -59,7 +59,15 @@ const MODEL_IDS = [
   'dall-e-2',
   'dall-e-3',
   'omni-moderation-latest',
+  'o4-mini',
+  'gpt-5-mini',
 ] as const;
+/**
+ * Models that take `reasoning_effort`, as OpenAI names them; any other model answers 400
+ * `unsupported_parameter` to it, like the live API.
+ * https://platform.openai.com/docs/guides/reasoning
+ */
+const REASONING_MODEL = /^(?:o[1-9](?![0-9])|gpt-5(?!(?:\.\d+)?-chat))/;
 /** A fixed `created` for listed models (2024-07-18), so answers are deterministic. */
 const MODEL_CREATED = 1_721_260_800;
 
@@ -173,7 +181,20 @@ export interface FakeOpenAIOptions {
   imageFormat?: 'b64_json' | 'url';
   /** Check request bodies against the OpenAPI spec (default true). */
   validate?: boolean;
+  /** What a reasoning model thinks before its answer (default: nothing); see `reasoningStyle`. */
+  chatReasoning?: (body: ChatRequestBody) => string | undefined;
+  /** How the thinking streams (default `think-tags`). */
+  reasoningStyle?: ReasoningStyle;
 }
+
+/**
+ * How a reasoning model's thinking reaches the client: `think-tags` inside the content,
+ * before the answer, as open models served without a reasoning parser write it
+ * (DeepSeek-R1, QwQ: `<think>…</think>`); `reasoning_content` in deltas of its own, as
+ * DeepSeek's API and vLLM's reasoning parsers stream it (not in OpenAI's spec, which
+ * streams no reasoning).
+ */
+export type ReasoningStyle = 'think-tags' | 'reasoning_content';
 
 /** The running fake; see the module comment for the order of checks. */
 export interface FakeOpenAI {
@@ -185,6 +206,9 @@ export interface FakeOpenAI {
   readonly violations: string[];
   /** Reply text of a chat completion; default `Echo: <last user message text>`. */
   chatReply: (body: ChatRequestBody) => string;
+  /** Thinking streamed before the reply (FakeOpenAIOptions.chatReasoning). */
+  chatReasoning: (body: ChatRequestBody) => string | undefined;
+  reasoningStyle: ReasoningStyle;
   /** Text of a transcription; default `options.transcript` or a fixed sentence. */
   transcriptReply: (file: MultipartFile, fields: Record<string, unknown>) => string;
   /** English text of a translation; default a fixed sentence. */
@@ -247,6 +271,8 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
   const validate = options.validate ?? true;
   const defaults = {
     chatReply: options.chatReply ?? defaultChatReply,
+    chatReasoning: options.chatReasoning ?? ((): string | undefined => undefined),
+    reasoningStyle: options.reasoningStyle ?? ('think-tags' as ReasoningStyle),
     transcriptReply: () => options.transcript ?? DEFAULT_TRANSCRIPT,
     translationReply: () => DEFAULT_TRANSLATION,
     streamChunkSize: options.streamChunkSize ?? DEFAULT_STREAM_CHUNK_SIZE,
@@ -271,6 +297,8 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
     requests: [],
     violations: [],
     chatReply: defaults.chatReply,
+    chatReasoning: defaults.chatReasoning,
+    reasoningStyle: defaults.reasoningStyle,
     transcriptReply: defaults.transcriptReply,
     translationReply: defaults.translationReply,
     streamChunkSize: defaults.streamChunkSize,
@@ -294,6 +322,8 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
       faults.length = 0;
       images.clear();
       fake.chatReply = defaults.chatReply;
+      fake.chatReasoning = defaults.chatReasoning;
+      fake.reasoningStyle = defaults.reasoningStyle;
       fake.transcriptReply = defaults.transcriptReply;
       fake.translationReply = defaults.translationReply;
       fake.streamChunkSize = defaults.streamChunkSize;
@@ -476,6 +506,14 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
       };
     }
     const body = parsed.body as ChatRequestBody;
+    if (route.specPath === '/chat/completions' && body.reasoning_effort != null && !REASONING_MODEL.test(body.model)) {
+      // What the live API answers a chat model asked to reason.
+      const message = "Unsupported parameter: 'reasoning_effort' is not supported with this model.";
+      return {
+        line: `${where} createChatCompletion: ${message} (${body.model})`,
+        error: { message, type: 'invalid_request_error', param: 'reasoning_effort', code: 'unsupported_parameter' },
+      };
+    }
     if (route.specPath === '/chat/completions' && body.stream_options != null && body.stream !== true) {
       // An API rule the schema cannot express.
       const message = "The 'stream_options' parameter is only allowed when 'stream' is enabled.";
@@ -507,7 +545,10 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
     const full = fake.chatReply(body);
     const reply = limit === undefined ? full : truncateToWords(full, limit);
     const finishReason = reply.length < full.length ? 'length' : 'stop';
-    const usage = usageOf(body, reply);
+    const thinking = fake.chatReasoning(body);
+    const inTags = thinking !== undefined && fake.reasoningStyle === 'think-tags';
+    const content = inTags ? `<think>\n${thinking}\n</think>\n\n${reply}` : reply;
+    const usage = usageOf(body, reply, thinking);
     const base = {
       id: `chatcmpl-${randomId()}`,
       created: Math.floor(Date.now() / 1000),
@@ -525,7 +566,13 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
         choices: [
           {
             index: 0,
-            message: { role: 'assistant', content: reply, refusal: null, annotations: [] },
+            message: {
+              role: 'assistant',
+              content,
+              refusal: null,
+              annotations: [],
+              ...(thinking !== undefined && !inTags ? { reasoning_content: thinking } : {}),
+            },
             logprobs: null,
             finish_reason: finishReason,
           },
@@ -543,9 +590,12 @@ export async function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise
       // With include_usage the live API sends `usage: null` on every chunk but the last.
       ...(includeUsage ? { usage: null } : {}),
     });
-    const pieces = fake.streamByWord ? splitWords(reply) : splitCodePoints(reply, fake.streamChunkSize);
+    const split = (text: string): string[] => (fake.streamByWord ? splitWords(text) : splitCodePoints(text, fake.streamChunkSize));
     const events: string[] = [JSON.stringify(chunk({ role: 'assistant', content: '', refusal: null }, null))];
-    for (const piece of pieces) events.push(JSON.stringify(chunk({ content: piece }, null)));
+    if (thinking !== undefined && !inTags) {
+      for (const piece of split(thinking)) events.push(JSON.stringify(chunk({ content: null, reasoning_content: piece }, null)));
+    }
+    for (const piece of split(content)) events.push(JSON.stringify(chunk({ content: piece }, null)));
     events.push(JSON.stringify(chunk({}, finishReason)));
     if (includeUsage) events.push(JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [], usage }));
     events.push('[DONE]');
@@ -720,16 +770,17 @@ function truncateToWords(text: string, maxWords: number): string {
   return last === undefined ? '' : text.slice(0, (last.index ?? 0) + last[0].length);
 }
 
-function usageOf(body: ChatRequestBody, reply: string): object {
+function usageOf(body: ChatRequestBody, reply: string, thinking: string | undefined): object {
   const prompt = body.messages.reduce((sum, m) => sum + TOKENS_PER_MESSAGE + wordCount(textOf(m.content)), 0);
-  const completion = wordCount(reply);
+  const reasoning = wordCount(thinking ?? '');
+  const completion = wordCount(reply) + reasoning;
   return {
     prompt_tokens: prompt,
     completion_tokens: completion,
     total_tokens: prompt + completion,
     prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
     completion_tokens_details: {
-      reasoning_tokens: 0,
+      reasoning_tokens: reasoning,
       audio_tokens: 0,
       accepted_prediction_tokens: 0,
       rejected_prediction_tokens: 0,

@@ -13,12 +13,26 @@ const TAGS: Readonly<Record<string, readonly string[]>> = {
 };
 const NAMED_ENTITIES: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"' };
 
-/** The visible text of a message, or why Telegram would refuse it. */
-export type ParsedText = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly error: string };
+/** An entity the markup made: code and pre (no mention is found inside them), and a `tg://user?id=` link, which is a mention. */
+export interface MarkupEntity {
+  readonly type: 'code' | 'pre' | 'text_mention';
+  /** In UTF-16 code units of the visible text, as the Bot API counts. */
+  readonly offset: number;
+  readonly length: number;
+  /** A text_mention's user id. */
+  readonly userId?: number;
+}
+
+/** The visible text of a message and the entities its markup made, or why Telegram would refuse it. */
+export type ParsedText =
+  | { readonly ok: true; readonly text: string; readonly entities: readonly MarkupEntity[] }
+  | { readonly ok: false; readonly error: string };
 
 /** Parses `html` as Telegram does; `error` is the part after "Bad Request: can't parse entities: ". */
 export function parseTelegramHtml(html: string): ParsedText {
   const stack: string[] = [];
+  const opened: Array<{ readonly start: number; readonly userId?: number }> = [];
+  const entities: MarkupEntity[] = [];
   let text = '';
   let i = 0;
   const offset = (at: number): number => Buffer.byteLength(html.slice(0, at));
@@ -31,10 +45,14 @@ export function parseTelegramHtml(html: string): ParsedText {
       if (raw.startsWith('/')) {
         const name = raw.slice(1).trim().toLowerCase();
         const open = stack.pop();
-        if (open === undefined) return { ok: false, error: `Unexpected end tag at byte offset ${offset(i)}` };
+        const start = opened.pop();
+        if (open === undefined || start === undefined) return { ok: false, error: `Unexpected end tag at byte offset ${offset(i)}` };
         if (name !== '' && name !== open) {
           return { ok: false, error: `Unmatched end tag at byte offset ${offset(i)}, expected "</${open}>", found "</${name}>"` };
         }
+        const length = text.length - start.start;
+        if ((open === 'code' || open === 'pre') && length > 0) entities.push({ type: open, offset: start.start, length });
+        if (open === 'a' && start.userId !== undefined && length > 0) entities.push({ type: 'text_mention', offset: start.start, length, userId: start.userId });
       } else {
         const tag = /^([a-z-]+)((?:\s+[a-z-]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*$/i.exec(raw);
         const name = tag?.[1]?.toLowerCase() ?? raw.split(/\s/)[0] ?? '';
@@ -44,6 +62,9 @@ export function parseTelegramHtml(html: string): ParsedText {
           return { ok: false, error: `Tag "span" must have class "tg-spoiler" at byte offset ${offset(i)}` };
         }
         stack.push(name);
+        // https://core.telegram.org/bots/api#formatting-options: tg://user?id=<user_id> mentions a user by id.
+        const user = name === 'a' ? /href\s*=\s*["']?tg:\/\/user\?id=(\d+)/i.exec(tag[2] ?? '') : null;
+        opened.push({ start: text.length, ...(user ? { userId: Number(user[1]) } : {}) });
       }
       i = close + 1;
     } else if (c === '&') {
@@ -70,5 +91,5 @@ export function parseTelegramHtml(html: string): ParsedText {
   }
   const open = stack.pop();
   if (open !== undefined) return { ok: false, error: `Can't find end tag corresponding to start tag "${open}"` };
-  return { ok: true, text };
+  return { ok: true, text, entities };
 }

@@ -10,7 +10,11 @@
  * per-chat (1/s) and per-group (20/min) limits with 429 `retry_after`, and misbehaves
  * on demand (`failNext`). Updates made with `message()` carry `entities` (or
  * `caption_entities`) for commands and mentions, and forum-topic messages carry the
- * topic's service message as `reply_to_message`, as Telegram's do.
+ * topic's service message as `reply_to_message`, as Telegram's do. A reply carries the
+ * message replied to without its own reply, and a `quote` (TextQuote) of a part of it,
+ * which must be part of its text, as Telegram requires. The bot's messages keep the
+ * entities Telegram would return: code, pre, `tg://user` text mentions, and the mentions
+ * Telegram finds by itself in text outside code (`@username`, which notifies in a group).
  *
  * Moderation: `deleteMessage`, `restrictChatMember` and `getChatMember` work on what the
  * test sets up: members' statuses (`setMember`: creator, administrator with its rights,
@@ -33,7 +37,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseTelegramHtml } from './telegram-html.js';
+import { parseTelegramHtml, type MarkupEntity } from './telegram-html.js';
 import { parseMultipart, type MultipartPart } from './multipart.js';
 import { PNG_SIGNATURE } from './png.js';
 import { checkCall, isKnownMethod } from './telegram-spec.js';
@@ -150,6 +154,12 @@ export interface FakeMessageInput {
   media?: Record<string, unknown>;
   threadId?: number;
   replyTo?: number;
+  /**
+   * The part of the replied-to message the user selected to quote (with `replyTo`): it must
+   * be an exact substring of that message's text or caption, as Telegram requires; the
+   * update then carries it as `quote` (a TextQuote: https://core.telegram.org/bots/api#textquote).
+   */
+  quote?: string;
 }
 
 /** A Telegram error the next matching call(s) answer with. */
@@ -293,7 +303,7 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
     failNext(fault) {
       faults.push({ times: 1, ...fault });
     },
-    message({ chat, from, text, caption, media, threadId, replyTo }) {
+    message({ chat, from, text, caption, media, threadId, replyTo, quote }) {
       chats.set(chat.id, chat);
       users.set(from.id, from);
       const message: FakeMessage = { message_id: nextMessageId(chat.id), from, chat, date: Math.floor(Date.now() / 1000), ...media };
@@ -312,7 +322,14 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
         message['is_topic_message'] = true;
       }
       const repliedTo = replyTo === undefined ? undefined : chatMessages(chat.id).get(replyTo);
-      if (repliedTo) message['reply_to_message'] = repliedTo;
+      if (quote !== undefined) {
+        const original = String(repliedTo?.text ?? repliedTo?.['caption'] ?? '');
+        const position = original.indexOf(quote);
+        if (!repliedTo || quote === '' || position === -1) throw new Error(`fake telegram: a quote must be part of the message replied to (${JSON.stringify(quote)})`);
+        message['quote'] = { text: quote, position, is_manual: true };
+      }
+      // "The Message object in this field will not contain further reply_to_message fields even if it itself is a reply."
+      if (repliedTo) message['reply_to_message'] = withoutReply(repliedTo);
       else if (threadId !== undefined) {
         // Telegram's quirk: a plain message in a topic "replies" to the topic's creation message.
         message['reply_to_message'] = { message_id: threadId, from, chat, date: message.date, message_thread_id: threadId, forum_topic_created: { name: 'Topic', icon_color: 7322096 }, is_topic_message: true };
@@ -422,21 +439,26 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
     return undefined;
   };
 
-  /** The visible text of a message, or the error Telegram gives for it. */
-  const readText = (params: Record<string, unknown>, field = 'text'): { text: string } | Answer => {
+  /**
+   * The visible text of a message and its entities (those the markup made, and the
+   * mentions Telegram finds in the text itself outside code), or the error Telegram gives.
+   */
+  const readText = (params: Record<string, unknown>, field = 'text'): { text: string; entities: Array<Record<string, unknown>> } | Answer => {
     const raw = String(params[field] ?? '');
     let text = raw;
+    let markup: readonly MarkupEntity[] = [];
     if (params['parse_mode'] === 'HTML') {
       const parsed = parseTelegramHtml(raw);
       if (!parsed.ok) return badRequest(`can't parse entities: ${parsed.error}`);
       text = parsed.text;
+      markup = parsed.entities;
     } else if (params['parse_mode'] !== undefined) {
       violations.push(`${field}: parse_mode ${String(params['parse_mode'])} is not one this fake checks`);
     }
     if (field === 'text' && text.trim() === '') return badRequest('message text is empty');
     if (field === 'caption' && text.length > MAX_CAPTION_LENGTH) return badRequest('message caption is too long');
     if (text.length > MAX_TEXT_LENGTH) return badRequest('message is too long');
-    return { text };
+    return { text, entities: messageEntities(text, markup, users) };
   };
 
   const botMessage = (chat: FakeChat, params: Record<string, unknown>, extra: Record<string, unknown>): FakeMessage | Answer => {
@@ -523,7 +545,11 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
       if (isAnswer(text)) return text;
       const flood = floodCheck(chat.id, Date.now());
       if (flood) return flood;
-      const message = botMessage(chat, p, { text: text.text, ...(p['parse_mode'] ? { parse_mode_sent: p['parse_mode'] } : {}) });
+      const message = botMessage(chat, p, {
+        text: text.text,
+        ...(text.entities.length > 0 ? { entities: text.entities } : {}),
+        ...(p['parse_mode'] ? { parse_mode_sent: p['parse_mode'] } : {}),
+      });
       return isAnswer(message) ? message : ok(publicMessage(message));
     },
     editMessageText: (p) => {
@@ -540,6 +566,8 @@ export async function createFakeTelegram(options: FakeTelegramOptions): Promise<
       const flood = floodCheck(chat.id, Date.now());
       if (flood) return flood;
       message.text = text.text;
+      if (text.entities.length > 0) message['entities'] = text.entities;
+      else delete message['entities'];
       if (p['parse_mode']) message['parse_mode_sent'] = p['parse_mode'];
       else delete message['parse_mode_sent'];
       message['edit_date'] = Math.floor(Date.now() / 1000);
@@ -894,18 +922,45 @@ function administrator(user: FakeUser, rights: { can_delete_messages?: boolean; 
   };
 }
 
+/** A message as another's `reply_to_message` carries it: without its own reply, or the fake's bookkeeping. */
+function withoutReply(message: FakeMessage): FakeMessage {
+  const { reply_to_message: _reply, parse_mode_sent: _omit, ...rest } = message;
+  return rest as FakeMessage;
+}
+
 /** The message as the API returns it (without the fake's own bookkeeping). */
 function publicMessage(message: FakeMessage): Record<string, unknown> {
   const { parse_mode_sent: _omit, ...rest } = message;
   return rest;
 }
 
+/**
+ * The entities of a message the bot sent, as Telegram returns them: code, pre and text
+ * mentions from the markup, and the `mention` entities Telegram finds itself in the text
+ * (an `@username` outside code), which notify that user in a group.
+ */
+function messageEntities(text: string, markup: readonly MarkupEntity[], users: ReadonlyMap<number, FakeUser>): Array<Record<string, unknown>> {
+  const inCode = (at: number): boolean => markup.some((e) => e.type !== 'text_mention' && at >= e.offset && at < e.offset + e.length);
+  const entities: Array<Record<string, unknown>> = markup.map((e) =>
+    e.type === 'text_mention'
+      ? { type: 'text_mention', offset: e.offset, length: e.length, user: users.get(e.userId ?? 0) ?? { id: e.userId, is_bot: false, first_name: 'User' } }
+      : { type: e.type, offset: e.offset, length: e.length },
+  );
+  for (const mention of text.matchAll(MENTION)) {
+    if (!inCode(mention.index)) entities.push({ type: 'mention', offset: mention.index, length: mention[0].length });
+  }
+  return entities.sort((a, b) => Number(a['offset']) - Number(b['offset']));
+}
+
+/** An @username Telegram turns into a mention: 5-32 of A-Z a-z 0-9 _, not inside a word or an address. */
+const MENTION = /(?<![\w@/])@[A-Za-z0-9_]{5,32}\b/g;
+
 /** `bot_command` and `mention` entities, as Telegram computes them (offsets in UTF-16 units). */
 export function entitiesOf(text: string): Array<{ type: string; offset: number; length: number }> {
   const entities: Array<{ type: string; offset: number; length: number }> = [];
   const command = /^\/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?/.exec(text);
   if (command) entities.push({ type: 'bot_command', offset: 0, length: command[0].length });
-  for (const mention of text.matchAll(/(?<![\w@/])@[A-Za-z0-9_]{5,32}\b/g)) {
+  for (const mention of text.matchAll(MENTION)) {
     if (command && mention.index < command[0].length) continue;
     entities.push({ type: 'mention', offset: mention.index, length: mention[0].length });
   }

@@ -301,6 +301,60 @@ describe('createOpenAIChatModel against the fake', () => {
   });
 });
 
+describe('createOpenAIChatModel with reasoning models', () => {
+  const THINKING = 'The user greets me. <b>tags</b> inside thinking stay thinking; I should greet back.';
+  const ask = (model: ReturnType<typeof createOpenAIChatModel>, request: Partial<Parameters<typeof model.streamChat>[0]> = {}) =>
+    collect(model.streamChat({ model: '', messages: [{ role: 'user', content: 'hi' }], ...request }, new AbortController().signal));
+  const split = (events: ChatStreamEvent[]) => ({
+    answer: events.map((e) => (e.type === 'delta' ? e.text : '')).join(''),
+    reasoning: events.map((e) => (e.type === 'reasoning' ? e.text : '')).join(''),
+  });
+
+  it('takes <think>…</think> out of the answer, however the tags are cut across chunks', async () => {
+    const { client } = clientFor();
+    const model = createOpenAIChatModel({ client, model: 'deepseek-r1' });
+    fake.chatReply = () => 'Hello! Nice to meet you.';
+    fake.chatReasoning = () => THINKING;
+    for (const size of [1, 2, 3, 5, 8, 13]) {
+      fake.streamChunkSize = size;
+      const { answer, reasoning } = split(await ask(model));
+      expect(answer, `chunks of ${size}`).toBe('Hello! Nice to meet you.');
+      expect(reasoning.trim(), `chunks of ${size}`).toBe(THINKING);
+    }
+  });
+
+  it('reads reasoning_content deltas as thinking, apart from the answer', async () => {
+    const { client } = clientFor();
+    const model = createOpenAIChatModel({ client, model: 'deepseek-reasoner' });
+    fake.chatReply = () => 'Hello!';
+    fake.chatReasoning = () => THINKING;
+    fake.reasoningStyle = 'reasoning_content';
+    const events = await ask(model);
+    expect(split(events)).toEqual({ answer: 'Hello!', reasoning: THINKING });
+    // Thinking comes before the answer's first word.
+    expect(events.findIndex((e) => e.type === 'reasoning')).toBeLessThan(events.findIndex((e) => e.type === 'delta'));
+  });
+
+  it('sends reasoning_effort to reasoning models only, and drops it for a model that refuses it', async () => {
+    const { client } = clientFor();
+    const model = createOpenAIChatModel({ client, model: 'gpt-4o-mini' });
+    const effortOf = (index: number) => (fake.requestsTo('/chat/completions')[index]?.body as Record<string, unknown>)['reasoning_effort'];
+    await ask(model, { model: 'o4-mini', reasoningEffort: 'high' });
+    expect(effortOf(0)).toBe('high');
+    // Known not to take it: never sent.
+    await ask(model, { reasoningEffort: 'high' });
+    expect(effortOf(1)).toBeUndefined();
+    // A name we do not know: sent; refused with a 400, asked again without it, and not sent again.
+    const { answer } = split(await ask(model, { model: 'local-llama', reasoningEffort: 'low' }));
+    expect(answer).toBe('Echo: hi');
+    expect([effortOf(2), effortOf(3)]).toEqual(['low', undefined]);
+    await ask(model, { model: 'local-llama', reasoningEffort: 'low' });
+    expect(effortOf(4)).toBeUndefined();
+    expect(fake.violations).toEqual([expect.stringContaining("'reasoning_effort' is not supported with this model")]);
+    fake.violations.length = 0;
+  });
+});
+
 /** A bare HTTP server for what the fake cannot show: the server side of a socket, odd bodies. */
 async function rawServer(handler: (req: IncomingMessage, res: ServerResponse) => void) {
   const server = createServer(handler);

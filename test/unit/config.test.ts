@@ -138,6 +138,18 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ OTEL_TRACES_EXPORTER: 'none,otlp' })).toThrow(/OTEL_TRACES_EXPORTER: expected none, or/);
   });
 
+  it('reads the reasoning and text-file settings, refusing values the spec does not list (issue #18)', () => {
+    expect(parseConfig({}).chat).toMatchObject({ reasoningEffort: undefined, showReasoning: 'off', textFileMaxBytes: 102_400 });
+    expect(parseConfig({ REASONING_EFFORT: ' High ', SHOW_REASONING: 'file', TEXT_FILE_MAX_BYTES: '5000' }).chat).toMatchObject({
+      reasoningEffort: 'high',
+      showReasoning: 'file',
+      textFileMaxBytes: 5_000,
+    });
+    expect(() => parseConfig({ REASONING_EFFORT: 'extreme' })).toThrow(/REASONING_EFFORT: expected one of none, minimal, low, medium, high, xhigh, max/);
+    expect(() => parseConfig({ SHOW_REASONING: 'chat' })).toThrow(/SHOW_REASONING: expected off or file/);
+    expect(() => parseConfig({ TEXT_FILE_MAX_BYTES: '0' })).toThrow(/TEXT_FILE_MAX_BYTES/);
+  });
+
   it('parses --role', () => {
     expect(parseRole([])).toBe('all');
     expect(parseRole(['--role', 'worker'])).toBe('worker');

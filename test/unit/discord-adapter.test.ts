@@ -74,6 +74,7 @@ describe('discord request bodies', () => {
     expect(SLASH_COMMANDS.map((c) => c.name)).toEqual([
       'ask',
       'reset',
+      'redo',
       'imagine',
       'moderation',
       'persona',

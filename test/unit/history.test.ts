@@ -64,6 +64,26 @@ describe('redis history store', () => {
     expect(await storedTotal(redis, keys)).toBe(raw.reduce((sum, e) => sum + e.tokens, 0));
   });
 
+  it('keeps the message ids a turn was and carried, and replaces the last exchange in one step', async () => {
+    const redis = connect();
+    const keys = freshKeys();
+    const store = createRedisHistoryStore({ redis, keys, maxTokens: 10_000, idleTtlSeconds: TTL_SECONDS });
+    const asked: HistoryEntry = { ...entry(2, 'what does this say?'), id: '42', refs: ['41'] };
+    await store.append(CONVERSATION, [entry(0), entry(1), asked, entry(3, 'first answer')]);
+    expect((await store.read(CONVERSATION))[2]).toEqual(asked);
+
+    await store.append(CONVERSATION, [asked, entry(3, 'second answer')], { replaceLast: 2 });
+    const after = await store.read(CONVERSATION);
+    expect(after.map((e) => e.text)).toEqual(['message number 0', 'message number 1', 'what does this say?', 'second answer']);
+    // The running total is what is stored, the replaced entries' tokens gone.
+    const raw = await storedRaw(redis, keys);
+    expect(await storedTotal(redis, keys)).toBe(raw.reduce((sum, e) => sum + e.tokens, 0));
+    // A rerun of the same job replaces nothing twice.
+    await store.append(CONVERSATION, [asked, entry(3, 'third answer')], { replaceLast: 2, once: 'job-1' });
+    await store.append(CONVERSATION, [asked, entry(3, 'third answer')], { replaceLast: 2, once: 'job-1' });
+    expect((await store.read(CONVERSATION)).map((e) => e.text)).toEqual(['message number 0', 'message number 1', 'what does this say?', 'third answer']);
+  });
+
   it('drops the oldest entries first and keeps the total equal to what is stored', async () => {
     const redis = connect();
     const keys = freshKeys();

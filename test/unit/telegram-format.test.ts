@@ -72,6 +72,6 @@ describe('the fake Bot API HTML parser', () => {
     expect(parseTelegramHtml('<foo>x</foo>')).toMatchObject({ ok: false, error: expect.stringContaining('Unsupported start tag "foo"') });
     expect(parseTelegramHtml('<b><i>x</b></i>')).toMatchObject({ ok: false, error: expect.stringContaining('Unmatched end tag') });
     expect(parseTelegramHtml('a &nbsp; b')).toMatchObject({ ok: false });
-    expect(parseTelegramHtml('<b>a &lt; b</b>')).toEqual({ ok: true, text: 'a < b' });
+    expect(parseTelegramHtml('<b>a &lt; b</b>')).toEqual({ ok: true, text: 'a < b', entities: [] });
   });
 });

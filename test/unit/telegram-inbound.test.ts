@@ -70,6 +70,17 @@ describe('normalizeUpdate', () => {
     expect((plain as { message: { replyTo: object } }).message.replyTo).not.toHaveProperty('attachments');
   });
 
+  it('carries the author, text and quote of the message replied to, for a chat answer to read (issue #18)', () => {
+    const original = { message_id: 7, date: 1, chat: supergroup, from: { id: 5, is_bot: false, first_name: 'Bo' }, text: 'meet at noon in room 4B' };
+    const quoted = normalizeUpdate(update({ text: '@sb_bot where?', reply_to_message: original, quote: { text: 'room 4B', position: 16, is_manual: true } }), me);
+    expect((quoted as { message: { replyTo: object } }).message.replyTo).toEqual({ messageId: '7', authorIsBot: false, authorName: 'Bo', text: 'meet at noon in room 4B', quote: 'room 4B' });
+    // A caption is its text; a channel posting as itself is its author.
+    const post = { message_id: 8, date: 1, chat: supergroup, sender_chat: { id: -100900, type: 'channel', title: 'News' }, caption: 'launch day', photo: [{ file_id: 'p', file_unique_id: 'p', width: 9, height: 9 }] };
+    expect(normalizeUpdate(update({ text: '@sb_bot thoughts?', reply_to_message: post }), me)).toMatchObject({
+      message: { replyTo: { messageId: '8', authorName: 'News', text: 'launch day', attachments: [{ kind: 'image', fileRef: 'p' }] } },
+    });
+  });
+
   it('ignores commands for another bot entirely, and takes its own', () => {
     expect(normalizeUpdate(update({ text: '/reset@otherbot' }), me)).toEqual({ skip: 'other-bot-command' });
     expect(normalizeUpdate(update({ chat: privateChat, text: '/reset@otherbot' }), me)).toEqual({ skip: 'other-bot-command' });

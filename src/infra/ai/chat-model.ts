@@ -5,8 +5,11 @@
  */
 import { hash } from 'node:crypto';
 import type { ChatPromptMessage, ChatRequest, ChatStreamEvent, ChatUsage } from '../../domain/chat.js';
+import { AiApiError } from '../../domain/errors.js';
+import { reasoningSupport } from '../../domain/reasoning.js';
+import { ThinkFilter, type SplitText } from '../../domain/think-filter.js';
 import type { ChatModel } from '../../ports/index.js';
-import type { ChatCompletionMessageParam, ChatCompletionParams, CompletionUsage } from './chat-types.js';
+import type { ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionParams, CompletionUsage } from './chat-types.js';
 import type { OpenAIClient } from './client.js';
 
 /** Salt of the end-user hash, so our hashes do not match other services' hashes of the same ids. */
@@ -15,6 +18,8 @@ const END_USER_SALT = 'switchboard:';
 const END_USER_HASH_LENGTH = 32;
 /** OpenAI's limit on a message `name`. */
 const MAX_NAME_LENGTH = 64;
+/** Models remembered as refusing `reasoning_effort`; a bound on a list that only a misconfiguration grows. */
+const MAX_REMEMBERED_MODELS = 100;
 
 /**
  * Options of createOpenAIChatModel.
@@ -35,40 +40,91 @@ export interface OpenAIChatModelOptions {
 export function createOpenAIChatModel(options: OpenAIChatModelOptions): ChatModel {
   if (!options.model) throw new TypeError('createOpenAIChatModel: model is required');
   const { client, model, onUsage } = options;
+  // Models of unknown names that refused `reasoning_effort`: asked without it from then on.
+  const refusedEffort = new Set<string>();
   return {
     info: { model, demo: false },
     async *streamChat(request, signal) {
-      const params = toCompletionParams(request, model);
-      const chunks = client.streamChatCompletion(params, { signal });
+      const params = toCompletionParams(request, model, refusedEffort);
+      const chunks = withoutEffortIfRefused(client, params, signal, refusedEffort);
       let reason: string | null = null;
       let usage: ChatUsage | undefined;
+      // A model that writes its thinking into the answer (`<think>…</think>`) has it taken out here.
+      const thinking = new ThinkFilter();
       for await (const chunk of chunks) {
         if (chunk.usage) usage = toUsage(chunk.usage);
         for (const choice of chunk.choices ?? []) {
           if (choice.index !== 0) continue;
+          const thought = choice.delta?.reasoning_content ?? choice.delta?.reasoning;
+          if (thought) yield { type: 'reasoning', text: thought } satisfies ChatStreamEvent;
           // A refusal is the model's answer too; the user should read it.
           const text = choice.delta?.content ?? choice.delta?.refusal;
-          if (text) yield { type: 'delta', text } satisfies ChatStreamEvent;
+          if (text) yield* events(thinking.push(text));
           if (choice.finish_reason) reason = choice.finish_reason;
         }
       }
+      yield* events(thinking.finish());
       if (usage) reportUsage(onUsage, params.model, usage);
       yield usage ? { type: 'finish', reason, usage } : { type: 'finish', reason };
     },
   };
 }
 
+/** The events of one split delta: thinking first, then answer. */
+function* events(split: SplitText): Generator<ChatStreamEvent> {
+  if (split.reasoning !== '') yield { type: 'reasoning', text: split.reasoning };
+  if (split.answer !== '') yield { type: 'delta', text: split.answer };
+}
+
 /**
- * The request body for a ChatRequest: sanitized names, `max_completion_tokens`, and a
- * hashed `user`.
+ * The stream of `params`; when the endpoint refuses its `reasoning_effort` (a 400 naming
+ * it, before anything streamed), the same request again without it, and the model is
+ * remembered as one that does not take it.
+ */
+async function* withoutEffortIfRefused(
+  client: Pick<OpenAIClient, 'streamChatCompletion'>,
+  params: ChatCompletionParams,
+  signal: AbortSignal,
+  refused: Set<string>,
+): AsyncGenerator<ChatCompletionChunk> {
+  const iterator = client.streamChatCompletion(params, { signal })[Symbol.asyncIterator]();
+  let first: IteratorResult<ChatCompletionChunk>;
+  try {
+    first = await iterator.next();
+  } catch (error) {
+    if (params.reasoning_effort === undefined || !refusesEffort(error)) throw error;
+    if (refused.size >= MAX_REMEMBERED_MODELS) refused.clear();
+    refused.add(params.model);
+    const { reasoning_effort: _refused, ...without } = params;
+    yield* client.streamChatCompletion(without, { signal });
+    return;
+  }
+  try {
+    for (let next = first; !next.done; next = await iterator.next()) yield next.value;
+  } finally {
+    await iterator.return?.();
+  }
+}
+
+function refusesEffort(error: unknown): boolean {
+  return error instanceof AiApiError && error.status === 400 && (error.apiParam === 'reasoning_effort' || error.message.includes('reasoning_effort'));
+}
+
+/**
+ * The request body for a ChatRequest: sanitized names, `max_completion_tokens`, a hashed
+ * `user`, and `reasoning_effort` for a model that takes it (by its name, unless it
+ * refused it before).
  * See https://platform.openai.com/docs/api-reference/chat/create
  */
-export function toCompletionParams(request: ChatRequest, defaultModel: string): ChatCompletionParams {
+export function toCompletionParams(request: ChatRequest, defaultModel: string, refusedEffort: ReadonlySet<string> = new Set()): ChatCompletionParams {
+  const model = request.model || defaultModel;
+  const effort = request.reasoningEffort !== undefined && reasoningSupport(model) !== 'no' && !refusedEffort.has(model) ? request.reasoningEffort : undefined;
   return {
-    model: request.model || defaultModel,
+    model,
     messages: request.messages.map(toMessageParam),
     ...(request.maxTokens === undefined ? {} : { max_completion_tokens: request.maxTokens }),
     ...(request.endUser ? { user: hashEndUser(request.endUser) } : {}),
+    ...(effort === undefined ? {} : { reasoning_effort: effort }),
   };
 }
 

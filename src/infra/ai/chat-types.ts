@@ -6,6 +6,7 @@
  */
 
 import type { ChatContentPart } from '../../domain/chat.js';
+import type { ReasoningEffort } from '../../domain/reasoning.js';
 
 /**
  * A message of a chat completion request (`ChatCompletionRequestMessage`): text, or for
@@ -38,6 +39,8 @@ export interface ChatCompletionParams {
   readonly user?: string;
   readonly safety_identifier?: string;
   readonly prompt_cache_key?: string;
+  /** Reasoning models only; others answer 400 (`unsupported_parameter`). */
+  readonly reasoning_effort?: ReasoningEffort;
 }
 
 /**
@@ -96,6 +99,13 @@ export interface ChatCompletionChunk {
       readonly role?: 'assistant';
       readonly content?: string | null;
       readonly refusal?: string | null;
+      /**
+       * A reasoning model's thinking, where the server streams it apart from the answer:
+       * `reasoning_content` (DeepSeek, vLLM's reasoning parsers) or `reasoning` (Ollama,
+       * OpenRouter). Not in OpenAI's spec: OpenAI does not stream its models' reasoning.
+       */
+      readonly reasoning_content?: string | null;
+      readonly reasoning?: string | null;
     };
     readonly finish_reason: ChatFinishReason | null;
   }[];

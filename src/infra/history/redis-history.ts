@@ -40,7 +40,8 @@ const APPEND_SCRIPT = `
   ARGV[2]   most entries kept (integer)
   ARGV[3]   idle TTL in milliseconds, set on every key
   ARGV[4]   this append's id ('' for none): an id among the latest is not appended again
-  ARGV[5..] entries to append, oldest first, as JSON
+  ARGV[5]   entries to remove from the end before appending (integer; /redo replaces the last exchange)
+  ARGV[6..] entries to append, oldest first, as JSON
   Returns   { entries kept, token total, entries dropped }, or {-1, 0, 0} for an append
             already made; history and total are deleted when nothing is kept
 ]]
@@ -77,7 +78,13 @@ elseif total == nil then
   for _, raw in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do total = total + tokensOf(raw) end
 end
 
-for i = 5, #ARGV do
+for _ = 1, math.min(tonumber(ARGV[5]), length) do
+  total = total - tokensOf(redis.call('RPOP', KEYS[1]))
+  length = length - 1
+end
+if total < 0 then total = 0 end
+
+for i = 6, #ARGV do
   length = redis.call('RPUSH', KEYS[1], ARGV[i])
   total = total + tokensOf(ARGV[i])
 end
@@ -106,6 +113,7 @@ type AppendCommand = (
   maxEntries: number,
   ttlMs: number,
   once: string,
+  replaceLast: number,
   ...entries: string[]
 ) => Promise<[kept: number, total: number, dropped: number]>;
 
@@ -156,11 +164,19 @@ export function createRedisHistoryStore(options: RedisHistoryStoreOptions): Hist
         const { entry, tokens, truncated } = fitEntry(original, maxTokens, count);
         if (truncated) log?.debug({ conversation, tokens, chars: original.text.length }, 'truncated history entry');
         // `tokens` first: the script reads it with a pattern instead of decoding the text.
-        return JSON.stringify({ tokens, role: entry.role, name: entry.name, text: entry.text, at: entry.at });
+        return JSON.stringify({
+          tokens,
+          role: entry.role,
+          name: entry.name,
+          text: entry.text,
+          at: entry.at,
+          ...(entry.id === undefined ? {} : { id: entry.id }),
+          ...(entry.refs === undefined || entry.refs.length === 0 ? {} : { refs: entry.refs }),
+        });
       });
       await appendScript(
         keys.history(conversation), keys.historyTokens(conversation), keys.historyAppends(conversation),
-        maxTokens, maxEntries, ttlMs, options?.once ?? '', ...serialized,
+        maxTokens, maxEntries, ttlMs, options?.once ?? '', Math.max(0, Math.floor(options?.replaceLast ?? 0)), ...serialized,
       );
     },
 
@@ -188,8 +204,9 @@ function parseEntry(raw: string): HistoryEntry | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { role, name, text, at } = value as Record<string, unknown>;
+  const { role, name, text, at, id, refs } = value as Record<string, unknown>;
   if (role !== 'user' && role !== 'assistant') return undefined;
   if (typeof name !== 'string' || typeof text !== 'string' || typeof at !== 'number' || !Number.isFinite(at)) return undefined;
-  return { role, name, text, at };
+  const ids = Array.isArray(refs) ? refs.filter((ref): ref is string => typeof ref === 'string') : [];
+  return { role, name, text, at, ...(typeof id === 'string' ? { id } : {}), ...(ids.length > 0 ? { refs: ids } : {}) };
 }

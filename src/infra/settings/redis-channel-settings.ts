@@ -6,10 +6,11 @@
  */
 import type { Redis } from 'ioredis';
 import type { ChannelSettings } from '../../domain/channel-settings.js';
+import { parseReasoningEffort } from '../../domain/reasoning.js';
 import type { ChannelSettingsStore } from '../../ports/index.js';
 import type { RedisKeys } from '../redis/keys.js';
 
-const FIELDS = ['persona', 'model', 'scope'] as const;
+const FIELDS = ['persona', 'model', 'scope', 'reasoning'] as const;
 const CACHE_MS = 5_000;
 const MAX_CACHED = 10_000;
 
@@ -41,6 +42,8 @@ export function createRedisChannelSettings(options: {
       if (stored.persona) settings.persona = stored.persona;
       if (stored.model) settings.model = stored.model;
       if (stored.scope === 'channel' || stored.scope === 'user') settings.scope = stored.scope;
+      const reasoning = parseReasoningEffort(stored.reasoning ?? '');
+      if (reasoning) settings.reasoning = reasoning;
       if (cache.size >= MAX_CACHED) cache.clear();
       // Re-inserted at the end: the map stays in the order entries expire.
       cache.delete(conversation);
