@@ -3,11 +3,16 @@
  * streams. In a private chat the growing answer is a draft (sendMessageDraft, one draft id
  * per answer) and one sendMessage persists it; where drafts are refused (a Bot API server
  * without the method) the answer sends and edits instead, and later answers do not try
- * drafts again; a short answer is one write; a group's edits keep to one a second.
+ * drafts again; a short answer is one write; a group's edits keep to one a second; 300
+ * people writing at once to a model that is slow to start and streams for seconds are all
+ * answered, each once, in full, with history kept (counts, not times).
  */
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { createRedisKeys } from '../../src/infra/redis/keys.js';
 import { FLOOD_TOLERANCE_MS } from '../fakes/telegram.js';
 import { ann, dm, group, MENTION, successful, useTelegramHarness } from '../fakes/telegram-harness.js';
+import { testRedisUrl, uniquePrefix } from '../support/redis.js';
 
 const h = useTelegramHarness();
 
@@ -102,4 +107,40 @@ describe('telegram: streaming an answer', () => {
     expect(gaps.filter((gap) => gap < 1_000 - FLOOD_TOLERANCE_MS)).toEqual([]);
     expect(h.telegram.calls.filter((c) => c.response.error_code === 429)).toEqual([]);
   });
+
+  it('answers 300 people writing at once to a slow streaming model: each once, in full, history kept', async () => {
+    const PEOPLE = 300;
+    h.openai.chatReply = (body) => {
+      const asked = String(body.messages.at(-1)?.content ?? '');
+      return `You asked: ${asked}. ${LONG_ANSWER}`;
+    };
+    h.openai.streamByWord = true;
+    h.openai.firstTokenDelayMs = 500;
+    h.openai.streamDelayMs = 60; // about 50 words: three seconds a stream, like a real model
+    const prefix = uniquePrefix('tgcrowd');
+    // The abuse limits and the bot-wide cap are the operator's to raise; the fake has neither.
+    await h.start({ QUEUE_PREFIX: prefix, USER_RATE_LIMIT: '0', CHANNEL_RATE_LIMIT: '0', TELEGRAM_MESSAGES_PER_SECOND: '100000' });
+    const people = Array.from({ length: PEOPLE }, (_, i) => ({ id: 50_000 + i, first_name: `P${i}` }));
+    for (const person of people) {
+      h.telegram.message({ chat: { id: person.id, type: 'private', first_name: person.first_name }, from: { ...person, is_bot: false }, text: `question ${person.id}` });
+    }
+    const expected = (id: number) => `You asked: question ${id}. ${LONG_ANSWER}`;
+    await expect
+      .poll(() => people.filter((p) => h.telegram.botMessages(p.id).some((m) => m.text === expected(p.id))).length, { timeout: 60_000, interval: 200 })
+      .toBe(PEOPLE);
+    // Each person got one message (drafts aside): their own answer, whole, never another's.
+    for (const person of people) {
+      expect(h.telegram.botMessages(person.id).map((m) => m.text)).toEqual([expected(person.id)]);
+    }
+    expect(h.openai.requestsTo('/chat/completions')).toHaveLength(PEOPLE);
+    // History holds each exchange once.
+    const redis = new Redis(testRedisUrl());
+    try {
+      const keys = createRedisKeys(prefix);
+      const lengths = await Promise.all(people.map((p) => redis.llen(keys.history(`telegram:${p.id}`))));
+      expect(lengths.filter((n) => n !== 2)).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+  }, 90_000);
 });

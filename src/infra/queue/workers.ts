@@ -19,16 +19,26 @@ import { traceJobRun, traceTurn, tracingOn } from '../tracing/index.js';
 
 /**
  * A job holds its lock this long without renewal before it counts as stalled. A killed
- * worker's job runs elsewhere after its lock expires (between LOCK_DURATION_MS / 2 and
- * LOCK_DURATION_MS after the kill, as BullMQ renews at half the duration) plus up to one
- * STALLED_INTERVAL_MS: at most 13 s, inside issue #7's 15 s. A live worker loses a job
- * only if its renewal is over LOCK_DURATION_MS / 2 (5 s) late. With thousands of answers
+ * worker's job runs elsewhere after its lock expires (8-10 s after the kill, as locks are
+ * renewed every LOCK_RENEW_MS) plus up to one STALLED_INTERVAL_MS: at most 13 s, inside
+ * issue #7's 15 s. A live worker loses a job only if its event loop runs about 8 s late. With thousands of answers
  * in flight a worker on a saturated host answers its event loop a second or two late, and
  * its renewals queue behind other jobs' commands: with 6 s locks the benchmark saw 100 of
  * 2,000 jobs stall (and run twice) at 2,000 people writing at once, none with 10 s.
  * https://docs.bullmq.io/guide/workers/stalled-jobs
  */
 const LOCK_DURATION_MS = 10_000;
+/**
+ * How often a worker renews the locks of its jobs. BullMQ's default (half the lock) lets a
+ * job's lock go unrenewed for up to 7.5 s on time and renews it only when its timer fires, so
+ * a worker whose event loop ran 2.5-5 s late lost jobs it was still running: the soak's
+ * crowd (2,000 in flight, a worker killed with hundreds of answers, which the others then
+ * take over at once, on a host running other work) saw jobs stall four times and fail.
+ * Renewing every 2 s (BullMQ checks every 1 s) tolerates about 8 s of lag for one
+ * `extendLocks` script call a second per worker, and a killed worker's jobs are still taken
+ * over within 13 s.
+ */
+const LOCK_RENEW_MS = 2_000;
 /** How often workers look for stalled jobs (a crashed worker's); one check per interval across all workers. */
 const STALLED_INTERVAL_MS = 3_000;
 /**
@@ -185,6 +195,7 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
       prefix: options.keys.prefix,
       concurrency: options.concurrency[kind] ?? 1,
       lockDuration: LOCK_DURATION_MS,
+      lockRenewTime: LOCK_RENEW_MS,
       stalledInterval: STALLED_INTERVAL_MS,
       maxStalledCount: MAX_STALLED_COUNT,
       runRetryDelay: RUN_RETRY_DELAY_MS,
