@@ -5,7 +5,10 @@
  * the token); the event stream too, which the page reads with fetch rather than
  * EventSource so the token travels in that header and never in a URL. On an exposed HOST
  * without the token the playground is off. Whatever the mode, a state-changing request
- * sent by a page of another origin is refused.
+ * sent by a page of another origin is refused. The token-free console answers only to a
+ * loopback name in `Host`: a hostile page whose own name an attacker re-points at
+ * 127.0.0.1 (DNS rebinding) is same-origin with it, so the `Origin` check alone would let
+ * it spend the operator's API key; its `Host` still names the attacker's domain.
  * https://www.rfc-editor.org/rfc/rfc6750#section-2.1 · https://fetch.spec.whatwg.org/#origin-header
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
@@ -42,6 +45,11 @@ export function createPlaygroundGuard(access: PlaygroundAccess, log: Logger): Pl
     refuse(req, res, changes) {
       // What a refused change sent is not read: it must not be parsed as a next request.
       const close: Record<string, string> = changes ? { connection: 'close' } : {};
+      if (access.mode === 'open' && !isLoopbackName(req.headers.host)) {
+        log.warn({ host: req.headers.host, remoteAddress: req.socket.remoteAddress }, 'playground: refused a request for a host name that is not loopback');
+        sendError(res, 403, WEB_ERROR_CODES.HOST_NOT_ALLOWED, 'Without PLAYGROUND_TOKEN the playground answers only at localhost or 127.0.0.1.', close);
+        return true;
+      }
       if (changes && isCrossOrigin(req.headers)) {
         log.warn({ origin: req.headers.origin, remoteAddress: req.socket.remoteAddress }, 'playground: refused a request from another origin');
         sendError(res, 403, WEB_ERROR_CODES.CROSS_ORIGIN, 'The playground takes messages and files only from its own page, not from another site.', close);
@@ -91,4 +99,16 @@ function hostsOf(headers: IncomingHttpHeaders): string[] {
   const forwarded = headers['x-forwarded-host'];
   const listed = (Array.isArray(forwarded) ? forwarded : [forwarded ?? '']).flatMap((value) => value.split(','));
   return [headers.host ?? '', ...listed].map((host) => host.trim().toLowerCase()).filter((host) => host !== '');
+}
+
+/**
+ * Whether a `Host` header names this machine's loopback: `localhost` (or a name under
+ * it), an address in 127.0.0.0/8, or `[::1]`, with any port. A request without `Host`
+ * (HTTP/1.0, no browser sends one) is let through.
+ */
+export function isLoopbackName(host: string | undefined): boolean {
+  if (host === undefined || host === '') return true;
+  const name = host.trim().toLowerCase().replace(/:\d+$/, '');
+  if (name === '[::1]' || name === 'localhost' || name.endsWith('.localhost')) return true;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
 }

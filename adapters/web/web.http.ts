@@ -28,6 +28,7 @@ export const WEB_ERROR_CODES = {
   METHOD_NOT_ALLOWED: 'method_not_allowed',
   UNAUTHORIZED: 'unauthorized',
   CROSS_ORIGIN: 'cross_origin',
+  HOST_NOT_ALLOWED: 'host_not_allowed',
   PLAYGROUND_OFF: 'playground_off',
   UNAVAILABLE: 'unavailable',
   INTERNAL: 'internal',

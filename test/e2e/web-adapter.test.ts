@@ -4,6 +4,7 @@
  * would use it; the page itself is tested in test/e2e/playground-browser.test.ts.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WEB_ERROR_CODES, type WebMessage } from '../../adapters/web/index.js';
 import { startApp } from '../../src/app.js';
@@ -378,6 +379,38 @@ describe('web adapter, whole service', () => {
     await stream.waitForMessage((m) => m.role === 'assistant' && m.final && m.text === 'Echo: from my own page', 'reply');
     expect(chatRequestsAbout(text)).toEqual([]);
     expect(stream.messages().some((m) => m.text.includes(text))).toBe(false);
+  });
+
+  it('answers the token-free console only at a loopback name: a rebound hostile name is refused, and nothing is enqueued (issue #17)', async () => {
+    const channel = channelName();
+    const text = `rebound ${channel}`;
+    const { port } = new URL(app.url);
+    /** A POST as a browser sends it from a page whose name now points at 127.0.0.1: same-origin, its own Host. */
+    const postAs = (host: string) =>
+      new Promise<{ status: number; body: { error?: { code: string; message: string } } }>((resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port, method: 'POST', path: `/api/channels/${channel}/messages`, headers: { host, origin: `http://${host}`, 'content-type': 'application/json' } },
+          (res) => {
+            let raw = '';
+            res.setEncoding('utf8').on('data', (chunk: string) => (raw += chunk)).on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(raw || '{}') }));
+          },
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify({ id: messageId(), text, author: 'Mallory' }));
+      });
+    for (const host of [`evil.example:${port}`, `192.168.1.20:${port}`]) {
+      const refused = await postAs(host);
+      expect(refused.status, host).toBe(403);
+      expect(refused.body.error).toEqual({
+        code: WEB_ERROR_CODES.HOST_NOT_ALLOWED,
+        message: 'Without PLAYGROUND_TOKEN the playground answers only at localhost or 127.0.0.1.',
+      });
+    }
+    // The operator's own names are fine.
+    expect((await postAs(`localhost:${port}`)).status).toBe(202);
+    await expect.poll(() => chatRequestsAbout(text).length, { timeout: 10_000 }).toBe(1);
+    expect((await postAs(`127.0.0.1:${port}`)).status).toBe(202);
+    await expect.poll(() => chatRequestsAbout(text).length, { timeout: 10_000 }).toBe(2);
   });
 
   it('has sent the model only requests that follow the spec', () => {
