@@ -69,17 +69,6 @@ export function replyOf(timing: ModelTiming): string {
   return timedReply(timing.words);
 }
 
-/** The event-loop delay a service process measured since its last scrape (prom-client resets it on each). */
-async function eventLoopDelay(service: Service): Promise<{ p50: number; p99: number; max: number } | undefined> {
-  try {
-    const text = await (await fetch(`${service.baseUrl}/metrics`)).text();
-    const read = (name: string): number => Math.max(0, Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? Number.NaN) * 1000 - LOOP_SAMPLE_MS);
-    return { p50: read('nodejs_eventloop_lag_p50_seconds'), p99: read('nodejs_eventloop_lag_p99_seconds'), max: read('nodejs_eventloop_lag_max_seconds') };
-  } catch {
-    return undefined;
-  }
-}
-
 /** Redis commands executed so far, by command (INFO commandstats). */
 async function redisCommands(admin: Redis): Promise<Map<string, number>> {
   const info = await admin.info('commandstats');
@@ -132,12 +121,25 @@ function timeLine(before: Map<string, number>, after: Map<string, number>): stri
 
 /** The service's live JavaScript heap plus its buffers outside it (heap used + external), MiB. */
 async function heapMiB(service: Service): Promise<number> {
+  return (await scrape(service)).heapMiB;
+}
+
+/**
+ * One scrape of a service's /metrics: its live heap and buffers, and the event-loop delay
+ * since the previous scrape (prom-client resets its histogram on each, so the run's delay
+ * is read every second, beside the heap, and summed up over the seconds).
+ */
+async function scrape(service: Service): Promise<{ heapMiB: number; loop?: { p50: number; p99: number; max: number } }> {
   try {
     const text = await (await fetch(`${service.baseUrl}/metrics`)).text();
     const read = (name: string): number => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? Number.NaN);
-    return (read('nodejs_heap_size_used_bytes') + read('nodejs_external_memory_bytes')) / 1024 / 1024;
+    const lag = (name: string): number => Math.max(0, read(name) * 1000 - LOOP_SAMPLE_MS);
+    return {
+      heapMiB: (read('nodejs_heap_size_used_bytes') + read('nodejs_external_memory_bytes')) / 1024 / 1024,
+      loop: { p50: lag('nodejs_eventloop_lag_p50_seconds'), p99: lag('nodejs_eventloop_lag_p99_seconds'), max: lag('nodejs_eventloop_lag_max_seconds') },
+    };
   } catch {
-    return Number.NaN;
+    return { heapMiB: Number.NaN };
   }
 }
 
@@ -173,7 +175,8 @@ export async function measureCrowd(
   const active: number[] = [];
   const heap: number[] = [];
   const idleHeap = await heapMiB(service);
-  let loop: Awaited<ReturnType<typeof eventLoopDelay>>;
+  /** Each second's event-loop delay (p50, p99, max over that second). */
+  const loops: Array<{ p50: number; p99: number; max: number }> = [];
   let cpuLine = '';
   let redisLine = '';
   let redisBefore = new Map<string, number>();
@@ -194,15 +197,17 @@ export async function measureCrowd(
       void redisCommands(admin).then((calls) => (redisBefore = calls));
       void serviceSamples(service).then((samples) => (metricsBefore = samples));
       void upstreamStats(upstream);
-      void eventLoopDelay(service);
+      void scrape(service);
       const timer = setInterval(() => {
         void rssMiB(pid).then((mib) => rss.push(mib));
         void admin.llen(`${service.prefix}:chat:active`).then((n) => active.push(n));
-        void heapMiB(service).then((mib) => heap.push(mib));
+        void scrape(service).then((sample) => {
+          heap.push(sample.heapMiB);
+          if (sample.loop) loops.push(sample.loop);
+        });
       }, SAMPLE_EVERY_MS);
       return async (answers) => {
         clearInterval(timer);
-        loop = await eventLoopDelay(service);
         writes = driver.writes?.() ?? {};
         cpuLine = await cpu.perMessage(answers);
         redisLine = redisPerAnswer(redisBefore, await redisCommands(admin), answers);
@@ -218,13 +223,18 @@ export async function measureCrowd(
   const liveKibPerAnswer = inFlight > 0 ? ((avg(heap) - idleHeap) * 1024) / inFlight : Number.NaN;
   const answers = result.answersPerSecond * seconds;
   const s = result.samples;
+  const loop = {
+    p50: percentile(loops.map((l) => l.p50).sort((a, b) => a - b), 50),
+    p99: loops.length === 0 ? Number.NaN : Math.max(...loops.map((l) => l.p99)),
+    max: loops.length === 0 ? Number.NaN : Math.max(...loops.map((l) => l.max)),
+  };
   const line =
     `${driver.name.padEnd(9)} ${String(users).padStart(5)} people: ${fmt(result.answersPerSecond, 1)} answers/s; delivery → final text ` +
     `p50 ${fmt(percentile(s, 50) / 1000, 2)} s, p95 ${fmt(percentile(s, 95) / 1000, 2)} s, max ${fmt((s.at(-1) ?? Number.NaN) / 1000, 2)} s` +
     `${result.unanswered > 0 ? `, ${fmt(result.unanswered)} of ${fmt(result.sent)} unanswered` : `, all ${fmt(result.sent)} answered`}; ` +
     `${perAnswer(writes, answers)}; ${fmt(inFlight)} in flight, RSS ${fmt(idleRss)} → ${fmt(Math.max(...rss, idleRss))} MiB ` +
-    `(${fmt((kibPerAnswer * 1000) / 1024, 1)} MiB per 1,000 in flight; live heap and buffers ${fmt((liveKibPerAnswer * 1000) / 1024, 1)} MiB per 1,000); event-loop delay p50 ${fmt(loop?.p50 ?? Number.NaN, 1)} ms, ` +
-    `p99 ${fmt(loop?.p99 ?? Number.NaN, 1)} ms, max ${fmt(loop?.max ?? Number.NaN, 1)} ms (beyond the 10 ms sampling); ${cpuLine.replace('message', 'answer')}; ${redisLine}; ${metricsLine}; ${modelLine}`;
+    `(${fmt((kibPerAnswer * 1000) / 1024, 1)} MiB per 1,000 in flight; live heap and buffers ${fmt((liveKibPerAnswer * 1000) / 1024, 1)} MiB per 1,000); event-loop delay, second by second: median p50 ${fmt(loop.p50, 1)} ms, ` +
+    `worst p99 ${fmt(loop.p99, 1)} ms, max ${fmt(loop.max, 1)} ms (beyond the 10 ms sampling); ${cpuLine.replace('message', 'answer')}; ${redisLine}; ${metricsLine}; ${modelLine}`;
   return { line, p95: percentile(s, 95), unanswered: result.unanswered, kibPerAnswer };
 }
 
