@@ -2,7 +2,7 @@
  * The service's configuration: the environment parsed once, at start, into a frozen,
  * typed object. Every invalid variable is reported at once, by name (STYLE.md).
  * The variable names are a contract (ARCHITECTURE.md); each is documented in
- * .env.example and README.md.
+ * .env.example and docs/configuration.md.
  */
 import { z } from 'zod';
 import { redisPasswordOf } from './infra/redis/redis-url.js';

@@ -9,7 +9,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
 /** Past this much discarded body we stop reading and drop the connection. */
 const MAX_DISCARD_BYTES = 1024 * 1024;
 
-/** Error codes of the playground API, in `{ error: { code, message } }`; documented in README.md. */
+/** Error codes of the playground API, in `{ error: { code, message } }`; documented in docs/playground.md. */
 export const WEB_ERROR_CODES = {
   INVALID_CHANNEL: 'invalid_channel',
   INVALID_JSON: 'invalid_json',

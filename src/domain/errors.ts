@@ -4,7 +4,7 @@
  * Workers branch on these classes; infrastructure throws them.
  */
 
-/** Stable codes for the failures users and operators see; documented in README.md. */
+/** Stable codes for the failures users and operators see; documented in docs/architecture.md. */
 export const ERROR_CODES = {
   UPSTREAM_RATE_LIMITED: 'upstream_rate_limited',
   UPSTREAM_UNAVAILABLE: 'upstream_unavailable',

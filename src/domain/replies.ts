@@ -7,7 +7,7 @@ import { ERROR_CODES, type ErrorCode } from './errors.js';
 import { formatBytes } from './media.js';
 import { describeCategory } from './moderation.js';
 
-/** The failure notice a user sees for each error code (README.md lists them too). */
+/** The failure notice a user sees for each error code (docs/architecture.md lists them too). */
 export const FAILURE_NOTICES: Readonly<Record<ErrorCode, string>> = {
   [ERROR_CODES.UPSTREAM_RATE_LIMITED]: 'The AI service is rate limiting me right now. Please try again in a minute.',
   [ERROR_CODES.UPSTREAM_UNAVAILABLE]: 'The AI service is having trouble right now. Please try again shortly.',

@@ -2,7 +2,7 @@
  * Random HTTP requests for the playground fuzz test: messages with odd texts, ids, authors
  * and attachments, bodies that are not JSON or too large, wrong content types and methods,
  * bad channel names, uploads of random bytes under every media type, and reads of random
- * paths. The API: README.md, "The playground".
+ * paths. The API: docs/playground.md, "HTTP API".
  */
 import type { Random } from '../support/prng.js';
 import type { RawRequest } from './fuzz-support.js';

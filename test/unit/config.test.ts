@@ -157,16 +157,16 @@ describe('parseConfig', () => {
     expect(() => parseRole(['--role', 'boss'])).toThrow(ConfigError);
   });
 
-  it('documents every variable it reads in .env.example and README.md', () => {
+  it('documents every variable it reads in .env.example and docs/configuration.md', () => {
     const source = readFileSync(new URL('../../src/config.ts', import.meta.url), 'utf8');
     const schema = source.slice(source.indexOf('const envSchema'), source.indexOf('/** The parsed configuration'));
     const names = [...schema.matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]);
     expect(names.length).toBeGreaterThan(15);
     const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const docs = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
     for (const name of names) {
       expect(example, `.env.example documents ${name}`).toMatch(new RegExp(`^#? ?${name}=`, 'm'));
-      expect(readme, `README.md documents ${name}`).toContain(`\`${name}\``);
+      expect(docs, `docs/configuration.md documents ${name}`).toContain(`\`${name}\``);
     }
   });
 });

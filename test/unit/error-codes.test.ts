@@ -5,16 +5,16 @@ import { FAILURE_NOTICES } from '../../src/domain/replies.js';
 import { WEB_ERROR_CODES } from '../../adapters/web/index.js';
 
 describe('error codes', () => {
-  it('are documented in README.md with the exact sentence users read', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  it('are documented in docs/architecture.md with the exact sentence users read', () => {
+    const docs = readFileSync(new URL('../../docs/architecture.md', import.meta.url), 'utf8');
     for (const code of Object.values(ERROR_CODES)) {
-      expect(readme, code).toContain(`| \`${code}\` | ${FAILURE_NOTICES[code]} |`);
+      expect(docs, code).toContain(`| \`${code}\` | ${FAILURE_NOTICES[code]} |`);
     }
   });
 
-  it('of the playground API are all documented in README.md', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    for (const code of Object.values(WEB_ERROR_CODES)) expect(readme, code).toMatch(new RegExp(`\\| \`${code}\` \\| \\d{3} \\|`));
+  it('of the playground API are all documented in docs/playground.md', () => {
+    const docs = readFileSync(new URL('../../docs/playground.md', import.meta.url), 'utf8');
+    for (const code of Object.values(WEB_ERROR_CODES)) expect(docs, code).toMatch(new RegExp(`\\| \`${code}\` \\| \\d{3} \\|`));
   });
 
   it('map each failure to the side that failed', () => {

@@ -1,6 +1,6 @@
 /**
  * The metrics area: Prometheus metrics of one app instance and the Redis-backed count of
- * active conversations. See README "Metrics" for every name and label.
+ * active conversations. See docs/operations.md, "Metrics", for every name and label.
  * https://prometheus.io/docs/concepts/data_model/
  */
 export { createMetrics, METRIC_PREFIX, QUEUE_STATES, type Metrics } from './metrics.js';
