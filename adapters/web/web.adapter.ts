@@ -7,7 +7,7 @@
  * Bearer token when set, off on an exposed HOST without it.
  *
  * Routes:
- *   GET  /, /app.js, /style.css                 the page (loads without the token, then asks for it)
+ *   GET  /, /app.js, /app/*.js, /style.css      the page and its script modules (load without the token, then ask for it)
  *   GET  /api/info                              { platform: 'web', model, demo }
  *   GET  /api/channels/:channel/history         { channel, messages }
  *   POST /api/channels/:channel/messages        { id, text, author, attachment? } → 202 { jobId, duplicate }
@@ -26,12 +26,11 @@ import { sendError, sendJson, WEB_ERROR_CODES } from './web.http.js';
 import { checkChannel } from './web.input.js';
 import { postMessage } from './web.messages.js';
 import { createEventStreams } from './web.sse.js';
-import { createStaticAssets } from './web.static.js';
+import { createStaticAssets, PLAYGROUND_FILES } from './web.static.js';
 import { postUpload, serveFile } from './web.uploads.js';
 
 const CHANNEL_ROUTE = /^\/api\/channels\/([^/]+)\/(history|messages|events)$/;
 const FILE_ROUTE = /^\/api\/files\/([^/]+)$/;
-const PAGE_FILES: ReadonlySet<string> = new Set(['/', '/app.js']);
 /** The playground's stylesheet, which the operator page uses too. */
 const STYLESHEET = '/style.css';
 const ADMIN_PAGES: ReadonlySet<string> = new Set(['/admin', '/admin.js', '/admin.css']);
@@ -87,7 +86,7 @@ export function createWebAdapter(deps: WebAdapterDeps): WebAdapter {
   /** Serves one of the playground's own routes; `pathname` is known to be one. */
   const playground = async (req: IncomingMessage, res: ServerResponse, method: string, pathname: string): Promise<boolean> => {
     const readOnly = method === 'GET' || method === 'HEAD';
-    if (PAGE_FILES.has(pathname)) {
+    if (PLAYGROUND_FILES.has(pathname)) {
       if (!readOnly) return notAllowed(res, 'GET, HEAD');
       return assets.serve(pathname, res, method === 'HEAD');
     }
@@ -185,7 +184,7 @@ export function createWebAdapter(deps: WebAdapterDeps): WebAdapter {
 /** Whether `pathname` is the playground's page or one of its API routes (the stylesheet aside). */
 function isPlaygroundRoute(pathname: string): boolean {
   return (
-    PAGE_FILES.has(pathname) ||
+    PLAYGROUND_FILES.has(pathname) ||
     pathname === '/api/info' ||
     pathname === '/api/uploads' ||
     FILE_ROUTE.test(pathname) ||

@@ -1,7 +1,9 @@
 /**
  * The playground page's files and the operator page's (/admin), read once from
  * `public/` next to this module and served from memory. They are small, and `no-cache`
- * makes a reload pick up a changed file after a restart.
+ * makes a reload pick up a changed file after a restart. The playground's script is
+ * native ES modules (no build step): `/app.js` imports the ones under `/app/`, each
+ * listed here (a test keeps the list and the folder in step).
  */
 import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
@@ -14,12 +16,37 @@ const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data: blob:; media-src blob:; " +
   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+/** A browser runs a module script only when it is served with a JavaScript MIME type. */
+const JAVASCRIPT = 'text/javascript; charset=utf-8';
+
+/** The modules `app.js` imports, in `public/app/`. */
+const PLAYGROUND_MODULES: readonly string[] = [
+  'channel-list.js',
+  'channel-view.js',
+  'composer.js',
+  'dom.js',
+  'format.js',
+  'markdown.js',
+  'messages.js',
+  'recorder.js',
+  'session.js',
+  'sse.js',
+  'state.js',
+  'status.js',
+  'storage.js',
+  'transport.js',
+];
+
+/** The playground page's own paths (its stylesheet aside, which /admin shares): off with the playground. */
+export const PLAYGROUND_FILES: ReadonlySet<string> = new Set(['/', '/app.js', ...PLAYGROUND_MODULES.map((name) => `/app/${name}`)]);
+
 const ASSETS: ReadonlyMap<string, { readonly file: string; readonly type: string }> = new Map([
   ['/', { file: 'index.html', type: 'text/html; charset=utf-8' }],
-  ['/app.js', { file: 'app.js', type: 'text/javascript; charset=utf-8' }],
+  ['/app.js', { file: 'app.js', type: JAVASCRIPT }],
+  ...PLAYGROUND_MODULES.map((name) => [`/app/${name}`, { file: `app/${name}`, type: JAVASCRIPT }] as const),
   ['/style.css', { file: 'style.css', type: 'text/css; charset=utf-8' }],
   ['/admin', { file: 'admin.html', type: 'text/html; charset=utf-8' }],
-  ['/admin.js', { file: 'admin.js', type: 'text/javascript; charset=utf-8' }],
+  ['/admin.js', { file: 'admin.js', type: JAVASCRIPT }],
   ['/admin.css', { file: 'admin.css', type: 'text/css; charset=utf-8' }],
 ]);
 

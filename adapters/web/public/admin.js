@@ -26,10 +26,18 @@ const els = {
   noFailures: $('no-failures'),
 };
 
-let token = readToken();
-let timer = 0;
-/** Bumped on sign-in and sign-out, so an answer to an older request is dropped. */
-let generation = 0;
+/**
+ * The page's mutable state, in one place. It stays a classic script (one file, loaded
+ * with `defer`): small enough to read in one go, unlike the playground's modules.
+ */
+const state = {
+  /** The admin token; never in the DOM or a URL. */
+  token: readToken(),
+  /** The next refresh. */
+  timer: 0,
+  /** Bumped on sign-in and sign-out, so an answer to an older request is dropped. */
+  generation: 0,
+};
 
 // ---- token (private windows may refuse storage: then it lives in this page only) ----
 
@@ -53,7 +61,7 @@ function keepToken(value) {
 // ---- screens ---------------------------------------------------------------------
 
 function showSignIn(message) {
-  clearTimeout(timer);
+  clearTimeout(state.timer);
   els.dashboard.hidden = true;
   els.signIn.hidden = false;
   els.tokenError.textContent = message || '';
@@ -75,14 +83,14 @@ els.signIn.addEventListener('submit', (event) => {
     showSignIn('Enter the admin token.');
     return;
   }
-  token = value;
-  generation += 1;
+  state.token = value;
+  state.generation += 1;
   void refresh(true);
 });
 
 els.signOut.addEventListener('click', () => {
-  token = '';
-  generation += 1;
+  state.token = '';
+  state.generation += 1;
   keepToken('');
   setProblem('');
   els.queues.replaceChildren();
@@ -94,13 +102,13 @@ els.signOut.addEventListener('click', () => {
 
 /** Reads a snapshot; `signingIn`: the token was just typed and is kept only if it works. */
 async function refresh(signingIn) {
-  clearTimeout(timer);
-  const mine = generation;
+  clearTimeout(state.timer);
+  const mine = state.generation;
   let response;
   try {
-    response = await fetch(SNAPSHOT_URL, { headers: { authorization: `Bearer ${token}` }, cache: 'no-store' });
+    response = await fetch(SNAPSHOT_URL, { headers: { authorization: `Bearer ${state.token}` }, cache: 'no-store' });
   } catch {
-    if (mine !== generation) return;
+    if (mine !== state.generation) return;
     if (signingIn) showSignIn('Cannot reach the service. Is it running?');
     else {
       setProblem('Cannot reach the service; trying again…');
@@ -108,9 +116,9 @@ async function refresh(signingIn) {
     }
     return;
   }
-  if (mine !== generation) return;
+  if (mine !== state.generation) return;
   if (response.status === 401) {
-    token = '';
+    state.token = '';
     keepToken('');
     showSignIn(signingIn ? 'That token was not accepted.' : 'The token is no longer accepted. Enter it again.');
     return;
@@ -129,17 +137,17 @@ async function refresh(signingIn) {
     return;
   }
   const snapshot = await response.json();
-  if (mine !== generation) return;
-  if (signingIn) keepToken(token);
+  if (mine !== state.generation) return;
+  if (signingIn) keepToken(state.token);
   render(snapshot);
   showDashboard();
   schedule();
 }
 
 function schedule() {
-  clearTimeout(timer);
+  clearTimeout(state.timer);
   if (document.hidden) return;
-  timer = setTimeout(() => void refresh(false), REFRESH_MS);
+  state.timer = setTimeout(() => void refresh(false), REFRESH_MS);
 }
 
 async function errorMessage(response) {
@@ -254,11 +262,11 @@ function formatClock(ms) {
 
 document.addEventListener('visibilitychange', () => {
   // A hidden tab stops asking; it catches up at once when shown again.
-  if (document.hidden) clearTimeout(timer);
-  else if (token && !els.dashboard.hidden) void refresh(false);
+  if (document.hidden) clearTimeout(state.timer);
+  else if (state.token && !els.dashboard.hidden) void refresh(false);
 });
 
-if (token) {
+if (state.token) {
   setStatus('Loading…');
   showDashboard();
   void refresh(false);
