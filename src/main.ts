@@ -1,14 +1,16 @@
 /**
  * The command-line entry: `npm start [-- --role all|gateway|worker]`.
- * Loads .env (here and nowhere else), parses the configuration, starts tracing when it is
- * configured (the SDK is the process's, so it starts here), starts the app, and stops it
- * cleanly on SIGTERM/SIGINT: intake first, then in-flight jobs (bounded by
- * SHUTDOWN_TIMEOUT_MS), then connections and the embedded Redis, then the last spans.
+ * Loads .env (here and nowhere else), parses the configuration, logs readable lines on a
+ * terminal and JSON lines anywhere else, starts tracing when it is configured (the SDK is
+ * the process's, so it starts here), starts the app, and stops it cleanly on
+ * SIGTERM/SIGINT: intake first, then in-flight jobs (bounded by SHUTDOWN_TIMEOUT_MS), then
+ * connections and the embedded Redis, then the last spans.
  */
 import 'dotenv/config';
 import { startApp } from './app.js';
 import { ConfigError, parseConfig, parseRole, type Config, type Role } from './config.js';
 import { createLogger, createScrubber } from './infra/log/logger.js';
+import { createPrettyDestination, isTerminal } from './infra/log/pretty.js';
 import { startTracing, type Tracing } from './infra/tracing/index.js';
 
 async function main(): Promise<void> {
@@ -25,7 +27,9 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const log = createLogger({ level: config.log.level, secrets: config.secrets, traceIds: config.tracing.enabled });
+  // Readable lines for a person at a terminal; JSON lines for everything else (pipes, files, Docker).
+  const destination = isTerminal() ? await createPrettyDestination() : undefined;
+  const log = createLogger({ level: config.log.level, secrets: config.secrets, traceIds: config.tracing.enabled, destination });
   let tracing: Tracing;
   try {
     tracing = await startTracing(config.tracing, { role, log, scrub: createScrubber(config.secrets) });
