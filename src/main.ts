@@ -7,11 +7,20 @@
  * connections and the embedded Redis, then the last spans.
  */
 import 'dotenv/config';
+import { performance } from 'node:perf_hooks';
 import { startApp } from './app.js';
 import { ConfigError, parseConfig, parseRole, type Config, type Role } from './config.js';
 import { createLogger, createScrubber } from './infra/log/logger.js';
 import { createPrettyDestination, isTerminal } from './infra/log/pretty.js';
 import { startTracing, type Tracing } from './infra/tracing/index.js';
+
+/**
+ * Signals this close together count as one. A terminal's Ctrl-C reaches every process of
+ * `npm start` at once, and npm and the bootstrap each pass it on to this one as well: three
+ * SIGINTs within milliseconds, which would otherwise read as "second signal: exit now" and
+ * skip the drain. A person's second Ctrl-C comes later.
+ */
+const SAME_SIGNAL_MS = 500;
 
 async function main(): Promise<void> {
   let config: Config;
@@ -46,13 +55,16 @@ async function main(): Promise<void> {
   });
   if (!app) return;
 
-  let signals = 0;
+  let firstSignalAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals > 1) {
+    const now = performance.now();
+    if (firstSignalAt !== undefined) {
+      // The same Ctrl-C, passed on by npm and scripts/bootstrap.mjs: not a second one.
+      if (now - firstSignalAt < SAME_SIGNAL_MS) return;
       log.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
+    firstSignalAt = now;
     log.info({ signal }, 'shutting down');
     app.stop().then(
       () => tracing.stop().then(() => process.exit(0)),
