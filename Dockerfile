@@ -5,14 +5,15 @@
 # the image small. `--build-arg NODE_IMAGE=node:24-slim` builds on the previous LTS line.
 ARG NODE_IMAGE=node:26-slim
 
-# `npm install` rather than `npm ci`: both follow package-lock.json, but `npm ci` refuses
-# a lock file that lacks optional platform builds some registries do not serve.
+# `npm ci`, as `npm start` and `npm test` install (scripts/bootstrap.mjs): exactly what
+# package-lock.json records (it lists every platform's optional builds), and of the
+# dependencies' install scripts only those package.json's allowScripts allows: none.
 
 # Compile TypeScript to dist/ with the full dependency set.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm install --no-audit --no-fund --loglevel=error
+RUN npm ci --no-audit --no-fund --loglevel=error
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY adapters ./adapters
@@ -22,7 +23,7 @@ RUN npm run build
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm install --omit=dev --no-audit --no-fund --loglevel=error
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080

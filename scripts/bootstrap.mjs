@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // Makes `npm start`, `npm test`, `npm run bench` and `npm run soak` work on a fresh
-// machine with only Node and npm: installs npm dependencies when missing or stale,
+// machine with only Node and npm: installs npm dependencies (`npm ci`) when missing or stale,
 // installs redis-server (and Chromium for tests) with apt-get when running as root, or
 // says in one sentence what to install. Then runs the command, forwarding signals.
 // Plain Node, no dependencies: it runs before they exist.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, realpathSync, statSync, mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,13 +50,20 @@ function ensureNpmDependencies() {
   const stamp = path.join(ROOT, 'node_modules', '.package-lock.json');
   const fresh = existsSync(stamp) && (!existsSync(lock) || statSync(stamp).mtimeMs >= statSync(lock).mtimeMs);
   if (fresh) return;
+  const modules = path.join(ROOT, 'node_modules');
+  if (existsSync(modules) && lstatSync(modules).isSymbolicLink()) {
+    // A worktree sharing another checkout's install: `npm ci` would empty that one first.
+    say(`node_modules links to ${realpathSync(modules)}; using it as it is (install there, or replace the link with a folder).`);
+    return;
+  }
   say('installing npm dependencies…');
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  // `npm install` honours the lock file like `npm ci`, but tolerates optional platform
-  // packages the registry in reach does not serve (msgpackr-extract's macOS and Windows
-  // builds are missing here, which makes `npm ci` refuse the lock file).
-  const ok = run(npm, ['install', '--no-audit', '--no-fund', '--loglevel=error']);
-  if (!ok) fail('npm could not install the dependencies; see the npm output above.');
+  // `npm ci` installs exactly what package-lock.json records and never rewrites it, so a
+  // fresh clone stays clean. The lock file records every platform's optional builds
+  // (esbuild, sharp, msgpackr-extract…); npm installs the ones for this machine. Install
+  // scripts follow package.json's allowScripts: none is needed, none runs.
+  const ok = run(npm, ['ci', '--no-audit', '--no-fund', '--loglevel=error']);
+  if (!ok) fail('npm could not install the dependencies; see the npm output above (is package-lock.json in step with package.json?).');
 }
 
 /** Installs Debian packages when we are root and have apt-get; otherwise explains. */

@@ -5,6 +5,7 @@
  * .env.example and docs/configuration.md.
  */
 import { z } from 'zod';
+import { DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS, DEMO_MODEL_NAME } from './infra/ai/index.js';
 import { redisPasswordOf } from './infra/redis/redis-url.js';
 import { isLoopbackHost } from './infra/http/loopback.js';
 import type { AbuseLimits } from './domain/limits.js';
@@ -22,6 +23,8 @@ import {
 const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
 const DEFAULT_TELEGRAM_API_ROOT = 'https://api.telegram.org';
 const DEFAULT_DISCORD_API_URL = 'https://discord.com/api';
+/** PORT when unset: the HTTP server (playground, /healthz, /readyz, /metrics). */
+const DEFAULT_PORT = 8080;
 /** Where METRICS_PORT listens unless METRICS_HOST says otherwise: this machine only. */
 const DEFAULT_METRICS_HOST = '127.0.0.1';
 const PORT_ERROR = 'expected a port from 0 to 65535';
@@ -204,8 +207,9 @@ const envSchema = z.object({
   OPENAI_API_KEY: optionalText,
   OPENAI_BASE_URL: optionalUrl(),
   OPENAI_ORGANIZATION: optionalText,
-  OPENAI_TIMEOUT_MS: integer(60_000, 1_000, 600_000),
-  OPENAI_MAX_RETRIES: integer(2, 0, 10),
+  // The AI client's own defaults (src/infra/ai), so the two cannot drift apart.
+  OPENAI_TIMEOUT_MS: integer(DEFAULT_TIMEOUT_MS, 1_000, 600_000),
+  OPENAI_MAX_RETRIES: integer(DEFAULT_MAX_RETRIES, 0, 10),
   // 0: no budget of our own; the endpoint's x-ratelimit-* headers still pace each model.
   OPENAI_REQUESTS_PER_MINUTE: integer(0, 0, 100_000_000),
   OPENAI_TOKENS_PER_MINUTE: integer(0, 0, 100_000_000_000),
@@ -315,7 +319,7 @@ const envSchema = z.object({
     .transform((value) => (value ?? '').split(',').map((id) => id.trim()).filter((id) => id !== ''))
     .pipe(z.array(z.string().regex(/^[0-9]{17,20}$/, 'expected comma-separated guild ids (17-20 digits each)'))),
   HOST: z.string().trim().default('127.0.0.1'),
-  PORT: integer(8080, 0, 65_535),
+  PORT: integer(DEFAULT_PORT, 0, 65_535),
   METRICS_HOST: optionalText,
   METRICS_PORT: z
     .string()
@@ -534,7 +538,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       historyMaxTokens: e.HISTORY_MAX_TOKENS,
       historyTtlSeconds: e.HISTORY_TTL_SECONDS,
       concurrency: e.CHAT_CONCURRENCY,
-      vision: e.CHAT_VISION === 'auto' ? acceptsImages(demo ? 'switchboard-demo' : e.CHAT_MODEL) : e.CHAT_VISION === 'true',
+      vision: e.CHAT_VISION === 'auto' ? acceptsImages(demo ? DEMO_MODEL_NAME : e.CHAT_MODEL) : e.CHAT_VISION === 'true',
       reasoningEffort: e.REASONING_EFFORT,
       showReasoning: e.SHOW_REASONING,
       textFileMaxBytes: e.TEXT_FILE_MAX_BYTES,
@@ -641,7 +645,7 @@ function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): 
     problems.push('METRICS_HOST: set, but METRICS_PORT is not; /metrics gets a listener of its own only with a port');
   }
   const metricsPort = (env['METRICS_PORT'] ?? '').trim();
-  if (/^[1-9]\d*$/.test(metricsPort) && Number(metricsPort) === Number((env['PORT'] ?? '').trim() || '8080')) {
+  if (/^[1-9]\d*$/.test(metricsPort) && Number(metricsPort) === Number((env['PORT'] ?? '').trim() || DEFAULT_PORT)) {
     problems.push(`METRICS_PORT: ${metricsPort} is PORT too; give /metrics a port of its own, or unset METRICS_PORT to serve it on PORT`);
   }
   if (set('TELEGRAM_WEBHOOK_URL') && !set('TELEGRAM_WEBHOOK_SECRET')) {
@@ -658,7 +662,8 @@ function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): 
 export function acceptsImages(model: string): boolean {
   const name = model.toLowerCase();
   if (/^(o1-mini|o3-mini)/.test(name)) return false;
-  return /^(gpt-4o|gpt-4\.1|gpt-4-turbo|gpt-4-vision|gpt-5|o1|o3|o4|chatgpt-4o|switchboard-demo)|vision|llava/.test(name);
+  if (name.startsWith(DEMO_MODEL_NAME)) return true;
+  return /^(gpt-4o|gpt-4\.1|gpt-4-turbo|gpt-4-vision|gpt-5|o1|o3|o4|chatgpt-4o)|vision|llava/.test(name);
 }
 
 /** Parses `--role all|gateway|worker` from argv; all by default. */

@@ -7,6 +7,7 @@
 import type { Downloader, ImageGenerator, Transcriber } from '../../ports/index.js';
 import { hashEndUser } from './chat-model.js';
 import type { OpenAIClient } from './client.js';
+import { DEMO_MODEL_NAME } from './demo-model.js';
 import { imageFromAnswer } from './images-answer.js';
 import { createPng, type Rgb } from './png.js';
 
@@ -66,7 +67,7 @@ export function createOpenAIImageGenerator(options: OpenAIImageGeneratorOptions)
 /** A demo transcriber: no network, one fixed sentence. */
 export function createDemoTranscriber(): Transcriber {
   return {
-    model: 'switchboard-demo',
+    model: DEMO_MODEL_NAME,
     async transcribe(_file, _options, signal) {
       signal.throwIfAborted();
       return DEMO_TRANSCRIPT;
@@ -77,7 +78,7 @@ export function createDemoTranscriber(): Transcriber {
 /** A demo image model: a small square in a colour taken from the prompt. */
 export function createDemoImageGenerator(): ImageGenerator {
   return {
-    model: 'switchboard-demo',
+    model: DEMO_MODEL_NAME,
     async generate({ prompt }, signal) {
       signal.throwIfAborted();
       let hash = 0;

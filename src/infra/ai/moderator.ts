@@ -8,6 +8,7 @@ import type { ModerationScores } from '../../domain/moderation.js';
 import type { Moderator } from '../../ports/index.js';
 import { inSpan, tracingOn } from '../tracing/index.js';
 import type { OpenAIClient } from './client.js';
+import { DEMO_MODEL_NAME } from './demo-model.js';
 
 /** The Moderator on the AI client's moderation endpoint. */
 export function createOpenAIModerator(options: { readonly client: Pick<OpenAIClient, 'createModeration'>; readonly model: string }): Moderator {
@@ -38,7 +39,7 @@ export function createOpenAIModerator(options: { readonly client: Pick<OpenAICli
 /** The offline demo has no moderation endpoint: nothing is flagged. */
 export function createDemoModerator(): Moderator {
   return {
-    model: 'switchboard-demo',
+    model: DEMO_MODEL_NAME,
     async check(_text, signal) {
       signal.throwIfAborted();
       return { flagged: false, categories: [], scores: {} };

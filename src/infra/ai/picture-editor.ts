@@ -9,6 +9,7 @@
 import type { Downloader, OutgoingImage, PictureEditor } from '../../ports/index.js';
 import { hashEndUser } from './chat-model.js';
 import type { OpenAIClient } from './client.js';
+import { DEMO_MODEL_NAME } from './demo-model.js';
 import { imageFromAnswer } from './images-answer.js';
 import { loadSharp, toEndpointPicture } from './picture-convert.js';
 
@@ -58,8 +59,8 @@ export function createOpenAIPictureEditor(options: OpenAIPictureEditorOptions): 
 export function createDemoPictureEditor(): PictureEditor {
   const asImage = (bytes: Uint8Array): OutgoingImage => ({ bytes, mimeType: 'image/png', fileName: 'image.png' });
   return {
-    editModel: 'switchboard-demo',
-    variationModel: 'switchboard-demo',
+    editModel: DEMO_MODEL_NAME,
+    variationModel: DEMO_MODEL_NAME,
     async edit({ picture }, signal) {
       signal.throwIfAborted();
       const square = await toEndpointPicture(picture.bytes);

@@ -5,6 +5,7 @@
  */
 import type { Translator } from '../../ports/index.js';
 import type { OpenAIClient } from './client.js';
+import { DEMO_MODEL_NAME } from './demo-model.js';
 
 /** What the demo translator "hears". */
 export const DEMO_TRANSLATION = '(Offline demo: without an AI service I cannot translate; this line stands in for what was said, in English.)';
@@ -27,7 +28,7 @@ export function createOpenAITranslator(options: { readonly client: Pick<OpenAICl
 /** A demo translator: no network, one fixed sentence. */
 export function createDemoTranslator(): Translator {
   return {
-    model: 'switchboard-demo',
+    model: DEMO_MODEL_NAME,
     async translate(_file, signal) {
       signal.throwIfAborted();
       return DEMO_TRANSLATION;

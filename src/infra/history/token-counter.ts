@@ -1,7 +1,9 @@
 /**
  * Token counting with OpenAI's o200k_base encoding (GPT-4o, GPT-4.1, o-series, GPT-5),
- * through gpt-tokenizer. The history store uses it; main.ts hands the same function to
- * the chat worker so prompt budgets and stored totals agree.
+ * through gpt-tokenizer. The history store counts with it by default, and the app's
+ * workers stage (src/app/workers.stage.ts) hands the same function to the workers, which
+ * bound a question's context (a message replied to, text files) by it: the budgets they
+ * keep and the totals the history stores agree.
  * See https://github.com/niieani/gpt-tokenizer and https://github.com/openai/tiktoken
  */
 import { createRequire } from 'node:module';

@@ -1,5 +1,6 @@
 /**
- * The service logger: pino, JSON lines, with secrets removed twice over — known secret
+ * The service logger: pino, JSON lines (made readable on a terminal by pretty.ts, after
+ * this file's scrubbing), with secrets removed twice over — known secret
  * fields are redacted by path, and every configured secret value (API key, bot tokens,
  * webhook secret) is replaced wherever it appears in a line, which also covers Telegram
  * file URLs (they embed the bot token) inside error messages and stacks.

@@ -5,7 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type Telemetry } from 'bullmq';
+import { DelayedError, Queue, Worker, type Job, type Telemetry } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { JOB_KINDS, type JobKind, type JobPayload, type JobResult } from '../../domain/jobs.js';
 import type { JobContext, JobHandler, Logger } from '../../ports/index.js';
@@ -168,8 +168,9 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
         if (!lost.has(jobId)) await finishTurn(conversation, ticket);
         return result;
       } catch (error) {
-        // A run that lost its job to another worker leaves the turn to that worker.
-        if (!lost.has(jobId) && (error instanceof UnrecoverableError || attempt >= maxAttempts)) await finishTurn(conversation, ticket);
+        // A run that lost its job to another worker leaves the turn to that worker; a job
+        // with attempts left keeps it for its retry.
+        if (!lost.has(jobId) && attempt >= maxAttempts) await finishTurn(conversation, ticket);
         throw error;
       } finally {
         lost.delete(jobId);

@@ -1,7 +1,7 @@
 /**
  * The conversation history's reads and writes as spans (issue #16: the history append of
  * an answer, beside its final delivery). Attributes: how many entries, never their text.
- * Wrapped only in a process that traces (src/app.ts).
+ * Wrapped only in a process that traces (src/app/workers.stage.ts).
  */
 import type { HistoryStore } from '../../ports/index.js';
 import { inSpan } from './spans.js';

@@ -3,7 +3,7 @@
  * a draft, "typing…", a picture, a deletion. The span covers the call's rate-limit waits
  * (the shared limiter's spans nest under it) and its retries after a 429. Attributes: the
  * platform, the chat's id, whether the text is final and how long it is; never the text.
- * Wrapped only in a process that traces (src/app.ts).
+ * Wrapped only in a process that traces (src/app/workers.stage.ts).
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { ChatRef } from '../../domain/inbound-message.js';
