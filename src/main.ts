@@ -76,6 +76,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // A closed terminal: drain and stop the embedded Redis (in its own group, it hears no hangup).
+  process.on('SIGHUP', onSignal);
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
 }
 

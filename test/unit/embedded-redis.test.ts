@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -32,6 +32,23 @@ describe('embedded redis-server', () => {
       const fresh = await startEmbeddedRedis({ dataDir, persistence: true });
       expect(() => process.kill(orphan.pid, 0)).toThrow();
       await fresh.stop();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs outside the terminal\'s process group, so a Ctrl-C reaches the service first and not the server under its jobs', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'sb-embedded-'));
+    /** The process group of `pid` (field 5 of /proc/<pid>/stat, after the command's parentheses). */
+    const groupOf = async (pid: number): Promise<number> => Number((await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ')[2]);
+    try {
+      const server = await startEmbeddedRedis({ dataDir, persistence: false });
+      try {
+        expect(await groupOf(server.pid)).toBe(server.pid);
+        expect(await groupOf(server.pid)).not.toBe(await groupOf(process.pid));
+      } finally {
+        await server.stop();
+      }
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }

@@ -55,7 +55,11 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
       ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '3600 1 300 100 60 10000']
       : ['--appendonly', 'no', '--save', '']),
   ];
-  const child = spawn(options.binary ?? 'redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // In a process group of its own: a Ctrl-C in the terminal (SIGINT to the foreground
+  // group) reaches the service, which drains its jobs and then stops this server, instead
+  // of the server quitting under the answers still finishing. A server left behind by a
+  // killed run is stopped by the next start (stopStaleServer).
+  const child = spawn(options.binary ?? 'redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
