@@ -10,9 +10,8 @@
  * never fetched. An image is uploaded as multipart (`payload_json` + `files[0]`,
  * discord.upload.ts); an album is one message with several files (`files[0]`…`files[n]`).
  *
- * Moderation: deleting a user's message and timing a member out, both with an audit-log
- * reason; Discord's 403 (Missing Permissions, Missing Access) becomes PermissionError, and
- * a message or member already gone counts as done.
+ * Moderation (deleting a message, timing a member out, message links):
+ * discord.moderation.ts.
  *
  * Rate limits: @discordjs/rest (re-exported by discord.js, our one declared Discord
  * dependency) keeps Discord's per-route buckets and honours 429
@@ -23,8 +22,6 @@
  * https://discord.com/developers/docs/interactions/receiving-and-responding#followup-messages
  * https://discord.com/developers/docs/topics/rate-limits
  * https://discord.com/developers/docs/reference#uploading-files
- * https://discord.com/developers/docs/resources/message#delete-message
- * https://discord.com/developers/docs/resources/guild#modify-guild-member
  */
 import {
   REST,
@@ -35,12 +32,11 @@ import {
   type RateLimitData,
   type RESTPostAPIChannelMessageJSONBody,
 } from 'discord.js';
-import { PermissionError } from '../../src/domain/errors.js';
-import type { ChatRef } from '../../src/domain/inbound-message.js';
 import { FileTooLargeError, type FileContent } from '../../src/domain/media.js';
 import type { Downloader, Logger, OutgoingFile, Outbox, PlatformMetrics, RateLimit, RateLimiter, ReplyTarget, SentMessage } from '../../src/ports/index.js';
 import { DiscordApiError, toDiscordError } from './discord.errors.js';
 import { globalLimit, channelLimit } from './discord.limits.js';
+import { createDiscordModeration } from './discord.moderation.js';
 import { parseReplyHandle } from './discord.reply-handle.js';
 import { encodeUpload } from './discord.upload.js';
 
@@ -62,20 +58,6 @@ const MAX_REMEMBERED = 10_000;
 const MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024;
 /** https://discord.com/developers/docs/resources/message#create-message: up to 10 files in one message. */
 const MAX_FILES_PER_MESSAGE = 10;
-/**
- * The longest member timeout we ask for: Discord's 28 days, less a minute, so a clock a
- * little ahead of Discord's does not turn the longest timeout into a 400.
- */
-export const DISCORD_MAX_TIMEOUT_SECONDS = 28 * 24 * 3600 - 60;
-/** What the server's audit log says for the bot's moderation actions (the categories are the mod log's business). */
-const AUDIT_LOG_REASON = 'Switchboard community moderation';
-/** Discord's JSON error codes the moderation actions branch on. */
-const UNKNOWN_MEMBER = 10007;
-const UNKNOWN_MESSAGE = 10008;
-const MISSING_ACCESS = 50001;
-const MISSING_PERMISSIONS = 50013;
-/** Links to messages: https://discord.com/channels/<guild or @me>/<channel>/<message>. */
-const MESSAGE_LINK_BASE = 'https://discord.com/channels';
 
 /** Mentions in bot messages never ping: no parsing, and no ping of the replied-to author. */
 export function noPings(): APIAllowedMentions {
@@ -133,21 +115,8 @@ export function createDiscordOutbox(deps: DiscordOutboxDeps): Outbox {
 
   const channelOf = (target: ReplyTarget): string => target.chat.threadId ?? target.chat.id;
 
-  /** A moderation call: 403 is the bot lacking a permission; `gone` (the message or member no longer exists) is done already. */
-  async function moderate(route: string, gone: number, run: () => Promise<unknown>): Promise<void> {
-    try {
-      await call(route, [global], run);
-    } catch (error) {
-      if (!(error instanceof DiscordApiError)) throw error;
-      if (error.discordCode === gone) return;
-      if (error.status === 403 || error.discordCode === MISSING_PERMISSIONS || error.discordCode === MISSING_ACCESS) {
-        throw new PermissionError(error.message, { cause: error });
-      }
-      throw error;
-    }
-  }
-
   return {
+    ...createDiscordModeration({ rest, call: (route, run) => call(route, [global], run) }),
     platform: 'discord',
     maxMessageLength: DISCORD_MAX_MESSAGE_LENGTH,
     editIntervalMs: EDIT_INTERVAL_MS,
@@ -244,28 +213,6 @@ export function createDiscordOutbox(deps: DiscordOutboxDeps): Outbox {
     async sendFile(target, file, caption): Promise<SentMessage> {
       return uploadFiles(target, [file], caption);
     },
-
-    async deleteMessage(chat, messageId): Promise<void> {
-      const channel = chat.threadId ?? chat.id;
-      await moderate('DELETE /channels/:id/messages/:id', UNKNOWN_MESSAGE, () =>
-        rest.delete(Routes.channelMessage(channel, messageId), { reason: AUDIT_LOG_REASON }),
-      );
-    },
-
-    async timeoutMember(chat, userId, seconds): Promise<void> {
-      // Only a guild has members to time out; a job from before guilds were recorded cannot.
-      if (chat.guildId === undefined) throw new PermissionError('Discord member timeouts need the server (guild) of the channel');
-      const guildId = chat.guildId;
-      const until = new Date(Date.now() + Math.min(Math.max(seconds, 0), DISCORD_MAX_TIMEOUT_SECONDS) * 1000).toISOString();
-      // A member who has already left cannot post either: Unknown Member counts as done.
-      await moderate('PATCH /guilds/:id/members/:id', UNKNOWN_MEMBER, () =>
-        rest.patch(Routes.guildMember(guildId, userId), { body: { communication_disabled_until: until }, reason: AUDIT_LOG_REASON }),
-      );
-    },
-
-    messageLink(chat, messageId): string | undefined {
-      return messageLinkOf(chat, messageId);
-    },
   };
 
   /** One message with the files (images, or a text file) as its attachments (`files[0]`…), the caption as its content. */
@@ -308,13 +255,6 @@ export function createDiscordOutbox(deps: DiscordOutboxDeps): Outbox {
     remember(shown, `${channel}/${message.id}`, content);
     return { id: message.id };
   }
-}
-
-/** The link Discord's client opens a message with; a server channel without its guild has none. */
-export function messageLinkOf(chat: ChatRef, messageId: string): string | undefined {
-  const place = chat.kind === 'dm' ? '@me' : chat.guildId;
-  if (place === undefined) return undefined;
-  return `${MESSAGE_LINK_BASE}/${place}/${chat.threadId ?? chat.id}/${messageId}`;
 }
 
 /** `text` within `max` UTF-16 units (Discord's count), ending in "…" when cut, never splitting a surrogate pair. */

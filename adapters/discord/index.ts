@@ -7,8 +7,10 @@
  */
 export { startDiscordGateway } from './discord.gateway.js';
 export type { DiscordGateway, DiscordGatewayDeps } from './discord.gateway.js';
-export { createDiscordOutbox, DISCORD_MAX_MESSAGE_LENGTH, DISCORD_MAX_TIMEOUT_SECONDS, messageLinkOf, noPings } from './discord.outbox.js';
+export { createDiscordOutbox, DISCORD_MAX_MESSAGE_LENGTH, noPings } from './discord.outbox.js';
 export type { DiscordOutboxDeps } from './discord.outbox.js';
+export { createDiscordModeration, DISCORD_MAX_TIMEOUT_SECONDS, messageLinkOf } from './discord.moderation.js';
+export type { DiscordModeration, DiscordModerationDeps } from './discord.moderation.js';
 export { DiscordApiError, DiscordNetworkError } from './discord.errors.js';
 export { attachmentOf, inboundFromCommand, inboundFromMessage, SLASH } from './discord.inbound.js';
 export { encodeUpload } from './discord.upload.js';

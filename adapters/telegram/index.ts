@@ -1,11 +1,12 @@
 /**
- * The Telegram adapter: telegraf long polling or webhook in, the Bot API Outbox out,
+ * The Telegram adapter: long polling (a loop of our own) or a webhook in, the Bot API
+ * Outbox out, every call through one typed client on telegraf's types and HTTP client,
  * Markdown as Telegram HTML, forum topics as their own conversations, users' files
  * through getFile and images up as photos, and community moderation's calls (delete,
  * timeout, member rights, message links).
  */
 export { createTelegramApi, scrubToken, TelegramApiError, TelegramNetworkError } from './telegram.api.js';
-export type { TelegramApi, TelegramApiOptions } from './telegram.api.js';
+export type { SendMessageDraftParams, TelegramApi, TelegramApiOptions, TelegramMethod, TelegramParams, TelegramResult } from './telegram.api.js';
 export { escapeHtml, markdownToTelegramHtml } from './telegram.format.js';
 export { moderationCandidate, normalizeUpdate } from './telegram.inbound.js';
 export type { BotIdentity, NormalizeOptions, Normalized, SkipReason } from './telegram.inbound.js';

@@ -6,7 +6,7 @@
  * https://core.telegram.org/bots/api#inputmediaphoto
  */
 import type { OutgoingImage, ReplyTarget, SentMessage } from '../../src/ports/index.js';
-import { uploadFile } from './telegram.api.js';
+import { uploadFile, type TelegramParams, type TelegramResult } from './telegram.api.js';
 
 /** An album holds 2-10 items. */
 const MIN_ALBUM = 2;
@@ -17,7 +17,7 @@ const PHOTO_MAX_BYTES = 10 * 1024 * 1024;
 /** What sending an album needs from the Outbox: its rate-limited call, and its single upload. */
 export interface AlbumSender {
   /** sendMediaGroup, under the chat's limits; undefined if it returned nothing. */
-  call(params: Record<string, unknown>): Promise<Array<{ message_id: number }> | undefined>;
+  call(params: TelegramParams<'sendMediaGroup'>): Promise<TelegramResult<'sendMediaGroup'> | undefined>;
   /** Counts `messages` more messages against the limits (an album is as many messages as photos). */
   countExtra(messages: number): Promise<void>;
   /** One image on its own (sendPhoto, or sendDocument when it is over the photo limit). */
@@ -39,13 +39,14 @@ export async function sendAlbum(sender: AlbumSender, target: ReplyTarget, images
   }
   const text = caption?.trim() ?? '';
   // Plain text, like sendPhoto's caption: a revised prompt is not Markdown.
-  const media = images.map((image, index) => ({ type: 'photo', media: uploadFile(image.bytes, image.fileName), ...(index === 0 && text !== '' ? { caption: text } : {}) }));
-  const params: Record<string, unknown> = { chat_id: target.chat.id, media };
-  if (target.chat.threadId !== undefined) params['message_thread_id'] = Number(target.chat.threadId);
-  if (target.replyToMessageId !== undefined) {
+  const media = images.map((image, index) => ({ type: 'photo' as const, media: uploadFile(image.bytes, image.fileName), ...(index === 0 && text !== '' ? { caption: text } : {}) }));
+  const params = {
+    chat_id: target.chat.id,
+    media,
+    ...(target.chat.threadId === undefined ? {} : { message_thread_id: Number(target.chat.threadId) }),
     // A multipart call: object params go as JSON text (see uploadFile).
-    params['reply_parameters'] = JSON.stringify({ message_id: Number(target.replyToMessageId), allow_sending_without_reply: true });
-  }
+    ...(target.replyToMessageId === undefined ? {} : { reply_parameters: JSON.stringify({ message_id: Number(target.replyToMessageId), allow_sending_without_reply: true }) }),
+  };
   await sender.countExtra(images.length - 1);
   const sent = await sender.call(params);
   if (sent === undefined || sent.length === 0) throw new Error('sendMediaGroup returned no messages');

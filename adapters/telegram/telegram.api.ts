@@ -1,15 +1,22 @@
 /**
- * A thin caller of the Bot API (https://core.telegram.org/bots/api#making-requests) on
- * telegraf's `Telegram` client, for the Outbox and the gateway. Its errors say which
- * side failed: `TelegramApiError` (Telegram answered `ok: false`, with its code,
- * description and `retry_after`) or `TelegramNetworkError` (no answer). The token is part
- * of every API URL, so it is scrubbed from every message these errors carry, and the
- * library's own error (which may quote the URL) is never kept as a cause.
+ * Our typed door to the Bot API (https://core.telegram.org/bots/api#making-requests), for
+ * the Outbox and the gateway: `call(method, params)` takes the method's parameters and
+ * returns its result, both typed from telegraf's Bot API types (typegram), plus the
+ * methods those types predate (sendMessageDraft, Bot API 9.3), typed here from the spec.
+ * Requests go through telegraf's `Telegram` HTTP client on our own kept-alive agents, each
+ * under a deadline; a call whose kept-alive connection was reset under it goes again.
+ *
+ * Its errors say which side failed: `TelegramApiError` (Telegram answered `ok: false`,
+ * with its code, description and `retry_after`) or `TelegramNetworkError` (no answer). The
+ * token is part of every API URL, so it is scrubbed from every message these errors
+ * carry, and the library's own error (which may quote the URL) is never kept as a cause.
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Input, Telegram, TelegramError } from 'telegraf';
+import type { InputFile, MessageEntity, Opts, ParseMode, Telegram as BotApiMethods } from 'telegraf/types';
 import { deadlineIn } from '../../src/domain/deadline.js';
+import { retry, type RetryPolicy } from '../../src/infra/retry.js';
 
 /** The longest we wait for an answer to one call (telegraf's own limit is over eight minutes). */
 const CALL_TIMEOUT_MS = 30_000;
@@ -22,8 +29,62 @@ const KEEP_ALIVE_MS = 10_000;
  * answers streaming at once keep busy: past it every call would open a connection.
  */
 const MAX_IDLE_SOCKETS = 4_096;
-/** Calls sent again after the connection was reset under them (a kept-alive one the server had closed). */
-const RESET_RETRIES = 3;
+/**
+ * A call whose kept-alive connection the server had just closed never reached it (the
+ * server closes only idle connections), so it goes again, at once. A busy worker may hold
+ * several such connections (the server closed them together): three retries; each fails at once.
+ */
+const BOT_API_RESET: RetryPolicy = {
+  retries: 3,
+  delayMs: () => 0,
+  retryIf: (error) => error instanceof TelegramNetworkError && error.code === 'ECONNRESET',
+};
+
+/**
+ * sendMessageDraft's parameters (Bot API 9.3; telegraf's types predate it):
+ * https://core.telegram.org/bots/api#sendmessagedraft
+ */
+export type SendMessageDraftParams = {
+  /** A private chat: drafts go to users only. */
+  chat_id: number;
+  message_thread_id?: number;
+  /** Non-zero; changes to drafts with the same id are animated. */
+  draft_id: number;
+  /** 0-4096 characters after entities parsing; empty shows a "Thinking..." placeholder. */
+  text?: string;
+  parse_mode?: ParseMode;
+  entities?: MessageEntity[];
+};
+
+/** Bot API methods telegraf's types lack, with their params and result. */
+interface NewerMethods {
+  sendMessageDraft: { params: SendMessageDraftParams; result: true };
+}
+
+/**
+ * Methods we call with an upload (multipart/form-data). telegraf sends a multipart call's
+ * strings, numbers, booleans and files only: other object params (reply_parameters) go
+ * as JSON text (https://core.telegram.org/bots/api#sending-files), which their types allow.
+ */
+type UploadMethod = 'sendPhoto' | 'sendDocument' | 'sendMediaGroup';
+type WithJsonText<P> = { [K in keyof P]: K extends 'reply_parameters' ? P[K] | string : P[K] };
+
+/** The name of a Bot API method we can call. */
+export type TelegramMethod = keyof BotApiMethods | keyof NewerMethods;
+/** The parameters of `M` (an empty object for a method without any). */
+export type TelegramParams<M extends TelegramMethod> = M extends keyof NewerMethods
+  ? NewerMethods[M]['params']
+  : M extends UploadMethod
+    ? WithJsonText<Opts<M>>
+    : M extends keyof BotApiMethods
+      ? Opts<M>
+      : never;
+/** What `M` returns (the answer's `result`). */
+export type TelegramResult<M extends TelegramMethod> = M extends keyof NewerMethods
+  ? NewerMethods[M]['result']
+  : M extends keyof BotApiMethods
+    ? ReturnType<BotApiMethods[M]>
+    : never;
 
 /** Telegram answered `ok: false`. */
 export class TelegramApiError extends Error {
@@ -63,9 +124,10 @@ export class TelegramNetworkError extends Error {
   }
 }
 
-/** Calls Bot API methods with plain parameters; returns `result`. */
+/** Calls Bot API methods with their typed parameters; resolves with their `result`. */
 export interface TelegramApi {
-  call<T = unknown>(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T>;
+  /** One call of `method`; a long poll (getUpdates) may take its `timeout`, any other call the client's limit. */
+  call<M extends TelegramMethod>(method: M, params: TelegramParams<M>, signal?: AbortSignal): Promise<TelegramResult<M>>;
 }
 
 export interface TelegramApiOptions {
@@ -76,6 +138,12 @@ export interface TelegramApiOptions {
   readonly callTimeoutMs?: number;
 }
 
+/**
+ * telegraf's `callApi` as we call it: any method, ours included, with Node's AbortSignal
+ * (telegraf declares the `abort-controller` package's, which Node's does not match).
+ */
+type CallApi = (method: TelegramMethod, payload: object, extra: { signal?: AbortSignal }) => Promise<unknown>;
+
 /** Creates a Bot API caller. */
 export function createTelegramApi(options: TelegramApiOptions): TelegramApi {
   const client = new Telegram(options.token, { apiRoot: options.apiRoot, webhookReply: false });
@@ -84,25 +152,21 @@ export function createTelegramApi(options: TelegramApiOptions): TelegramApi {
   // TCP connection (and its teardown) per call, thousands a second while answers stream.
   const agentOptions = { keepAlive: true, keepAliveMsecs: KEEP_ALIVE_MS, maxFreeSockets: MAX_IDLE_SOCKETS };
   client.options.agent = options.apiRoot.startsWith('http://') ? new HttpAgent(agentOptions) : new HttpsAgent(agentOptions);
-  const callApi = client.callApi.bind(client) as unknown as (method: string, payload: object, extra: { signal?: AbortSignal }) => Promise<unknown>;
+  const callApi = client.callApi.bind(client) as CallApi;
   return {
-    async call<T>(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
-      const limitMs = method === 'getUpdates' ? Number(params['timeout'] ?? 0) * 1000 + LONG_POLL_GRACE_MS : (options.callTimeoutMs ?? CALL_TIMEOUT_MS);
+    async call<M extends TelegramMethod>(method: M, params: TelegramParams<M>, signal?: AbortSignal): Promise<TelegramResult<M>> {
+      const limitMs =
+        method === 'getUpdates' ? Number((params as Opts<'getUpdates'>).timeout ?? 0) * 1000 + LONG_POLL_GRACE_MS : (options.callTimeoutMs ?? CALL_TIMEOUT_MS);
       const deadline = deadlineIn(limitMs, signal);
-      for (let attempt = 0; ; attempt += 1) {
+      const once = async (): Promise<TelegramResult<M>> => {
         try {
-          return (await callApi(method, params, { signal: deadline.signal })) as T;
+          return (await callApi(method, params, { signal: deadline.signal })) as TelegramResult<M>;
         } catch (error) {
           if (deadline.expired) throw new TelegramNetworkError(method, `no answer within ${limitMs} ms`, 'ETIMEDOUT');
-          const failure = toTelegramError(method, error, options.token);
-          // A kept-alive connection the server had just closed: the call never reached it
-          // (the server closes only idle connections), so it goes again. A busy worker may
-          // hold several such connections at once (the server closed them together), so it
-          // tries a few; each fails at once.
-          if (attempt < RESET_RETRIES && failure instanceof TelegramNetworkError && failure.code === 'ECONNRESET' && !deadline.signal.aborted) continue;
-          throw failure;
+          throw toTelegramError(method, error, options.token);
         }
-      }
+      };
+      return retry(BOT_API_RESET, once, { signal: deadline.signal });
     },
   };
 }
@@ -125,11 +189,11 @@ export function scrubToken(text: string, token: string): string {
 }
 
 /**
- * A file to upload with a call (sendPhoto, sendDocument): a call whose params hold one
- * goes as multipart/form-data (https://core.telegram.org/bots/api#sending-files).
+ * A file to upload with a call (sendPhoto, sendDocument, an album's media): a call whose
+ * params hold one goes as multipart/form-data (https://core.telegram.org/bots/api#sending-files).
  * In a multipart call telegraf sends only strings, numbers, booleans and files: other
  * object params (reply_parameters) must be given as JSON text.
  */
-export function uploadFile(bytes: Uint8Array, fileName: string): object {
+export function uploadFile(bytes: Uint8Array, fileName: string): InputFile {
   return Input.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), fileName);
 }

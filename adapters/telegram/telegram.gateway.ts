@@ -1,6 +1,7 @@
 /**
- * The Telegram gateway, on telegraf's Bot API client: long polling (default) or a webhook.
- * It learns the bot's username (getMe), registers the commands (setMyCommands), turns each
+ * The Telegram gateway: long polling (default) in a loop of our own, or a webhook; its
+ * Bot API calls go through our typed client (telegram.api.ts). It learns the bot's
+ * username (getMe), registers the commands (setMyCommands), turns each
  * update into one InboundMessage and enqueues the job routeInbound picks for it (`chat`,
  * `transcribe` for voice notes and audio, `image` for /image) under
  * `telegram:<chatId>:<messageId>`, so an update delivered twice makes one job. In a group
@@ -16,28 +17,36 @@
  * order, even across a restart. Webhook mode: see telegram.webhook.ts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Update, UserFromGetMe } from 'telegraf/types';
+import type { Update } from 'telegraf/types';
 import type { JobKind } from '../../src/domain/jobs.js';
 import { moderationRoute, routeInbound, type Route } from '../../src/domain/routing.js';
 import type { JobQueue, Logger, Tracer, TraceSpan } from '../../src/ports/index.js';
+import { exponentialDelay, retry, UNTIL_ABORTED, type RetryPolicy } from '../../src/infra/retry.js';
 import { createTelegramApi, TelegramApiError } from './telegram.api.js';
 import { COMMAND_REGISTRATIONS } from './telegram.commands.js';
 import { moderationCandidate, normalizeUpdate, type BotIdentity } from './telegram.inbound.js';
 import { handleWebhook } from './telegram.webhook.js';
 
 /** Messages, and edits for community moderation; the rest are not even fetched. */
-const ALLOWED_UPDATES = ['message', 'edited_message'];
+const ALLOWED_UPDATES = ['message', 'edited_message'] as const;
 /** The span of one update: where a message's trace starts. */
 const UPDATE_SPAN = 'telegram update';
 /** How long one getUpdates call waits for updates, in seconds (telegraf's default too). */
 const LONG_POLL_SECONDS = 50;
-/** Back-off between tries to enqueue while the queue (Redis) is unreachable. */
-const ENQUEUE_RETRY_MIN_MS = 250;
-const ENQUEUE_RETRY_MAX_MS = 5_000;
-/** Back-off between failed polls (network, 5xx, 401, 409 from another poller) unless Telegram says how long. */
-const POLL_RETRY_MIN_MS = 1_000;
-const POLL_RETRY_MAX_MS = 30_000;
+/** An update is enqueued while the queue (Redis) is unreachable: tries again until stopping, after 250 ms doubling to 5 s. */
+const ENQUEUE_UPDATE: RetryPolicy = { retries: UNTIL_ABORTED, delayMs: exponentialDelay(250, 5_000) };
+const POLL_BACKOFF = exponentialDelay(1_000, 30_000);
+/**
+ * A failed poll (network, 5xx, 401, 409 from another poller) goes again until stopping,
+ * after Telegram's `retry_after` if it gives one, else after 1 s doubling to 30 s.
+ */
+const POLL_UPDATES: RetryPolicy = {
+  retries: UNTIL_ABORTED,
+  delayMs: (n, error) => {
+    const asked = error instanceof TelegramApiError ? error.retryAfterSeconds : undefined;
+    return asked !== undefined ? asked * 1000 : POLL_BACKOFF(n);
+  },
+};
 
 export interface TelegramGatewayDeps {
   readonly token: string;
@@ -81,7 +90,7 @@ export async function startTelegramGateway(deps: TelegramGatewayDeps): Promise<T
   const log = deps.log.child({ platform: 'telegram' });
   const api = createTelegramApi({ token: deps.token, apiRoot: deps.apiRoot });
 
-  const me = await api.call<UserFromGetMe>('getMe', {});
+  const me = await api.call('getMe', {});
   const bot: BotIdentity = { id: me.id, username: me.username };
   if (deps.isModerated !== undefined && !me.can_read_all_group_messages) {
     // https://core.telegram.org/bots/features#privacy-mode: admins see every message anyway.
@@ -166,20 +175,20 @@ export async function startTelegramGateway(deps: TelegramGatewayDeps): Promise<T
   // A webhook left over from an earlier deployment would make every getUpdates fail with 409.
   await api.call('deleteWebhook', {});
   const stopping = new AbortController();
-  const pause = (ms: number): Promise<void> => sleep(ms, undefined, { signal: stopping.signal }).catch(() => undefined);
 
   /** Enqueues one update, trying again while the queue is unreachable; false only when stopping first. */
   const intakeUntilQueued = async (update: Update): Promise<boolean> => {
-    for (let wait = ENQUEUE_RETRY_MIN_MS; !stopping.signal.aborted; wait = Math.min(wait * 2, ENQUEUE_RETRY_MAX_MS)) {
-      try {
-        await intake(update);
-        return true;
-      } catch (error) {
-        log.warn({ err: error, updateId: update.update_id, retryInMs: wait }, 'could not enqueue a telegram update; retrying');
-        await pause(wait);
-      }
+    if (stopping.signal.aborted) return false;
+    try {
+      await retry(ENQUEUE_UPDATE, () => intake(update), {
+        signal: stopping.signal,
+        onRetry: (error, _retry, retryInMs) => log.warn({ err: error, updateId: update.update_id, retryInMs }, 'could not enqueue a telegram update; retrying'),
+      });
+      return true;
+    } catch (error) {
+      if (stopping.signal.aborted) return false;
+      throw error;
     }
-    return false;
   };
 
   /**
@@ -214,24 +223,16 @@ export async function startTelegramGateway(deps: TelegramGatewayDeps): Promise<T
 
   const poll = async (): Promise<void> => {
     let offset: number | undefined;
-    let failures = 0;
     while (!stopping.signal.aborted) {
       let updates: Update[];
       try {
-        updates = await api.call<Update[]>(
-          'getUpdates',
-          { offset, timeout: LONG_POLL_SECONDS, allowed_updates: ALLOWED_UPDATES },
-          stopping.signal,
-        );
-        failures = 0;
+        updates = await retry(POLL_UPDATES, () => api.call('getUpdates', { offset, timeout: LONG_POLL_SECONDS, allowed_updates: ALLOWED_UPDATES }, stopping.signal), {
+          signal: stopping.signal,
+          onRetry: (error, _retry, retryInMs) => log.error({ err: error, retryInMs }, 'telegram getUpdates failed; polling again shortly'),
+        });
       } catch (error) {
         if (stopping.signal.aborted) break;
-        const asked = error instanceof TelegramApiError ? error.retryAfterSeconds : undefined;
-        const wait = asked !== undefined ? asked * 1000 : Math.min(POLL_RETRY_MIN_MS * 2 ** failures, POLL_RETRY_MAX_MS);
-        failures += 1;
-        log.error({ err: error, retryInMs: wait }, 'telegram getUpdates failed; polling again shortly');
-        await pause(wait);
-        continue;
+        throw error;
       }
       offset = (await intakeBatch(updates)) ?? offset;
     }

@@ -10,21 +10,26 @@
  * not messages, so they are not counted against the message limits; a 429 still waits
  * its `retry_after` and tries again.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { ChatMember } from 'telegraf/types';
 import { PermissionError } from '../../src/domain/errors.js';
 import type { ChatRef, MemberPermissions } from '../../src/domain/inbound-message.js';
 import type { Outbox } from '../../src/ports/index.js';
-import { TelegramApiError, type TelegramApi } from './telegram.api.js';
+import { retry, type RetryPolicy } from '../../src/infra/retry.js';
+import { TelegramApiError, type TelegramApi, type TelegramMethod, type TelegramParams, type TelegramResult } from './telegram.api.js';
 
 /** Telegram's ways of saying the bot lacks a right (or the chat does not allow the call). */
 const NO_RIGHTS =
   /not enough rights|can't be deleted|CHAT_ADMIN_REQUIRED|need administrator rights|administrator of the chat|can't remove chat owner|can't restrict self|only for supergroups|USER_ADMIN_INVALID/i;
 /** The message is gone already: what a delete wanted. */
 const ALREADY_DELETED = /message to delete not found/i;
-/** How many 429s in a row one call sits out before it fails (and the queue retries the job). */
-const MAX_FLOOD_RETRIES = 3;
 /** When Telegram gives no retry_after with a 429. */
 const DEFAULT_RETRY_AFTER_SECONDS = 1;
+/** A 429 waits its `retry_after` and tries again, three times at most; then the call fails (and the queue retries the job). */
+const FLOOD_RETRY: RetryPolicy = {
+  retries: 3,
+  delayMs: (_retry, error) => ((error instanceof TelegramApiError ? error.retryAfterSeconds : undefined) ?? DEFAULT_RETRY_AFTER_SECONDS) * 1000,
+  retryIf: (error) => error instanceof TelegramApiError && error.status === 429,
+};
 /** Supergroups' and channels' ids are `-100` followed by the id t.me links use. */
 const SUPERGROUP_ID = /^-100(\d+)$/;
 /** Everything a member may send or change, all off: what a timeout takes away until it ends. */
@@ -47,13 +52,6 @@ const MUTED = {
 const EVERYTHING: MemberPermissions = { manageMessages: true, manageChannel: true };
 const NOTHING: MemberPermissions = { manageMessages: false, manageChannel: false };
 
-/** getChatMember's answer, the fields we read (https://core.telegram.org/bots/api#chatmember). */
-interface ChatMember {
-  readonly status: 'creator' | 'administrator' | 'member' | 'restricted' | 'left' | 'kicked';
-  readonly can_delete_messages?: boolean;
-  readonly can_change_info?: boolean;
-}
-
 export interface TelegramModerationDeps {
   readonly api: TelegramApi;
   /** Milliseconds since the epoch; Date.now unless a test says otherwise. */
@@ -68,21 +66,15 @@ export function createTelegramModeration(deps: TelegramModerationDeps): Telegram
   const now = deps.now ?? Date.now;
 
   /** One call; a 429 waits and tries again, a missing right is a PermissionError. */
-  const call = async <T>(method: string, params: Record<string, unknown>, needs: string): Promise<T> => {
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        return await deps.api.call<T>(method, params);
-      } catch (error) {
-        if (!(error instanceof TelegramApiError)) throw error;
-        if (error.status === 429 && attempt < MAX_FLOOD_RETRIES) {
-          await sleep((error.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS) * 1000);
-          continue;
-        }
-        if (error.status === 403 || (error.status === 400 && NO_RIGHTS.test(error.description))) {
-          throw new PermissionError(`Telegram refused ${method} (${error.status} ${error.description}): the bot needs ${needs}`, { cause: error });
-        }
-        throw error;
+  const call = async <M extends TelegramMethod>(method: M, params: TelegramParams<M>, needs: string): Promise<TelegramResult<M>> => {
+    try {
+      return await retry(FLOOD_RETRY, () => deps.api.call(method, params));
+    } catch (error) {
+      if (!(error instanceof TelegramApiError)) throw error;
+      if (error.status === 403 || (error.status === 400 && NO_RIGHTS.test(error.description))) {
+        throw new PermissionError(`Telegram refused ${method} (${error.status} ${error.description}): the bot needs ${needs}`, { cause: error });
       }
+      throw error;
     }
   };
 
@@ -109,7 +101,7 @@ export function createTelegramModeration(deps: TelegramModerationDeps): Telegram
       if (chat.kind === 'dm') return EVERYTHING;
       let member: ChatMember;
       try {
-        member = await deps.api.call<ChatMember>('getChatMember', { chat_id: chat.id, user_id: Number(userId) });
+        member = await deps.api.call('getChatMember', { chat_id: chat.id, user_id: Number(userId) });
       } catch (error) {
         // Someone Telegram does not know as a member may do nothing here.
         if (error instanceof TelegramApiError && error.status === 400) return NOTHING;

@@ -39,8 +39,9 @@ import type { File as TelegramFile } from 'telegraf/types';
 import type { Attachment, ChatRef } from '../../src/domain/inbound-message.js';
 import { FileFetchError, FileTooLargeError, type FileContent } from '../../src/domain/media.js';
 import type { Logger, Outbox, RateLimit, RateLimiter, ReplyTarget, SentMessage } from '../../src/ports/index.js';
+import { retry, type RetryPolicy } from '../../src/infra/retry.js';
 import { sendAlbum } from './telegram.album.js';
-import { TelegramApiError, uploadFile, type TelegramApi } from './telegram.api.js';
+import { TelegramApiError, uploadFile, type TelegramApi, type TelegramMethod, type TelegramParams, type TelegramResult } from './telegram.api.js';
 import type { TelegramFiles } from './telegram.files.js';
 import { markdownToTelegramHtml } from './telegram.format.js';
 import { mentionStyleFor, withoutMentionsHtml, withoutMentionsPlain } from './telegram.mentions.js';
@@ -62,8 +63,11 @@ const GROUP_LIMIT = { max: 20, perMs: 60_000 } as const;
 const GROUP_STREAMING_MAX = 15;
 /** Telegram's free broadcast limit per bot; Paid Broadcasts raise it to 1000 (TELEGRAM_MESSAGES_PER_SECOND). */
 export const DEFAULT_MESSAGES_PER_SECOND = 30;
-/** How many 429s in a row one call sits out before the job fails (and the queue retries it). */
-const MAX_FLOOD_RETRIES = 8;
+/**
+ * A 429 pauses the chat's limit keys for `retry_after`, and the call waits its turn again
+ * (the pause is the wait): eight 429s in a row at most, then the job fails (and the queue retries it).
+ */
+const FLOOD_RETRY: RetryPolicy = { retries: 8, delayMs: () => 0, retryIf: isFlood };
 /** When Telegram gives no retry_after with a 429. */
 const DEFAULT_RETRY_AFTER_SECONDS = 1;
 /** After Telegram refuses a draft in a kind of chat, that kind streams by editing for this long, then tries drafts again. */
@@ -86,6 +90,12 @@ export interface TelegramOutboxDeps {
 }
 
 type Mode = 'wait' | 'skip';
+
+/** A message's text as sent: HTML with its parse mode, or plain. */
+interface FormattedText {
+  readonly text: string;
+  readonly parse_mode?: 'HTML';
+}
 
 /** Creates the Outbox of platform 'telegram'. */
 export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
@@ -121,43 +131,46 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
    * One rate-limited call. Returns undefined when a 'skip' call did not fit (or hit a 429):
    * the caller's next update carries the text.
    */
-  const limited = async <T>(chat: ChatRef, mode: Mode, method: string, params: Record<string, unknown>): Promise<T | undefined> => {
+  const limited = async <M extends TelegramMethod>(
+    chat: ChatRef,
+    mode: Mode,
+    method: M,
+    params: TelegramParams<M>,
+  ): Promise<TelegramResult<M> | undefined> => {
     const limits = limitsFor(chat, mode);
-    const once = (): Promise<T> => deps.api.call<T>(method, params);
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        // The call keeps its place in the shared window until Telegram has answered it.
-        if (mode !== 'skip') return await deps.rateLimiter.run(limits, once);
-        const tried = await deps.rateLimiter.tryRun(limits, once);
-        return tried.ran ? tried.value : undefined;
-      } catch (error) {
-        if (!(error instanceof TelegramApiError) || error.status !== 429 || attempt >= MAX_FLOOD_RETRIES) throw error;
-        const ms = (error.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS) * 1000;
-        log.warn({ method, chat: chat.id, retryAfterMs: ms }, 'telegram flood control: pausing this chat');
-        // Global limits are not per chat, but a chat's 429 is the chat's: pause only its keys.
-        await Promise.all(limits.filter((l) => !l.key.endsWith(':global')).map((l) => deps.rateLimiter.pause(l.key, ms)));
-        if (mode === 'skip') return undefined;
-      }
+    const once = (): Promise<TelegramResult<M>> => deps.api.call(method, params);
+    const holdChat = async (error: unknown): Promise<void> => {
+      const ms = ((error instanceof TelegramApiError ? error.retryAfterSeconds : undefined) ?? DEFAULT_RETRY_AFTER_SECONDS) * 1000;
+      log.warn({ method, chat: chat.id, retryAfterMs: ms }, 'telegram flood control: pausing this chat');
+      // Global limits are not per chat, but a chat's 429 is the chat's: pause only its keys.
+      await Promise.all(limits.filter((l) => !l.key.endsWith(':global')).map((l) => deps.rateLimiter.pause(l.key, ms)));
+    };
+    // The call keeps its place in the shared window until Telegram has answered it.
+    if (mode !== 'skip') return retry(FLOOD_RETRY, () => deps.rateLimiter.run(limits, once), { onRetry: holdChat });
+    try {
+      const tried = await deps.rateLimiter.tryRun(limits, once);
+      return tried.ran ? tried.value : undefined;
+    } catch (error) {
+      if (!isFlood(error)) throw error;
+      await holdChat(error);
+      return undefined;
     }
   };
 
-  /** Sends `text` as HTML, falling back to the same text as plain text if Telegram refuses the entities. */
-  const withFormatting = async <T>(
-    chat: ChatRef,
-    mode: Mode,
-    method: string,
-    params: Record<string, unknown>,
-    text: string,
-  ): Promise<T | undefined> => {
+  /**
+   * `text` as HTML converted from Markdown, or as plain text if Telegram refuses the
+   * entities: `send` makes the call with the text (and parse mode) it is given.
+   */
+  const withFormatting = async <T>(chat: ChatRef, method: TelegramMethod, text: string, send: (formatted: FormattedText) => Promise<T>): Promise<T> => {
     // In a group an @username the model wrote would notify that member: sent so it does not (telegram.mentions.ts).
     const style = chat.kind === 'group' ? mentionStyleFor(text, TELEGRAM_MAX_MESSAGE_LENGTH) : undefined;
     const html = markdownToTelegramHtml(text);
     try {
-      return await limited<T>(chat, mode, method, { ...params, text: style ? withoutMentionsHtml(html, style) : html, parse_mode: 'HTML' });
+      return await send({ text: style ? withoutMentionsHtml(html, style) : html, parse_mode: 'HTML' });
     } catch (error) {
       if (!(error instanceof TelegramApiError) || !error.badEntities) throw error;
       log.warn({ method, chat: chat.id, description: error.description }, 'telegram refused the HTML; sending plain text');
-      return limited<T>(chat, mode, method, { ...params, text: style ? withoutMentionsPlain(text, style) : text });
+      return send({ text: style ? withoutMentionsPlain(text, style) : text });
     }
   };
 
@@ -173,12 +186,8 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
     editIntervalMs: EDIT_INTERVAL_MS,
 
     async send(target, text, options): Promise<SentMessage> {
-      const params: Record<string, unknown> = { chat_id: target.chat.id, ...thread(target) };
-      if (target.replyToMessageId !== undefined) {
-        // The user's message may be gone by now; the answer still matters.
-        params['reply_parameters'] = { message_id: Number(target.replyToMessageId), allow_sending_without_reply: true };
-      }
-      const sent = await withFormatting<{ message_id: number }>(target.chat, 'wait', 'sendMessage', params, text);
+      const params = { chat_id: target.chat.id, ...thread(target), ...replyTo(target) };
+      const sent = await withFormatting(target.chat, 'sendMessage', text, (formatted) => limited(target.chat, 'wait', 'sendMessage', { ...params, ...formatted }));
       if (sent === undefined) throw new Error('sendMessage returned nothing');
       if (!options.final) remember(`${target.chat.id}:${sent.message_id}`, text);
       return { id: String(sent.message_id) };
@@ -192,7 +201,8 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
       }
       const params = { chat_id: target.chat.id, message_id: Number(message.id) };
       try {
-        const edited = await withFormatting(target.chat, options.final ? 'wait' : 'skip', 'editMessageText', params, text);
+        const mode = options.final ? 'wait' : 'skip';
+        const edited = await withFormatting(target.chat, 'editMessageText', text, (formatted) => limited(target.chat, mode, 'editMessageText', { ...params, ...formatted }));
         if (options.final) remember(key, undefined);
         else if (edited !== undefined) remember(key, text);
       } catch (error) {
@@ -258,28 +268,22 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
     },
 
     async sendImage(target, image, caption): Promise<SentMessage> {
-      const asPhoto = image.bytes.byteLength <= PHOTO_MAX_BYTES;
-      const params: Record<string, unknown> = { chat_id: target.chat.id, ...thread(target), [asPhoto ? 'photo' : 'document']: uploadFile(image.bytes, image.fileName) };
-      if (target.replyToMessageId !== undefined) {
-        // A multipart call: object params go as JSON text (see uploadFile).
-        params['reply_parameters'] = JSON.stringify({ message_id: Number(target.replyToMessageId), allow_sending_without_reply: true });
-      }
+      const file = uploadFile(image.bytes, image.fileName);
       const text = caption === undefined ? '' : captionFor(target.chat, caption);
       // Plain text: a caption is the model's revised prompt, not Markdown.
-      if (text !== '') params['caption'] = text;
-      const sent = await limited<{ message_id: number }>(target.chat, 'wait', asPhoto ? 'sendPhoto' : 'sendDocument', params);
+      const extra = { ...replyToInUpload(target), ...(text === '' ? {} : { caption: text }) };
+      const sent =
+        image.bytes.byteLength <= PHOTO_MAX_BYTES
+          ? await limited(target.chat, 'wait', 'sendPhoto', { chat_id: target.chat.id, ...thread(target), photo: file, ...extra })
+          : await limited(target.chat, 'wait', 'sendDocument', { chat_id: target.chat.id, ...thread(target), document: file, ...extra });
       if (sent === undefined) throw new Error('the image upload returned nothing');
       return { id: String(sent.message_id) };
     },
 
     async sendFile(target, file, caption): Promise<SentMessage> {
-      const params: Record<string, unknown> = { chat_id: target.chat.id, ...thread(target), document: uploadFile(file.bytes, file.fileName) };
-      if (target.replyToMessageId !== undefined) {
-        params['reply_parameters'] = JSON.stringify({ message_id: Number(target.replyToMessageId), allow_sending_without_reply: true });
-      }
       const text = caption === undefined ? '' : captionFor(target.chat, caption);
-      if (text !== '') params['caption'] = text;
-      const sent = await limited<{ message_id: number }>(target.chat, 'wait', 'sendDocument', params);
+      const params = { chat_id: target.chat.id, ...thread(target), document: uploadFile(file.bytes, file.fileName), ...replyToInUpload(target), ...(text === '' ? {} : { caption: text }) };
+      const sent = await limited(target.chat, 'wait', 'sendDocument', params);
       if (sent === undefined) throw new Error('sendDocument returned nothing');
       return { id: String(sent.message_id) };
     },
@@ -305,7 +309,7 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
   /** getFile, its failures as the Outbox's file errors. */
   async function getFile(attachment: Attachment, limit: number, signal: AbortSignal | undefined): Promise<TelegramFile> {
     try {
-      return await deps.api.call<TelegramFile>('getFile', { file_id: attachment.fileRef }, signal);
+      return await deps.api.call('getFile', { file_id: attachment.fileRef }, signal);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (error instanceof TelegramApiError) {
@@ -358,6 +362,22 @@ export function cutCaption(text: string): string {
   return `${text.slice(0, end).trimEnd()}…`;
 }
 
+/** Telegram's flood control: https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this */
+function isFlood(error: unknown): error is TelegramApiError {
+  return error instanceof TelegramApiError && error.status === 429;
+}
+
 function thread(target: ReplyTarget): { message_thread_id?: number } {
   return target.chat.threadId === undefined ? {} : { message_thread_id: Number(target.chat.threadId) };
+}
+
+/** A reply to the user's message, if the target names one: the user's message may be gone by now, and the answer still matters. */
+function replyTo(target: ReplyTarget): { reply_parameters?: { message_id: number; allow_sending_without_reply: true } } {
+  return target.replyToMessageId === undefined ? {} : { reply_parameters: { message_id: Number(target.replyToMessageId), allow_sending_without_reply: true } };
+}
+
+/** The same in a multipart call (an upload), where object params go as JSON text (see uploadFile). */
+function replyToInUpload(target: ReplyTarget): { reply_parameters?: string } {
+  const { reply_parameters: reply } = replyTo(target);
+  return reply === undefined ? {} : { reply_parameters: JSON.stringify(reply) };
 }

@@ -7,6 +7,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Update } from 'telegraf/types';
+import { readBody } from '../../src/infra/http/body.js';
 import type { Logger } from '../../src/ports/index.js';
 
 /** A Telegram update is a few KB; anything near this is not one. */
@@ -29,14 +30,14 @@ export async function handleWebhook(
     res.writeHead(403).end();
     return;
   }
-  const body = await readBody(req);
+  const body = await readBody(req, MAX_WEBHOOK_BODY_BYTES);
   let update: Update;
   try {
-    if (body === undefined) throw new Error('too large');
-    update = JSON.parse(body) as Update;
+    if (!body.ok) throw new Error('too large');
+    update = JSON.parse(body.text) as Update;
     if (typeof update !== 'object' || update === null || typeof update.update_id !== 'number') throw new Error('not an update');
   } catch {
-    const status = body === undefined ? 413 : 400;
+    const status = body.ok ? 400 : 413;
     // Telegram sends only updates: this is a proxy or a client gone wrong, and nothing is enqueued.
     log.warn({ status }, 'telegram webhook body is not an update; refused');
     res.writeHead(status, { connection: 'close' }).end();
@@ -57,17 +58,3 @@ function secretMatches(header: string | string[] | undefined, secret: string): b
   const expected = Buffer.from(secret);
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
-
-/** The body as text, or undefined past MAX_WEBHOOK_BODY_BYTES. */
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_WEBHOOK_BODY_BYTES) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-

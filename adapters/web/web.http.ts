@@ -1,13 +1,18 @@
 /**
- * Small node:http helpers of the playground: JSON answers, the error body and its
- * codes, and a bounded body reader. No framework: the routes are few and fixed.
+ * The playground's HTTP vocabulary: the error body and its codes, and its body limit.
+ * JSON answers and bounded body reading are the server's own (src/infra/http), the same
+ * for every route. No framework: the routes are few and fixed.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody as readTextBody, type BodyResult } from '../../src/infra/http/body.js';
+import { sendJson } from '../../src/infra/http/json.js';
+
+export { readBytes } from '../../src/infra/http/body.js';
+export type { BodyResult, BytesResult } from '../../src/infra/http/body.js';
+export { sendJson };
 
 /** The largest request body the playground reads. */
 export const MAX_BODY_BYTES = 64 * 1024;
-/** Past this much discarded body we stop reading and drop the connection. */
-const MAX_DISCARD_BYTES = 1024 * 1024;
 
 /** Error codes of the playground API, in `{ error: { code, message } }`; documented in docs/playground.md. */
 export const WEB_ERROR_CODES = {
@@ -37,19 +42,6 @@ export const WEB_ERROR_CODES = {
 /** One of WEB_ERROR_CODES. */
 export type WebErrorCode = (typeof WEB_ERROR_CODES)[keyof typeof WEB_ERROR_CODES];
 
-/** Writes a JSON answer that no cache keeps. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(payload),
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-    ...headers,
-  });
-  res.end(payload);
-}
-
 /** Writes `{ error: { code, message } }`; `message` is plain words for the person at the page. */
 export function sendError(
   res: ServerResponse,
@@ -61,50 +53,7 @@ export function sendError(
   sendJson(res, status, { error: { code, message } }, headers);
 }
 
-/** The outcome of reading a body: its text, or that it was over the limit. */
-export type BodyResult = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly tooLarge: true };
-
-/** The outcome of reading a body as bytes. */
-export type BytesResult = { readonly ok: true; readonly bytes: Buffer } | { readonly ok: false; readonly tooLarge: true };
-
-/** Reads a JSON (or other text) body up to `limit` bytes; see `readBytes`. */
-export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<BodyResult> {
-  const result = await readBytes(req, limit);
-  return result.ok ? { ok: true, text: result.bytes.toString('utf8') } : result;
-}
-
-/**
- * Reads the request body up to `limit` bytes. A body declared larger is refused
- * unread; one that turns out larger is drained up to a point (so the client still
- * reads our answer rather than a reset) and reported as too large. Answer a too
- * large body with `connection: close`: what was not read must not be parsed as a
- * next request.
- */
-export function readBytes(req: IncomingMessage, limit: number): Promise<BytesResult> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) return Promise.resolve({ ok: false, tooLarge: true });
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const finish = (result: BytesResult): void => {
-      req.off('data', onData).off('end', onEnd).off('error', onError);
-      resolve(result);
-    };
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-      else if (size > limit + MAX_DISCARD_BYTES) {
-        req.pause();
-        finish({ ok: false, tooLarge: true });
-      }
-    };
-    const onEnd = (): void => {
-      finish(size > limit ? { ok: false, tooLarge: true } : { ok: true, bytes: Buffer.concat(chunks, size) });
-    };
-    const onError = (error: Error): void => {
-      req.off('data', onData).off('end', onEnd).off('error', onError);
-      reject(error);
-    };
-    req.on('data', onData).on('end', onEnd).on('error', onError);
-  });
+/** Reads a JSON body of the playground's API, up to MAX_BODY_BYTES unless told otherwise. */
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<BodyResult> {
+  return readTextBody(req, limit);
 }

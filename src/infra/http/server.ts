@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { BearerCheck, Logger, ReadinessCheck } from '../../ports/index.js';
 import { settleWithin } from '../settle-within.js';
 import { bearerChallenge } from './bearer.js';
+import { sendJson } from './json.js';
 import { setSecurityHeaders } from './security-headers.js';
 
 /** A readiness check that takes longer than this counts as failed. */
@@ -114,11 +115,4 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
 
 function runCheck(check: ReadinessCheck): Promise<boolean> {
   return settleWithin(check.check(), CHECK_TIMEOUT_MS, false);
-}
-
-/** Writes a JSON response. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
 }

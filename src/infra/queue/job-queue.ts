@@ -13,12 +13,13 @@ import type { RedisKeys } from '../redis/keys.js';
 import { readDepth, type JobDepth } from './depth.js';
 import { createOrdering, PENDING_CLAIM_MS } from './ordering.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fixedDelays, retry } from '../retry.js';
 import { createQueueSet } from './queue-set.js';
 
 /** How often a producer asks again about a message another producer is adding. */
 const CLAIM_POLL_MS = 250;
-/** Tries, and the pause before each retry, of writing down that a message's job was added. */
-const MARK_RETRY_MS = [100, 400, 1_600] as const;
+/** Writing down that a message's job was added: three retries, after these pauses. */
+const MARK_ADDED = fixedDelays([100, 400, 1_600]);
 
 /** First retry after this long, doubling each attempt. */
 const BACKOFF_DELAY_MS = 1_000;
@@ -71,16 +72,9 @@ export function createJobQueue(options: JobQueueOptions): ManagedJobQueue {
    * job id, which BullMQ ignores while it keeps the job.
    */
   const markAdded = (conversation: string, jobId: string, ticket: number): void => {
-    const mark = (async () => {
-      for (const pause of [0, ...MARK_RETRY_MS]) {
-        if (pause > 0) await sleep(pause);
-        try {
-          return await ordering.markAdded(conversation, jobId, ticket);
-        } catch {
-          // try again after the next pause
-        }
-      }
-    })().finally(() => marking.delete(mark));
+    const mark = retry(MARK_ADDED, () => ordering.markAdded(conversation, jobId, ticket))
+      .then(() => undefined, () => undefined)
+      .finally(() => marking.delete(mark));
     marking.add(mark);
   };
 
