@@ -40,7 +40,6 @@ import { createRedisUploadStore } from './infra/files/redis-upload-store.js';
 import { createRedisChannelSettings } from './infra/settings/redis-channel-settings.js';
 import { createRedisReplyLedger } from './infra/ledger/redis-reply-ledger.js';
 import { tracedHistory, tracedOutbox, TRACING_OFF, type Tracing } from './infra/tracing/index.js';
-import type { JobKind } from './domain/jobs.js';
 import { createRedisDailyCounter, createRedisDailyQuota } from './infra/quota/redis-daily-quota.js';
 import { createModeratedChannels, createRedisModerationSettings } from './infra/moderation/redis-moderation-settings.js';
 import { channelAddressOf } from './domain/moderation.js';
@@ -52,7 +51,6 @@ import type {
   ChatModel,
   Downloader,
   ImageGenerator,
-  JobHandler,
   Logger,
   ModelCatalog,
   Moderator,
@@ -70,12 +68,11 @@ import {
   createPictureWorker,
   createTranscribeWorker,
   createTranslateWorker,
-  ledgeredOutbox,
   tellGaveUp,
+  createReplyLedger,
   tokenRecorder,
   withLimits,
   withModerationAdmission,
-  withReplyLedger,
 } from './workers/index.js';
 
 /** The name the bot uses for itself in history and help. */
@@ -234,14 +231,14 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   };
   try {
     if (worker && models) {
-      // Every send of a job is written in its reply ledger, so a retried job edits what it sent before.
-      const ledger = createRedisReplyLedger({ redis: command, keys });
       // Traced inside the ledger: a span is the platform's call, not our bookkeeping of it.
       const traced = (outbox: Outbox): Outbox => (tracing.enabled ? tracedOutbox(outbox) : outbox);
       const outboxes: Outboxes = Object.fromEntries(
-        await Promise.all(platforms.map(async (p) => [p.platform, ledgeredOutbox(traced(await p.createOutbox(context)), ledger)] as const)),
+        await Promise.all(platforms.map(async (p) => [p.platform, traced(await p.createOutbox(context))] as const)),
       );
-      const ledgered = <K extends JobKind>(kind: K, handler: JobHandler<K>): JobHandler<K> => withReplyLedger(ledger, outboxes, kind, handler);
+      // Every send of a job is written in its reply ledger, so a retried job edits what it sent
+      // before: each run replies through its own ledgered Outboxes (JobContext.outboxes).
+      const ledgered = createReplyLedger(createRedisReplyLedger({ redis: command, keys }), outboxes);
       const tokens = createRedisDailyCounter({ redis: command, keys, name: 'tokens' });
       const limited = {
         limits: config.limits,

@@ -4,6 +4,7 @@
  */
 import type { JobKind, JobPayload, JobResult } from '../domain/jobs.js';
 import type { Logger } from './log.js';
+import type { Outboxes } from './outbox.js';
 
 /** Options for enqueueing one job. */
 export interface EnqueueOptions {
@@ -43,6 +44,11 @@ export interface JobContext {
    * and this run must send nothing more. Absent: always true.
    */
   readonly owned?: () => boolean;
+  /**
+   * The Outboxes this run replies through: the run's own, whose sends its reply ledger
+   * records (src/workers/reply-ledger.ts). Absent (a test, no ledger): the worker's own.
+   */
+  readonly outboxes?: Outboxes;
 }
 
 /** A job kind's handler: a plain function of payload and context. */

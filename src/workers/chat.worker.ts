@@ -9,6 +9,7 @@ import type { JobContext, JobHandler, Outboxes } from '../ports/index.js';
 import { answer, replyTargetOf } from './answer.js';
 import { runCommand, type CommandDeps } from './commands/index.js';
 import { gatherQuestion, type QuestionDeps } from './question-context.js';
+import { outboxOf } from './outbox-of.js';
 
 /** What the chat worker needs; each a port, so it runs the same in a test and in a worker. */
 export interface ChatWorkerDeps extends CommandDeps, QuestionDeps {
@@ -18,7 +19,7 @@ export interface ChatWorkerDeps extends CommandDeps, QuestionDeps {
 /** Creates the `chat` job handler. */
 export function createChatWorker(deps: ChatWorkerDeps): JobHandler<'chat'> {
   return async function handleChat({ conversation, message }: ChatJob, context: JobContext): Promise<ChatResult> {
-    const outbox = deps.outboxes[message.chat.platform];
+    const outbox = outboxOf(deps.outboxes, context, message.chat.platform);
     if (!outbox) {
       context.log.error({ platform: message.chat.platform }, 'no outbox for platform; message dropped');
       return { replied: false, messagesSent: 0, outcome: 'ignored' };

@@ -19,6 +19,7 @@ import { FAILURE_NOTICES, REPLIES } from '../domain/replies.js';
 import type { DailyQuota, JobContext, JobHandler, Moderator, Outbox, Outboxes, PictureEditor, ReplyTarget } from '../ports/index.js';
 import { DeliveryError, flaggedCategory, keepShowing, replyTargetOf, say, worthRetrying } from './answer.js';
 import { isContentPolicyRefusal } from './image.worker.js';
+import { outboxOf } from './outbox-of.js';
 
 /** What the picture worker needs; each a port. */
 export interface PictureWorkerDeps {
@@ -37,7 +38,7 @@ export interface PictureWorkerDeps {
 export function createPictureWorker(deps: PictureWorkerDeps): JobHandler<'picture'> {
   const now = deps.now ?? Date.now;
   return async function handlePicture({ message, mode, prompt }: PictureJob, context: JobContext): Promise<ChatResult> {
-    const outbox = deps.outboxes[message.chat.platform];
+    const outbox = outboxOf(deps.outboxes, context, message.chat.platform);
     if (!outbox) {
       context.log.error({ platform: message.chat.platform }, 'no outbox for platform; picture request dropped');
       return { replied: false, messagesSent: 0, outcome: 'ignored' };

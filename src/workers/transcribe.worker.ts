@@ -13,6 +13,7 @@ import type { JobContext, JobHandler, Outboxes, Transcriber } from '../ports/ind
 import { answer, replyTargetOf, say, type AnswerDeps } from './answer.js';
 import { gatherQuestion, type QuestionDeps } from './question-context.js';
 import { hearSpeech } from './speech.js';
+import { outboxOf } from './outbox-of.js';
 
 export interface TranscribeWorkerDeps extends AnswerDeps, QuestionDeps {
   readonly outboxes: Outboxes;
@@ -22,7 +23,7 @@ export interface TranscribeWorkerDeps extends AnswerDeps, QuestionDeps {
 /** Creates the `transcribe` job handler. */
 export function createTranscribeWorker(deps: TranscribeWorkerDeps): JobHandler<'transcribe'> {
   return async function handleTranscribe({ conversation, message }: TranscribeJob, context: JobContext): Promise<ChatResult> {
-    const outbox = deps.outboxes[message.chat.platform];
+    const outbox = outboxOf(deps.outboxes, context, message.chat.platform);
     const audio = message.attachments.find((a) => a.kind === 'voice' || a.kind === 'audio');
     if (!outbox || !audio) {
       context.log.error({ platform: message.chat.platform, hasAudio: audio !== undefined }, 'transcribe job without an outbox or audio; dropped');

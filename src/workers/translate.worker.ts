@@ -14,6 +14,7 @@ import { REPLIES } from '../domain/replies.js';
 import type { JobContext, JobHandler, Outboxes, Translator } from '../ports/index.js';
 import { answer, replyTargetOf, say, type AnswerDeps } from './answer.js';
 import { hearSpeech } from './speech.js';
+import { outboxOf } from './outbox-of.js';
 
 /** What the translate worker needs: the answering deps (for TRANSLATE_THEN_ANSWER) and the Translator. */
 export interface TranslateWorkerDeps extends AnswerDeps {
@@ -26,7 +27,7 @@ export interface TranslateWorkerDeps extends AnswerDeps {
 /** Creates the `translate` job handler. */
 export function createTranslateWorker(deps: TranslateWorkerDeps): JobHandler<'translate'> {
   return async function handleTranslate({ conversation, message }: TranslateJob, context: JobContext): Promise<ChatResult> {
-    const outbox = deps.outboxes[message.chat.platform];
+    const outbox = outboxOf(deps.outboxes, context, message.chat.platform);
     if (!outbox) {
       context.log.error({ platform: message.chat.platform }, 'no outbox for platform; translation dropped');
       return { replied: false, messagesSent: 0, outcome: 'ignored' };
