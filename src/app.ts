@@ -203,7 +203,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     modelInfo: (options.chatModel ?? chatModel)?.info ?? describeModel(config),
     downloader,
     uploads: createRedisUploadStore({ redis: command, keys }),
-    isModerated: (chat) => isModerated(channelAddressOf(chat)),
+    isModerated,
     metrics,
     operations,
     tracer: tracing.tracer,
