@@ -9,7 +9,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Input, Telegram, TelegramError } from 'telegraf';
-import { deadlineIn } from '../../src/domain/deadline.js';
+import { deadlineIn } from '../../src/infra/deadline.js';
 
 /** The longest we wait for an answer to one call (telegraf's own limit is over eight minutes). */
 const CALL_TIMEOUT_MS = 30_000;
