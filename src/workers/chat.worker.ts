@@ -6,10 +6,9 @@
  */
 import type { ChatJob, ChatResult } from '../domain/jobs.js';
 import type { JobContext, JobHandler, Outboxes } from '../ports/index.js';
-import { answer, replyTargetOf } from './answer.js';
+import { answer, outboxOf, replyTargetOf } from './answer.js';
 import { runCommand, type CommandDeps } from './commands/index.js';
 import { gatherQuestion, type QuestionDeps } from './question-context.js';
-import { outboxOf } from './outbox-of.js';
 
 /** What the chat worker needs; each a port, so it runs the same in a test and in a worker. */
 export interface ChatWorkerDeps extends CommandDeps, QuestionDeps {

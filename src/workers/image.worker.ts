@@ -9,8 +9,7 @@ import { AiApiError, errorCodeOf } from '../domain/errors.js';
 import type { ChatResult, ImageJob } from '../domain/jobs.js';
 import { FAILURE_NOTICES, REPLIES } from '../domain/replies.js';
 import type { DailyQuota, ImageGenerator, JobContext, JobHandler, Moderator, Outboxes } from '../ports/index.js';
-import { DeliveryError, flaggedCategory, keepShowing, replyTargetOf, say, worthRetrying } from './answer.js';
-import { outboxOf } from './outbox-of.js';
+import { DeliveryError, flaggedCategory, keepShowing, outboxOf, replyTargetOf, say, worthRetrying } from './answer.js';
 
 export interface ImageWorkerDeps {
   readonly outboxes: Outboxes;

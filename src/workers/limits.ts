@@ -12,8 +12,7 @@ import type { ChatResult, JobPayload } from '../domain/jobs.js';
 import { REPLIES } from '../domain/replies.js';
 import type { ChatUsage } from '../domain/chat.js';
 import type { DailyCounter, JobHandler, Outboxes, RateLimiter } from '../ports/index.js';
-import { replyTargetOf } from './answer.js';
-import { outboxOf } from './outbox-of.js';
+import { outboxOf, replyTargetOf } from './answer.js';
 
 const MINUTE_MS = 60_000;
 const DAY_SECONDS = 24 * 3600;

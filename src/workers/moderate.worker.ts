@@ -11,8 +11,7 @@ import { channelAddressOf, modLogEntry, overThresholds, type ChannelAddress, typ
 import type { ModerateJob } from '../domain/jobs.js';
 import { REPLIES } from '../domain/replies.js';
 import type { JobContext, JobHandler, Logger, ModerationSettings, Moderator, Outbox, Outboxes } from '../ports/index.js';
-import { replyTargetOf } from './answer.js';
-import { outboxOf } from './outbox-of.js';
+import { outboxOf, replyTargetOf } from './answer.js';
 
 /** A missing permission is reported at most this often per channel. */
 const PERMISSION_REPORT_PERIOD_SECONDS = 3600;

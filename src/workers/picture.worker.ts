@@ -17,9 +17,8 @@ import type { ChatResult, PictureJob } from '../domain/jobs.js';
 import { FileFetchError, FileTooLargeError, PICTURE_MAX_BYTES, UnreadablePictureError, VISION_MIME_TYPES } from '../domain/media.js';
 import { FAILURE_NOTICES, REPLIES } from '../domain/replies.js';
 import type { DailyQuota, JobContext, JobHandler, Moderator, Outbox, Outboxes, PictureEditor, ReplyTarget } from '../ports/index.js';
-import { DeliveryError, flaggedCategory, keepShowing, replyTargetOf, say, worthRetrying } from './answer.js';
+import { DeliveryError, flaggedCategory, keepShowing, outboxOf, replyTargetOf, say, worthRetrying } from './answer.js';
 import { isContentPolicyRefusal } from './image.worker.js';
-import { outboxOf } from './outbox-of.js';
 
 /** What the picture worker needs; each a port. */
 export interface PictureWorkerDeps {

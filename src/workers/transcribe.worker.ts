@@ -10,10 +10,9 @@ import type { ChatResult, TranscribeJob } from '../domain/jobs.js';
 import { TRANSCRIPTION_MAX_BYTES } from '../domain/media.js';
 import { REPLIES } from '../domain/replies.js';
 import type { JobContext, JobHandler, Outboxes, Transcriber } from '../ports/index.js';
-import { answer, replyTargetOf, say, type AnswerDeps } from './answer.js';
+import { answer, type AnswerDeps, outboxOf, replyTargetOf, say } from './answer.js';
 import { gatherQuestion, type QuestionDeps } from './question-context.js';
 import { hearSpeech } from './speech.js';
-import { outboxOf } from './outbox-of.js';
 
 export interface TranscribeWorkerDeps extends AnswerDeps, QuestionDeps {
   readonly outboxes: Outboxes;

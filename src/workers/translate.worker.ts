@@ -12,9 +12,8 @@ import type { ChatResult, TranslateJob } from '../domain/jobs.js';
 import { TRANSLATION_MAX_BYTES } from '../domain/media.js';
 import { REPLIES } from '../domain/replies.js';
 import type { JobContext, JobHandler, Outboxes, Translator } from '../ports/index.js';
-import { answer, replyTargetOf, say, type AnswerDeps } from './answer.js';
+import { answer, type AnswerDeps, outboxOf, replyTargetOf, say } from './answer.js';
 import { hearSpeech } from './speech.js';
-import { outboxOf } from './outbox-of.js';
 
 /** What the translate worker needs: the answering deps (for TRANSLATE_THEN_ANSWER) and the Translator. */
 export interface TranslateWorkerDeps extends AnswerDeps {
