@@ -5,7 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { Queue, UnrecoverableError, Worker, type Job, type Telemetry } from 'bullmq';
+import { Queue, Worker, type Job, type Telemetry } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { JOB_KINDS, type JobKind, type JobPayload, type JobResult } from '../../domain/jobs.js';
 import type { JobContext, JobHandler, Logger } from '../../ports/index.js';
@@ -136,8 +136,8 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
         if (!lost.has(jobId)) await turns.finishTurn(conversation, ticket);
         return result;
       } catch (error) {
-        // A run that lost its job to another worker leaves the turn to that worker.
-        if (!lost.has(jobId) && (error instanceof UnrecoverableError || attempt >= maxAttempts)) await turns.finishTurn(conversation, ticket);
+        // The last attempt hands the turn on; a run that lost its job to another worker leaves it to that worker.
+        if (!lost.has(jobId) && attempt >= maxAttempts) await turns.finishTurn(conversation, ticket);
         throw error;
       } finally {
         lost.delete(jobId);
