@@ -15,7 +15,6 @@ import { createRedisPubSub } from './infra/redis/pubsub.js';
 import { createRedisRateLimiter } from './infra/ratelimit/index.js';
 import { createRedisUploadStore } from './infra/files/redis-upload-store.js';
 import { TRACING_OFF, type Tracing } from './infra/tracing/index.js';
-import { channelAddressOf } from './domain/moderation.js';
 import { PLATFORMS, type PlatformContext } from './platforms/index.js';
 import type { ChatModel, Logger, ReadinessCheck } from './ports/index.js';
 import { startDownloads } from './app/downloads.stage.js';
@@ -108,7 +107,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     modelInfo: (options.chatModel ?? chatModel)?.info ?? describeModel(config),
     downloader,
     uploads: createRedisUploadStore({ redis: command, keys }),
-    isModerated: (chat) => moderation.isModerated(channelAddressOf(chat)),
+    isModerated: moderation.isModerated,
     metrics,
     operations,
     tracer: tracing.tracer,

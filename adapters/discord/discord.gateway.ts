@@ -103,8 +103,8 @@ export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<Dis
   };
 
   /** The moderate job of a message in a moderated channel; a Redis hiccup costs that check, never the chat. */
-  const moderation = async (inbound: InboundMessage): Promise<Route | undefined> => {
-    const route = moderationRoute(inbound);
+  const moderation = async (inbound: InboundMessage, edit?: number): Promise<Route | undefined> => {
+    const route = moderationRoute(inbound, edit);
     if (!route) return undefined;
     try {
       return (await deps.isModerated(inbound.chat)) ? route : undefined;
@@ -189,10 +189,11 @@ export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<Dis
       log.debug({ messageId: String(message.id) }, 'discord edit needs no check');
       return;
     }
+    const edited = message.editedTimestamp;
     traced(EDIT_SPAN, inbound, async () => {
-      const route = await moderation(inbound);
+      const route = await moderation(inbound, edited);
       if (!route) log.debug({ messageId: message.id }, 'discord edit needs no check');
-      else await enqueueModeration({ ...route, jobId: `${route.jobId}-e${message.editedTimestamp}` });
+      else await enqueueModeration(route);
     });
   }));
 

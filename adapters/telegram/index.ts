@@ -25,5 +25,5 @@ export { ADMIN_COMMANDS, BOT_COMMANDS, COMMAND_REGISTRATIONS, isBotCommand } fro
 export type { CommandRegistration } from './telegram.commands.js';
 export { createTelegramModeration, telegramMessageLink } from './telegram.moderation.js';
 export type { TelegramModeration, TelegramModerationDeps } from './telegram.moderation.js';
-export { editJobId, startTelegramGateway } from './telegram.gateway.js';
+export { startTelegramGateway } from './telegram.gateway.js';
 export type { IntakeOutcome, TelegramGateway, TelegramGatewayDeps } from './telegram.gateway.js';

@@ -15,7 +15,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Input, Telegram, TelegramError } from 'telegraf';
 import type { InputFile, MessageEntity, Opts, ParseMode, Telegram as BotApiMethods } from 'telegraf/types';
-import { deadlineIn } from '../../src/domain/deadline.js';
+import { deadlineIn } from '../../src/infra/deadline.js';
 import { retry, type RetryPolicy } from '../../src/infra/retry.js';
 
 /** The longest we wait for an answer to one call (telegraf's own limit is over eight minutes). */

@@ -138,8 +138,9 @@ export async function startTelegramGateway(deps: TelegramGatewayDeps): Promise<T
     const routes: Route[] = [];
     const answer = editDate === undefined ? routeInbound(message, { transcribeAllVoice: deps.transcribeAllVoice }) : undefined;
     if (answer !== undefined) routes.push(answer);
-    const moderate = moderated ? moderationRoute(message) : undefined;
-    if (moderate !== undefined) routes.push(editDate === undefined ? moderate : { ...moderate, jobId: editJobId(moderate.jobId, update.update_id) });
+    // An edit's job id carries the update's id (src/domain editJobId): each version is checked once.
+    const moderate = moderated ? moderationRoute(message, editDate === undefined ? undefined : update.update_id) : undefined;
+    if (moderate !== undefined) routes.push(moderate);
     if (routes.length === 0) {
       log.debug({ updateId: update.update_id }, 'telegram message needs no job');
       return 'skipped';
@@ -250,15 +251,6 @@ export async function startTelegramGateway(deps: TelegramGatewayDeps): Promise<T
       await polling;
     },
   };
-}
-
-/**
- * The job id of one edit of a message: the message's id with the update's. The update id
- * is stable across redeliveries and, unlike the edit date (whole seconds), differs
- * between two quick edits. No third `:`: BullMQ takes custom ids with exactly two.
- */
-export function editJobId(messageJobId: string, updateId: number): string {
-  return `${messageJobId}-e${updateId}`;
 }
 
 /** Enqueues a route's job; the kind and its payload stay paired through the call. */

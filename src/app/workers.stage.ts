@@ -6,7 +6,6 @@
  */
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import type { JobKind } from '../domain/jobs.js';
 import { createRateBudget } from '../domain/rate-budget.js';
 import { countTokens } from '../infra/history/index.js';
 import { createRedisReplyLedger } from '../infra/ledger/redis-reply-ledger.js';
@@ -17,7 +16,7 @@ import type { RedisKeys } from '../infra/redis/keys.js';
 import { createRedisChannelSettings } from '../infra/settings/redis-channel-settings.js';
 import { tracedHistory, tracedOutbox, type Tracing } from '../infra/tracing/index.js';
 import type { PlatformContext, PlatformModule } from '../platforms/index.js';
-import type { HistoryStore, JobHandler, Logger, Outbox, Outboxes, RateLimiter, ReadinessCheck } from '../ports/index.js';
+import type { HistoryStore, Logger, Outbox, Outboxes, RateLimiter, ReadinessCheck } from '../ports/index.js';
 import {
   createChatWorker,
   createImageWorker,
@@ -25,12 +24,11 @@ import {
   createPictureWorker,
   createTranscribeWorker,
   createTranslateWorker,
-  ledgeredOutbox,
+  createReplyLedger,
   tellGaveUp,
   tokenRecorder,
   withLimits,
   withModerationAdmission,
-  withReplyLedger,
 } from '../workers/index.js';
 import type { AiModels } from './models.stage.js';
 import type { Moderation } from './moderation.js';
@@ -73,14 +71,14 @@ export interface WorkersDeps {
 export async function startWorkers(deps: WorkersDeps): Promise<Started<JobWorkers>> {
   const { config, log, tracing, command, worker, keys, metrics, models, history, rateLimiter, platforms, context } = deps;
   const { settings: moderationSettings, configured: configuredModeration, switches: moderationSwitches } = deps.moderation;
-  // Every send of a job is written in its reply ledger, so a retried job edits what it sent before.
-  const ledger = createRedisReplyLedger({ redis: command, keys });
   // Traced inside the ledger: a span is the platform's call, not our bookkeeping of it.
   const traced = (outbox: Outbox): Outbox => (tracing.enabled ? tracedOutbox(outbox) : outbox);
   const outboxes: Outboxes = Object.fromEntries(
-    await Promise.all(platforms.map(async (p) => [p.platform, ledgeredOutbox(traced(await p.createOutbox(context)), ledger)] as const)),
+    await Promise.all(platforms.map(async (p) => [p.platform, traced(await p.createOutbox(context))] as const)),
   );
-  const ledgered = <K extends JobKind>(kind: K, handler: JobHandler<K>): JobHandler<K> => withReplyLedger(ledger, outboxes, kind, handler);
+  // Every send of a job is written in its reply ledger, so a retried job edits what it sent
+  // before: each run replies through its own ledgered Outboxes (JobContext.outboxes).
+  const ledgered = createReplyLedger(createRedisReplyLedger({ redis: command, keys }), outboxes);
   const tokens = createRedisDailyCounter({ redis: command, keys, name: 'tokens' });
   const limited = {
     limits: config.limits,

@@ -128,6 +128,16 @@ export function jobIdFor(chat: Pick<ChatRef, 'platform' | 'id'>, messageId: stri
 }
 
 /**
+ * The job id of one edit of a message: the message's id with the platform's mark of that
+ * edit (Telegram's update id, which is stable across redeliveries and, unlike the edit date
+ * in whole seconds, differs between two quick edits; Discord's edit timestamp), so each
+ * version is checked once. No third `:`: BullMQ takes custom ids with exactly two.
+ */
+export function editJobId(messageJobId: string, edit: number | string): string {
+  return `${messageJobId}-e${edit}`;
+}
+
+/**
  * Parses a leading `/command[@bot] args`. Returns undefined when the text is not a
  * command, or when it is addressed to another bot (`/reset@otherbot`).
  * See https://core.telegram.org/bots/features#commands for the syntax.

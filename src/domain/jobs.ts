@@ -4,7 +4,7 @@
  */
 import type { InboundMessage } from './inbound-message.js';
 
-/** Ordering ticket: position of a message in its conversation (see src/infra/queue). */
+/** A job's place in its conversation; the turns are kept by src/infra/queue/ordering.ts. */
 export interface Ticketed {
   /** The conversation this job belongs to; jobs of one conversation run one at a time, in order. */
   readonly conversation: string;

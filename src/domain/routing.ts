@@ -6,7 +6,7 @@
  * what it returns under the message's deterministic job id. Pure.
  */
 import { commandPicture } from './command-files.js';
-import { conversationKey, jobIdFor, type InboundMessage } from './inbound-message.js';
+import { conversationKey, editJobId, jobIdFor, type InboundMessage } from './inbound-message.js';
 import type { JobKind, JobPayload } from './jobs.js';
 
 /** Routing switches from config. */
@@ -58,10 +58,12 @@ export function moderationLane(conversation: string): string {
 /**
  * The `moderate` job for a message in a moderated channel (MODERATED_CHANNELS, or
  * `/moderation on`), addressed to the bot or not; undefined when there is nothing to
- * check. Its job id is the message's: job ids are unique per kind.
+ * check. Its job id is the message's (job ids are unique per kind); for an edit, `edit` is
+ * the platform's mark of it and the id is editJobId's, so each version is checked once.
  */
-export function moderationRoute(message: InboundMessage): Route | undefined {
+export function moderationRoute(message: InboundMessage, edit?: number | string): Route | undefined {
   if (message.chat.kind !== 'group' || message.author.isBot || message.text.trim() === '') return undefined;
   const conversation = moderationLane(conversationKey(message.chat));
-  return { kind: 'moderate', payload: { conversation, message }, jobId: jobIdFor(message.chat, message.messageId) };
+  const jobId = jobIdFor(message.chat, message.messageId);
+  return { kind: 'moderate', payload: { conversation, message }, jobId: edit === undefined ? jobId : editJobId(jobId, edit) };
 }

@@ -6,7 +6,7 @@
  */
 import { ERROR_CODES, errorCodeOf, isRetryable, JobLostError, type ErrorCode } from '../domain/errors.js';
 import type { ChatContentPart, ChatPromptMessage, ChatUsage, HistoryEntry } from '../domain/chat.js';
-import type { InboundMessage } from '../domain/inbound-message.js';
+import type { InboundMessage, Platform } from '../domain/inbound-message.js';
 import type { RateBudget } from '../domain/rate-budget.js';
 import type { ChatResult } from '../domain/jobs.js';
 import { FAILURE_NOTICES, REPLIES } from '../domain/replies.js';
@@ -15,7 +15,7 @@ import { flaggedCategories } from '../domain/moderation.js';
 import { historyKeyOf } from '../domain/channel-settings.js';
 import type { ReasoningEffort, ShowReasoning } from '../domain/reasoning.js';
 import { attachReasoning, ReasoningNotes } from './reasoning-file.js';
-import type { ChannelSettingsStore, ChatActivity, ChatModel, Drafts, HistoryStore, JobContext, Moderator, Outbox, ReplyTarget, SentMessage } from '../ports/index.js';
+import type { ChannelSettingsStore, ChatActivity, ChatModel, Drafts, HistoryStore, JobContext, Moderator, Outbox, Outboxes, ReplyTarget, SentMessage } from '../ports/index.js';
 
 /** Typing indicators expire (Telegram after 5 s); refresh them until the first text shows. */
 const TYPING_REFRESH_MS = 4_000;
@@ -89,6 +89,14 @@ export interface Question {
 /** An outbox call failed: the platform, not the AI service. Retried by the queue. */
 export class DeliveryError extends Error {
   override readonly name = 'DeliveryError';
+}
+
+/**
+ * The Outbox on `platform` for this run: the run's own (ledgered, reply-ledger.ts) when
+ * its context carries them, else the worker's.
+ */
+export function outboxOf(outboxes: Outboxes, context: Pick<JobContext, 'outboxes'>, platform: Platform): Outbox | undefined {
+  return (context.outboxes ?? outboxes)[platform];
 }
 
 /** The target of a message's reply. */

@@ -9,7 +9,7 @@ import { AiApiError, errorCodeOf } from '../domain/errors.js';
 import type { ChatResult, ImageJob } from '../domain/jobs.js';
 import { FAILURE_NOTICES, REPLIES } from '../domain/replies.js';
 import type { DailyQuota, ImageGenerator, JobContext, JobHandler, Moderator, Outboxes } from '../ports/index.js';
-import { DeliveryError, flaggedCategory, keepShowing, replyTargetOf, say, worthRetrying } from './answer.js';
+import { DeliveryError, flaggedCategory, keepShowing, outboxOf, replyTargetOf, say, worthRetrying } from './answer.js';
 
 export interface ImageWorkerDeps {
   readonly outboxes: Outboxes;
@@ -25,7 +25,7 @@ export interface ImageWorkerDeps {
 export function createImageWorker(deps: ImageWorkerDeps): JobHandler<'image'> {
   const now = deps.now ?? Date.now;
   return async function handleImage({ message, prompt }: ImageJob, context: JobContext): Promise<ChatResult> {
-    const outbox = deps.outboxes[message.chat.platform];
+    const outbox = outboxOf(deps.outboxes, context, message.chat.platform);
     if (!outbox) {
       context.log.error({ platform: message.chat.platform }, 'no outbox for platform; image request dropped');
       return { replied: false, messagesSent: 0, outcome: 'ignored' };

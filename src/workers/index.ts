@@ -4,6 +4,6 @@ export { createImageWorker, type ImageWorkerDeps } from './image.worker.js';
 export { createModerateWorker, type ModerateWorkerDeps } from './moderate.worker.js';
 export { createTranslateWorker, type TranslateWorkerDeps } from './translate.worker.js';
 export { createPictureWorker, type PictureWorkerDeps } from './picture.worker.js';
-export { ledgeredOutbox, withReplyLedger } from './reply-ledger.js';
+export { createReplyLedger, type LedgeredHandler } from './reply-ledger.js';
 export { tellGaveUp } from './gave-up.js';
 export { tokenRecorder, withLimits, withModerationAdmission } from './limits.js';

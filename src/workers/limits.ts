@@ -12,7 +12,7 @@ import type { ChatResult, JobPayload } from '../domain/jobs.js';
 import { REPLIES } from '../domain/replies.js';
 import type { ChatUsage } from '../domain/chat.js';
 import type { DailyCounter, JobHandler, Outboxes, RateLimiter } from '../ports/index.js';
-import { replyTargetOf } from './answer.js';
+import { outboxOf, replyTargetOf } from './answer.js';
 
 const MINUTE_MS = 60_000;
 const DAY_SECONDS = 24 * 3600;
@@ -39,7 +39,7 @@ export function withLimits<K extends AnsweringKind>(deps: LimitsDeps, kind: K, h
     const message: InboundMessage = (payload as JobPayload<AnsweringKind>).message;
     // The playground on loopback without a token is the operator's own: no limits there.
     if (isUnmetered(message)) return handler(payload, context);
-    const outbox = deps.outboxes[message.chat.platform];
+    const outbox = outboxOf(deps.outboxes, context, message.chat.platform);
     const tell = async (text: string, onceKey: string, periodSeconds: number): Promise<ChatResult> => {
       if (outbox && (await deps.once(onceKey, periodSeconds))) {
         await outbox.send(replyTargetOf(message), text, { final: true });

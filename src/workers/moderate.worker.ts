@@ -11,7 +11,7 @@ import { channelAddressOf, modLogEntry, overThresholds, type ChannelAddress, typ
 import type { ModerateJob } from '../domain/jobs.js';
 import { REPLIES } from '../domain/replies.js';
 import type { JobContext, JobHandler, Logger, ModerationSettings, Moderator, Outbox, Outboxes } from '../ports/index.js';
-import { replyTargetOf } from './answer.js';
+import { outboxOf, replyTargetOf } from './answer.js';
 
 /** A missing permission is reported at most this often per channel. */
 const PERMISSION_REPORT_PERIOD_SECONDS = 3600;
@@ -29,7 +29,7 @@ export interface ModerateWorkerDeps {
 /** Creates the `moderate` job handler. */
 export function createModerateWorker(deps: ModerateWorkerDeps): JobHandler<'moderate'> {
   return async function handleModerate({ message }: ModerateJob, context: JobContext): Promise<{ flagged: boolean }> {
-    const outbox = deps.outboxes[message.chat.platform];
+    const outbox = outboxOf(deps.outboxes, context, message.chat.platform);
     if (!outbox || message.text.trim() === '') return { flagged: false };
     const channel = channelAddressOf(message.chat);
 
@@ -84,20 +84,20 @@ export function createModerateWorker(deps: ModerateWorkerDeps): JobHandler<'mode
       // Said once per channel per hour in both logs; the action's other parts still happened.
       if (await deps.settings.once(`modperm:${channel}:${deps.action}`, PERMISSION_REPORT_PERIOD_SECONDS)) {
         context.log.warn({ channel, missing }, 'moderation lacks permissions in this channel; give the bot the rights it needs');
-        await writeModLog(deps, entry(`${[...done, ...missing].join('; ')} (the bot lacks the permission; reported once an hour)`), context.log);
+        await writeModLog(deps, context, entry(`${[...done, ...missing].join('; ')} (the bot lacks the permission; reported once an hour)`), context.log);
       }
     } else {
-      await writeModLog(deps, entry(done.join('; ')), context.log);
+      await writeModLog(deps, context, entry(done.join('; ')), context.log);
     }
     return { flagged: true };
   };
 }
 
 /** Posts to MOD_LOG_CHANNEL, if set; a failure there is logged, never fatal. */
-async function writeModLog(deps: ModerateWorkerDeps, text: string, log: Logger): Promise<void> {
+async function writeModLog(deps: ModerateWorkerDeps, context: Pick<JobContext, 'outboxes'>, text: string, log: Logger): Promise<void> {
   const address = deps.logChannel;
   if (!address) return;
-  const outbox: Outbox | undefined = deps.outboxes[address.platform];
+  const outbox: Outbox | undefined = outboxOf(deps.outboxes, context, address.platform);
   if (!outbox) {
     log.warn({ platform: address.platform }, 'MOD_LOG_CHANNEL is on a platform that is not running');
     return;

@@ -17,7 +17,7 @@ import type { ChatResult, PictureJob } from '../domain/jobs.js';
 import { FileFetchError, FileTooLargeError, PICTURE_MAX_BYTES, UnreadablePictureError, VISION_MIME_TYPES } from '../domain/media.js';
 import { FAILURE_NOTICES, REPLIES } from '../domain/replies.js';
 import type { DailyQuota, JobContext, JobHandler, Moderator, Outbox, Outboxes, PictureEditor, ReplyTarget } from '../ports/index.js';
-import { DeliveryError, flaggedCategory, keepShowing, replyTargetOf, say, worthRetrying } from './answer.js';
+import { DeliveryError, flaggedCategory, keepShowing, outboxOf, replyTargetOf, say, worthRetrying } from './answer.js';
 import { isContentPolicyRefusal } from './image.worker.js';
 
 /** What the picture worker needs; each a port. */
@@ -37,7 +37,7 @@ export interface PictureWorkerDeps {
 export function createPictureWorker(deps: PictureWorkerDeps): JobHandler<'picture'> {
   const now = deps.now ?? Date.now;
   return async function handlePicture({ message, mode, prompt }: PictureJob, context: JobContext): Promise<ChatResult> {
-    const outbox = deps.outboxes[message.chat.platform];
+    const outbox = outboxOf(deps.outboxes, context, message.chat.platform);
     if (!outbox) {
       context.log.error({ platform: message.chat.platform }, 'no outbox for platform; picture request dropped');
       return { replied: false, messagesSent: 0, outcome: 'ignored' };

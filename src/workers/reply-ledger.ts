@@ -5,20 +5,24 @@
  * an image (or album) already delivered is not sent again, and messages the earlier
  * attempt sent that this one did not need (a "Retrying…" notice) are removed at the end.
  *
- * The job's state travels in an AsyncLocalStorage, so Outboxes are wrapped once and
- * workers stay plain functions of (payload, context). Every entry is also kept in the
- * process until its job has finished, so when Redis goes away between a send and its
- * ledger write (an outage), the job's next attempt in this process still finds it. Only a
- * process that dies in that same moment can double one message.
+ * `createReplyLedger` is made once per process (src/app.ts). For each run of a job it
+ * builds that run's own ledgered Outboxes and hands them to the handler in its context
+ * (`JobContext.outboxes`): no state outside the run but the process's copy below. Every
+ * entry is also kept in the process until its job has finished, so when Redis goes away
+ * between a send and its ledger write (an outage), the job's next attempt in this process
+ * still finds it. Only a process that dies in that same moment can double one message.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { JobLostError } from '../domain/errors.js';
 import type { JobKind } from '../domain/jobs.js';
-import type { JobHandler, LedgerEntry, OutgoingFile, Outbox, Outboxes, ReplyLedger, ReplyTarget } from '../ports/index.js';
+import type { JobContext, JobHandler, LedgerEntry, OutgoingFile, Outbox, Outboxes, ReplyLedger, ReplyTarget } from '../ports/index.js';
 
-/** What one running job has sent, by sequence number. */
-interface JobLedger {
-  readonly jobId: string;
+/** A bound on the memory of jobs that never finish here (another process took them over). */
+const MAX_UNFINISHED_JOBS = 10_000;
+
+/** What one run of a job has sent, by sequence number. */
+interface JobRun {
+  /** The ledger's key: job ids are unique per kind only (a message's chat and moderate jobs share one). */
+  readonly key: string;
   /** Sends of earlier attempts: sequence → message id (loaded on first use). */
   earlier: Map<number, LedgerEntry> | undefined;
   next: number;
@@ -26,120 +30,152 @@ interface JobLedger {
   readonly owned: () => boolean;
 }
 
-const current = new AsyncLocalStorage<JobLedger>();
+/** Wraps a job handler so that each run sends through its own ledgered Outboxes (`context.outboxes`). */
+export type LedgeredHandler = <K extends JobKind>(kind: K, handler: JobHandler<K>) => JobHandler<K>;
 
-/** Entries of unfinished jobs in this process, by ledger key: the ledger's copy in memory. */
-const unfinished = new Map<string, Map<number, LedgerEntry>>();
-/** A bound on the memory of jobs that never finish here (another process took them over). */
-const MAX_UNFINISHED_JOBS = 10_000;
+/** The process's reply ledger over `ledger` (the store) and the platforms' `outboxes`. */
+export function createReplyLedger(ledger: ReplyLedger, outboxes: Outboxes): LedgeredHandler {
+  /** Entries of unfinished jobs in this process, by ledger key: the ledger's copy in memory. */
+  const unfinished = new Map<string, Map<number, LedgerEntry>>();
 
-/** The job's entries: Redis's, plus any this process wrote that Redis may have missed. */
-async function loadEntries(ledger: ReplyLedger, key: string): Promise<Map<number, LedgerEntry>> {
-  const local = unfinished.get(key);
-  let stored: Map<number, LedgerEntry>;
-  try {
-    stored = await ledger.load(key);
-  } catch (error) {
-    if (local === undefined) throw error;
-    stored = new Map();
-  }
-  return local === undefined ? stored : new Map([...local, ...stored]);
-}
-
-/** Writes an entry to memory at once and to Redis; a failed Redis write leaves the memory copy. */
-async function recordEntry(ledger: ReplyLedger, key: string, sequence: number, entry: LedgerEntry): Promise<void> {
-  let local = unfinished.get(key);
-  if (local === undefined) {
-    if (unfinished.size >= MAX_UNFINISHED_JOBS) unfinished.clear();
-    local = new Map();
-    unfinished.set(key, local);
-  }
-  local.set(sequence, entry);
-  await ledger.record(key, sequence, entry).catch(() => undefined);
-}
-
-/** Runs each job of `handler` with a ledger of its sends; without a ledger, the handler as it is. */
-export function withReplyLedger<K extends JobKind>(ledger: ReplyLedger | undefined, outboxes: Outboxes, kind: K, handler: JobHandler<K>): JobHandler<K> {
-  if (!ledger) return handler;
-  return async (payload, context) => {
-    // Job ids are unique per kind only: a message's chat and moderate jobs share one.
-    // A first run has nothing to find: no read of the ledger then.
-    const state: JobLedger = { jobId: `${kind}/${context.jobId}`, earlier: context.firstRun ? new Map() : undefined, next: 0, owned: context.owned ?? (() => true) };
-    const result = await current.run(state, () => handler(payload, context));
-    unfinished.delete(state.jobId);
-    // Messages an earlier attempt sent that this one did not reuse: a stale notice, or
-    // the tail of a longer answer. Best effort.
-    const earlier = state.earlier ?? (await loadEntries(ledger, state.jobId));
-    for (const [sequence, sent] of earlier) {
-      if (sequence < state.next) continue;
-      const outbox = outboxes[sent.platform as keyof Outboxes];
-      const chat = { platform: sent.platform as Outbox['platform'], id: sent.chatId, kind: 'group' as const };
-      await (outbox?.deleteMessage?.(chat, sent.messageId) ?? outbox?.edit({ chat }, { id: sent.messageId }, '…', { final: true }))?.catch(() => undefined);
+  /** The job's entries: Redis's, plus any this process wrote that Redis may have missed. */
+  const loadEntries = async (key: string): Promise<Map<number, LedgerEntry>> => {
+    const local = unfinished.get(key);
+    let stored: Map<number, LedgerEntry>;
+    try {
+      stored = await ledger.load(key);
+    } catch (error) {
+      if (local === undefined) throw error;
+      stored = new Map();
     }
-    return result;
+    return local === undefined ? stored : new Map([...local, ...stored]);
   };
+
+  /** Writes an entry to memory at once and to Redis; a failed Redis write leaves the memory copy. */
+  const recordEntry = async (key: string, sequence: number, entry: LedgerEntry): Promise<void> => {
+    let local = unfinished.get(key);
+    if (local === undefined) {
+      if (unfinished.size >= MAX_UNFINISHED_JOBS) unfinished.clear();
+      local = new Map();
+      unfinished.set(key, local);
+    }
+    local.set(sequence, entry);
+    await ledger.record(key, sequence, entry).catch(() => undefined);
+  };
+
+  /** The run's next send: its sequence number, and what an earlier attempt sent under it. */
+  const slot = async (run: JobRun): Promise<{ sequence: number; earlier?: { messageId: string } }> => {
+    // A run that lost its lock sends nothing more: the worker that took the job over answers.
+    if (!run.owned()) throw new JobLostError(`${run.key} lost its lock; it runs elsewhere`);
+    run.earlier ??= await loadEntries(run.key);
+    const sequence = run.next++;
+    const earlier = run.earlier.get(sequence);
+    return earlier ? { sequence, earlier } : { sequence };
+  };
+
+  const ledgered = (run: JobRun): Outboxes => {
+    const byPlatform: Partial<Record<keyof Outboxes, Outbox>> = {};
+    for (const [platform, outbox] of Object.entries(outboxes) as [keyof Outboxes, Outbox | undefined][]) {
+      if (outbox) byPlatform[platform] = ledgeredOutbox(outbox, run, slot, (sequence, chatId, messageId) =>
+        recordEntry(run.key, sequence, { platform: outbox.platform, chatId, messageId }));
+    }
+    return byPlatform;
+  };
+
+  return <K extends JobKind>(kind: K, handler: JobHandler<K>): JobHandler<K> =>
+    async (payload, context) => {
+      // A first run has nothing to find: no read of the ledger then.
+      const run: JobRun = { key: `${kind}/${context.jobId}`, earlier: context.firstRun ? new Map() : undefined, next: 0, owned: context.owned ?? (() => true) };
+      const result = await handler(payload, { ...context, outboxes: ledgered(run) } satisfies JobContext);
+      unfinished.delete(run.key);
+      // Messages an earlier attempt sent that this one did not reuse: a stale notice, or
+      // the tail of a longer answer. Best effort.
+      const earlier = run.earlier ?? (await loadEntries(run.key));
+      for (const [sequence, sent] of earlier) {
+        if (sequence < run.next) continue;
+        const outbox = outboxes[sent.platform as keyof Outboxes];
+        const chat = { platform: sent.platform as Outbox['platform'], id: sent.chatId, kind: 'group' as const };
+        await (outbox?.deleteMessage?.(chat, sent.messageId) ?? outbox?.edit({ chat }, { id: sent.messageId }, '…', { final: true }))?.catch(() => undefined);
+      }
+      return result;
+    };
 }
 
-/** Wraps an Outbox so that, inside a job run by withReplyLedger, sends go through the job's ledger. */
-export function ledgeredOutbox(outbox: Outbox, ledger: ReplyLedger | undefined): Outbox {
-  if (!ledger) return outbox;
-  const slot = async (): Promise<{ state: JobLedger; sequence: number; earlier?: { messageId: string } } | undefined> => {
-    const state = current.getStore();
-    if (!state) return undefined;
-    // A run that lost its lock sends nothing more: the worker that took the job over answers.
-    if (!state.owned()) throw new JobLostError(`${state.jobId} lost its lock; it runs elsewhere`);
-    state.earlier ??= await loadEntries(ledger, state.jobId);
-    const sequence = state.next++;
-    const earlier = state.earlier.get(sequence);
-    return earlier ? { state, sequence, earlier } : { state, sequence };
-  };
-  const record = (state: JobLedger, sequence: number, chatId: string, messageId: string): Promise<void> =>
-    recordEntry(ledger, state.jobId, sequence, { platform: outbox.platform, chatId, messageId });
-
-  const sendFile = outbox.sendFile?.bind(outbox);
-  return Object.assign(Object.create(outbox) as Outbox, {
+/**
+ * One run's Outbox on one platform: each send takes the run's next sequence number and
+ * edits (or, for pictures, skips) what an earlier attempt sent under it; the rest passes
+ * straight to the platform's Outbox.
+ */
+function ledgeredOutbox(
+  outbox: Outbox,
+  run: JobRun,
+  slot: (run: JobRun) => Promise<{ sequence: number; earlier?: { messageId: string } }>,
+  record: (sequence: number, chatId: string, messageId: string) => Promise<void>,
+): Outbox {
+  const { sendFile, deleteMessage, timeoutMember, permissionsOf, messageLink } = outbox;
+  return {
+    get platform() {
+      return outbox.platform;
+    },
+    get maxMessageLength() {
+      return outbox.maxMessageLength;
+    },
+    get editIntervalMs() {
+      return outbox.editIntervalMs;
+    },
+    get maxFileBytes() {
+      return outbox.maxFileBytes;
+    },
+    get drafts() {
+      return outbox.drafts;
+    },
+    showTyping: (target, activity) => outbox.showTyping(target, activity),
+    fetchFile: (attachment, options) => outbox.fetchFile(attachment, options),
     async edit(target, message, text, options) {
-      const state = current.getStore();
-      if (state && !state.owned()) throw new JobLostError(`${state.jobId} lost its lock; it runs elsewhere`);
+      if (!run.owned()) throw new JobLostError(`${run.key} lost its lock; it runs elsewhere`);
       await outbox.edit(target, message, text, options);
     },
     async send(target, text, options) {
-      const at = await slot();
-      if (at?.earlier) {
+      const at = await slot(run);
+      if (at.earlier) {
         const message = { id: at.earlier.messageId };
         await outbox.edit(target, message, text, options);
         return message;
       }
       const sent = await outbox.send(target, text, options);
-      if (at) await record(at.state, at.sequence, target.chat.id, sent.id);
+      await record(at.sequence, target.chat.id, sent.id);
       return sent;
     },
     async sendImage(target, image, caption) {
-      const at = await slot();
-      if (at?.earlier) return { id: at.earlier.messageId };
+      const at = await slot(run);
+      if (at.earlier) return { id: at.earlier.messageId };
       const sent = await outbox.sendImage(target, image, caption);
-      if (at) await record(at.state, at.sequence, target.chat.id, sent.id);
+      await record(at.sequence, target.chat.id, sent.id);
       return sent;
     },
     // An album is one send: delivered once, it is not sent again (its first message stands for it).
     async sendImages(target, images, caption) {
-      const at = await slot();
-      if (at?.earlier) return [{ id: at.earlier.messageId }];
+      const at = await slot(run);
+      if (at.earlier) return [{ id: at.earlier.messageId }];
       const sent = await outbox.sendImages(target, images, caption);
       const first = sent[0];
-      if (at && first) await record(at.state, at.sequence, target.chat.id, first.id);
+      if (first) await record(at.sequence, target.chat.id, first.id);
       return sent;
     },
     ...(sendFile === undefined
       ? {}
       : {
           async sendFile(target: ReplyTarget, file: OutgoingFile, caption?: string) {
-            const at = await slot();
-            if (at?.earlier) return { id: at.earlier.messageId };
-            const sent = await sendFile(target, file, caption);
-            if (at) await record(at.state, at.sequence, target.chat.id, sent.id);
+            const at = await slot(run);
+            if (at.earlier) return { id: at.earlier.messageId };
+            const sent = await sendFile.call(outbox, target, file, caption);
+            await record(at.sequence, target.chat.id, sent.id);
             return sent;
           },
         }),
-  } satisfies Partial<Outbox>);
+    ...(deleteMessage === undefined ? {} : { deleteMessage: deleteMessage.bind(outbox) }),
+    ...(timeoutMember === undefined ? {} : { timeoutMember: timeoutMember.bind(outbox) }),
+    ...(permissionsOf === undefined ? {} : { permissionsOf: permissionsOf.bind(outbox) }),
+    ...(messageLink === undefined ? {} : { messageLink: messageLink.bind(outbox) }),
+  };
 }

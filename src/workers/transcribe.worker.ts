@@ -10,7 +10,7 @@ import type { ChatResult, TranscribeJob } from '../domain/jobs.js';
 import { TRANSCRIPTION_MAX_BYTES } from '../domain/media.js';
 import { REPLIES } from '../domain/replies.js';
 import type { JobContext, JobHandler, Outboxes, Transcriber } from '../ports/index.js';
-import { answer, replyTargetOf, say, type AnswerDeps } from './answer.js';
+import { answer, type AnswerDeps, outboxOf, replyTargetOf, say } from './answer.js';
 import { gatherQuestion, type QuestionDeps } from './question-context.js';
 import { hearSpeech } from './speech.js';
 
@@ -22,7 +22,7 @@ export interface TranscribeWorkerDeps extends AnswerDeps, QuestionDeps {
 /** Creates the `transcribe` job handler. */
 export function createTranscribeWorker(deps: TranscribeWorkerDeps): JobHandler<'transcribe'> {
   return async function handleTranscribe({ conversation, message }: TranscribeJob, context: JobContext): Promise<ChatResult> {
-    const outbox = deps.outboxes[message.chat.platform];
+    const outbox = outboxOf(deps.outboxes, context, message.chat.platform);
     const audio = message.attachments.find((a) => a.kind === 'voice' || a.kind === 'audio');
     if (!outbox || !audio) {
       context.log.error({ platform: message.chat.platform, hasAudio: audio !== undefined }, 'transcribe job without an outbox or audio; dropped');

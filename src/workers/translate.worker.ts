@@ -12,7 +12,7 @@ import type { ChatResult, TranslateJob } from '../domain/jobs.js';
 import { TRANSLATION_MAX_BYTES } from '../domain/media.js';
 import { REPLIES } from '../domain/replies.js';
 import type { JobContext, JobHandler, Outboxes, Translator } from '../ports/index.js';
-import { answer, replyTargetOf, say, type AnswerDeps } from './answer.js';
+import { answer, type AnswerDeps, outboxOf, replyTargetOf, say } from './answer.js';
 import { hearSpeech } from './speech.js';
 
 /** What the translate worker needs: the answering deps (for TRANSLATE_THEN_ANSWER) and the Translator. */
@@ -26,7 +26,7 @@ export interface TranslateWorkerDeps extends AnswerDeps {
 /** Creates the `translate` job handler. */
 export function createTranslateWorker(deps: TranslateWorkerDeps): JobHandler<'translate'> {
   return async function handleTranslate({ conversation, message }: TranslateJob, context: JobContext): Promise<ChatResult> {
-    const outbox = deps.outboxes[message.chat.platform];
+    const outbox = outboxOf(deps.outboxes, context, message.chat.platform);
     if (!outbox) {
       context.log.error({ platform: message.chat.platform }, 'no outbox for platform; translation dropped');
       return { replied: false, messagesSent: 0, outcome: 'ignored' };

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createRedisReplyLedger } from '../../src/infra/ledger/redis-reply-ledger.js';
 import { createRedisKeys } from '../../src/infra/redis/keys.js';
-import { ledgeredOutbox, withReplyLedger } from '../../src/workers/reply-ledger.js';
+import { createReplyLedger } from '../../src/workers/reply-ledger.js';
 import type { ChatJob, ChatResult, PictureJob } from '../../src/domain/jobs.js';
 import type { JobContext, Outbox, ReplyLedger, ReplyTarget } from '../../src/ports/index.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
@@ -66,12 +66,18 @@ function setup() {
     record: (jobId, sequence, entry) => stored.record(jobId, sequence, entry),
   };
   const { outbox, calls } = platform();
-  const wrapped = ledgeredOutbox(outbox, ledger);
+  // One per process in the service; each run of a job replies through its own ledgered Outbox.
+  const ledgered = createReplyLedger(ledger, { telegram: outbox });
+  const runOutbox = (context: JobContext): Outbox => {
+    const own = context.outboxes?.telegram;
+    if (!own) throw new Error('the run was given no Outbox of its own');
+    return own;
+  };
   const target: ReplyTarget = { chat: { platform: 'telegram', id: '42', kind: 'dm' } };
   /** A chat job that sends each of `texts` as a message. */
   const job = (texts: string[]) =>
-    withReplyLedger(ledger, { telegram: wrapped }, 'chat', async (): Promise<ChatResult> => {
-      for (const text of texts) await wrapped.send(target, text, { final: true });
+    ledgered('chat', async (_payload, context): Promise<ChatResult> => {
+      for (const text of texts) await runOutbox(context).send(target, text, { final: true });
       return { replied: true, messagesSent: texts.length, outcome: 'answered' };
     });
   const context = (extra: Partial<JobContext>): JobContext => ({
@@ -84,9 +90,9 @@ function setup() {
   });
   /** A picture job that sends an album of two, then fails `failures` times after it (a crash between the upload and the end). */
   const albumJob = (failures: { left: number }) =>
-    withReplyLedger(ledger, { telegram: wrapped }, 'picture', async (): Promise<ChatResult> => {
+    ledgered('picture', async (_payload, context): Promise<ChatResult> => {
       const image = { bytes: new Uint8Array([1]), mimeType: 'image/png', fileName: 'image.png' };
-      await wrapped.sendImages(target, [image, image]);
+      await runOutbox(context).sendImages(target, [image, image]);
       if (failures.left-- > 0) throw new Error('the worker died after the upload');
       return { replied: true, messagesSent: 2, outcome: 'answered' };
     });

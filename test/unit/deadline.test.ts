@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { getEventListeners } from 'node:events';
-import { deadlineIn } from '../../src/domain/deadline.js';
+import { deadlineIn } from '../../src/infra/deadline.js';
 
 const until = (signal: AbortSignal): Promise<unknown> => new Promise((resolve) => signal.addEventListener('abort', () => resolve(signal.reason), { once: true }));
 

@@ -1,7 +1,8 @@
 /** Telegram update → InboundMessage: who is addressed, topics, commands, attachments. */
 import { describe, expect, it } from 'vitest';
 import type { Update } from 'telegraf/types';
-import { editJobId, isBotCommand, moderationCandidate, normalizeUpdate, type BotIdentity } from '../../adapters/telegram/index.js';
+import { isBotCommand, moderationCandidate, normalizeUpdate, type BotIdentity } from '../../adapters/telegram/index.js';
+import { editJobId } from '../../src/domain/inbound-message.js';
 import { entitiesOf } from '../fakes/telegram.js';
 
 const me: BotIdentity = { id: 99, username: 'sb_bot' };

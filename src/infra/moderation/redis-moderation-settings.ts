@@ -4,6 +4,8 @@
  * once an hour per channel, not on every message, across all processes.
  */
 import type { Redis } from 'ioredis';
+import type { ChatRef } from '../../domain/inbound-message.js';
+import { channelAddressOf } from '../../domain/moderation.js';
 import type { ModerationSettings } from '../../ports/index.js';
 import type { RedisKeys } from '../redis/keys.js';
 
@@ -24,20 +26,22 @@ export function createRedisModerationSettings(options: { readonly redis: Redis; 
 }
 
 /**
- * Whether a channel is moderated: its `/moderation` switch, else MODERATED_CHANNELS.
+ * Whether a chat is moderated: its `/moderation` switch, else MODERATED_CHANNELS.
  * Gateways ask for every message, so answers are kept for a few seconds in the process.
+ * It is the platform context's `isModerated` as it is: gateways ask it directly.
  */
 export function createModeratedChannels(options: {
   readonly settings: ModerationSettings;
   readonly configured: readonly string[];
   readonly cacheMs?: number;
   readonly now?: () => number;
-}): ((channel: string) => Promise<boolean>) & { forget(channel: string): void } {
+}): ((chat: Pick<ChatRef, 'platform' | 'id'>) => Promise<boolean>) & { forget(channel: string): void } {
   const configured = new Set(options.configured);
   const cacheMs = options.cacheMs ?? 5_000;
   const now = options.now ?? Date.now;
   const cache = new Map<string, { moderated: boolean; until: number }>();
-  const lookup = async (channel: string): Promise<boolean> => {
+  const lookup = async (chat: Pick<ChatRef, 'platform' | 'id'>): Promise<boolean> => {
+    const channel = channelAddressOf(chat);
     const hit = cache.get(channel);
     if (hit && hit.until > now()) return hit.moderated;
     const state = await options.settings.get(channel);

@@ -15,7 +15,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { Agent, errors as undiciErrors, request } from 'undici';
-import { deadlineIn } from '../../domain/deadline.js';
+import { deadlineIn } from '../deadline.js';
 import { FileFetchError, FileTooLargeError, type FileContent } from '../../domain/media.js';
 import type { Downloader, FetchFileOptions } from '../../ports/index.js';
 

@@ -11,15 +11,8 @@ import type { IntakeMetrics } from '../metrics/index.js';
 import { inSpan, tracingOn } from '../tracing/index.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { readDepth, type JobDepth } from './depth.js';
-import { createOrdering, PENDING_CLAIM_MS } from './ordering.js';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fixedDelays, retry } from '../retry.js';
+import { createIntakeOrder } from './ordering.js';
 import { createQueueSet } from './queue-set.js';
-
-/** How often a producer asks again about a message another producer is adding. */
-const CLAIM_POLL_MS = 250;
-/** Writing down that a message's job was added: three retries, after these pauses. */
-const MARK_ADDED = fixedDelays([100, 400, 1_600]);
 
 /** First retry after this long, doubling each attempt. */
 const BACKOFF_DELAY_MS = 1_000;
@@ -58,35 +51,12 @@ export interface ManagedJobQueue extends JobQueue {
 
 /** Creates the producer. Queues are opened lazily, one per job kind. */
 export function createJobQueue(options: JobQueueOptions): ManagedJobQueue {
-  const ordering = createOrdering(options.connection, options.keys);
+  // The message's place in its conversation: claimed before its job is added, confirmed after (ordering.ts).
+  const order = createIntakeOrder(options.connection, options.keys);
   const queues = createQueueSet(options.connection, options.keys, options.telemetry);
   const queueFor = (kind: JobKind): Queue => queues.get(kind);
-  /** Dedupe records being marked "added"; close() waits for them. */
-  const marking = new Set<Promise<void>>();
-  /**
-   * Marks the message's claim "added", off the caller's path: the job is on the queue
-   * already, so the platform may be told the message is taken (Telegram's next poll need
-   * not wait for this round trip). Until the mark lands, a second delivery of the message
-   * waits for it (`beingAdded`). Retried a few times; if Redis stays away, the claim goes
-   * stale after PENDING_CLAIM_MS and a later delivery adds the message again under the same
-   * job id, which BullMQ ignores while it keeps the job.
-   */
-  const markAdded = (conversation: string, jobId: string, ticket: number): void => {
-    const mark = retry(MARK_ADDED, () => ordering.markAdded(conversation, jobId, ticket))
-      .then(() => undefined, () => undefined)
-      .finally(() => marking.delete(mark));
-    marking.add(mark);
-  };
-
   const add: JobQueue['enqueue'] = async (kind, payload, { jobId }) => {
-    let acceptance = await ordering.accept(payload.conversation, jobId);
-    // Another producer is adding this very message (a platform delivered it twice at
-    // once), or one failed moments ago: wait until it is added or its claim goes stale,
-    // rather than calling it a duplicate and perhaps losing it.
-    for (let waited = 0; acceptance.beingAdded && waited <= PENDING_CLAIM_MS; waited += CLAIM_POLL_MS) {
-      await sleep(CLAIM_POLL_MS);
-      acceptance = await ordering.accept(payload.conversation, jobId);
-    }
+    const acceptance = await order.claim(payload.conversation, jobId);
     const { ticket, alreadyAdded } = acceptance;
     if (alreadyAdded || acceptance.beingAdded) {
       options.metrics?.jobEnqueued(kind, true);
@@ -104,10 +74,10 @@ export function createJobQueue(options: JobQueueOptions): ManagedJobQueue {
       });
     } catch (error) {
       // Best effort (Redis may be the reason): the caller retries, and takes the claim over.
-      await ordering.release(payload.conversation, jobId, ticket).catch(() => undefined);
+      await order.release(payload.conversation, jobId, ticket);
       throw error;
     }
-    markAdded(payload.conversation, jobId, ticket);
+    order.confirmAdded(payload.conversation, jobId, ticket);
     options.metrics?.jobEnqueued(kind, false);
     return { jobId: job.id ?? jobId, duplicate: false };
   };
@@ -132,7 +102,7 @@ export function createJobQueue(options: JobQueueOptions): ManagedJobQueue {
     },
     depth: () => readDepth(queueFor),
     async close() {
-      await Promise.all(marking);
+      await order.close();
       await queues.close();
     },
   };

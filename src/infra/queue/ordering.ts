@@ -1,5 +1,7 @@
 /**
- * Per-conversation ordering across every worker process.
+ * Per-conversation ordering across every worker process: the one module that keeps a
+ * conversation's turns. The producer (job-queue.ts) and the workers (workers.ts) each ask
+ * it one thing: `createIntakeOrder` for a message's place, `createTurns` for a job's turn.
  *
  * Each accepted message takes a ticket from its conversation's counter; a job may run
  * only when every earlier ticket of its conversation has finished. A job that arrives
@@ -8,8 +10,12 @@
  * A ticket whose job vanished (a producer died between taking the ticket and adding the
  * job) is skipped after GAP_GRACE_MS, so one lost message never blocks a conversation.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DelayedError, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys.js';
+import { traceTurn, tracingOn } from '../tracing/index.js';
+import { fixedDelays, retry } from '../retry.js';
 
 /** How long tickets, counters and dedupe records live after the last activity. */
 export const ORDER_STATE_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -21,6 +27,12 @@ export const GAP_GRACE_MS = 15_000;
 export const PENDING_CLAIM_MS = 10_000;
 /** How many earlier tickets a waiting job inspects before it simply waits. */
 const MAX_SCAN = 50;
+/** A job waiting for its turn checks again after this long if nobody promoted it. */
+const ORDER_POLL_MS = 1_000;
+/** How often a producer asks again about a message another producer is adding. */
+const CLAIM_POLL_MS = 250;
+/** Writing down that a message's job was added: three retries, after these pauses. */
+const MARK_ADDED = fixedDelays([100, 400, 1_600]);
 
 /*
  * KEYS[1] dedupe record of the message, KEYS[2] ticket counter, KEYS[3] ticket -> job id hash,
@@ -155,6 +167,124 @@ export function createOrdering(
       }
       await finish(conversation, ticket - 1);
       return true;
+    },
+  };
+}
+
+/** The producer's side: a message's place in its conversation, claimed before its job is added. */
+export interface IntakeOrder {
+  /**
+   * Takes the message's ticket. When another producer is adding this very message (a
+   * platform delivered it twice at once), or one failed moments ago, waits until it is
+   * added or its claim goes stale, rather than calling it a duplicate and perhaps losing it.
+   */
+  claim(conversation: string, jobId: string): Promise<Acceptance>;
+  /** Gives a claim back after its job could not be added (best effort: the caller retries). */
+  release(conversation: string, jobId: string, ticket: number): Promise<void>;
+  /**
+   * Marks the message's claim "added", off the caller's path: the job is on the queue
+   * already, so the platform may be told the message is taken (Telegram's next poll need
+   * not wait for this round trip). Until the mark lands, a second delivery of the message
+   * waits for it (`beingAdded`). Retried a few times; if Redis stays away, the claim goes
+   * stale after PENDING_CLAIM_MS and a later delivery adds the message again under the same
+   * job id, which BullMQ ignores while it keeps the job.
+   */
+  confirmAdded(conversation: string, jobId: string, ticket: number): void;
+  /** Waits for the marks still being written. */
+  close(): Promise<void>;
+}
+
+/** Creates the producer's side of ordering on `redis`. */
+export function createIntakeOrder(redis: Redis, keys: RedisKeys): IntakeOrder {
+  const ordering = createOrdering(redis, keys);
+  const marking = new Set<Promise<void>>();
+  return {
+    async claim(conversation, jobId) {
+      let acceptance = await ordering.accept(conversation, jobId);
+      for (let waited = 0; acceptance.beingAdded && waited <= PENDING_CLAIM_MS; waited += CLAIM_POLL_MS) {
+        await sleep(CLAIM_POLL_MS);
+        acceptance = await ordering.accept(conversation, jobId);
+      }
+      return acceptance;
+    },
+    async release(conversation, jobId, ticket) {
+      await ordering.release(conversation, jobId, ticket).catch(() => undefined);
+    },
+    confirmAdded(conversation, jobId, ticket) {
+      // If Redis stays away, the claim goes stale after PENDING_CLAIM_MS and a later delivery
+      // adds the message again under the same job id, which BullMQ ignores while it keeps the job.
+      const mark = retry(MARK_ADDED, () => ordering.markAdded(conversation, jobId, ticket))
+        .then(() => undefined, () => undefined)
+        .finally(() => marking.delete(mark));
+      marking.add(mark);
+    },
+    async close() {
+      await Promise.all(marking);
+    },
+  };
+}
+
+/** What a job carries of its place in the conversation (JobEnvelope's ordering part). */
+export interface TurnTicket {
+  readonly payload: { readonly conversation: string };
+  readonly ticket: number;
+  /** Set when no earlier message of the conversation was unfinished at intake: its turn has come already. */
+  readonly runnable?: true;
+}
+
+/** The workers' side: whether a job's turn has come, and handing the turn on. */
+export interface Turns {
+  /**
+   * Returns when the job may run now. Otherwise parks it as delayed (its predecessor
+   * promotes it when it finishes; a slow poll covers the race) and throws BullMQ's
+   * DelayedError, which the processor lets through.
+   */
+  awaitTurn(job: Job<TurnTicket>, token: string | undefined): Promise<void>;
+  /** Marks the ticket finished and promotes the conversation's next job if it is waiting. */
+  finishTurn(conversation: string, ticket: number): Promise<void>;
+}
+
+/**
+ * Creates the workers' side of ordering. `queues`: every kind's queue, since a
+ * conversation's jobs may be of different kinds (a voice note after a text message) and a
+ * waiting job looks for its predecessor in each.
+ */
+export function createTurns(redis: Redis, keys: RedisKeys, queues: readonly Queue[], options: { readonly gapGraceMs?: number } = {}): Turns {
+  const ordering = createOrdering(redis, keys, options);
+  const stateOf = async (jobId: string): Promise<string> => {
+    for (const queue of queues) {
+      const state = await queue.getJobState(jobId);
+      if (state !== 'unknown') return state;
+    }
+    return 'unknown';
+  };
+  const findJob = async (jobId: string): Promise<Job | undefined> => {
+    for (const queue of queues) {
+      const job = await queue.getJob(jobId);
+      if (job) return job;
+    }
+    return undefined;
+  };
+  /** Whether every earlier message of the conversation has finished (traced: an `ordering` span). */
+  const turnHasCome = (conversation: string, ticket: number, since: number): Promise<boolean> => {
+    const check = (): Promise<boolean> => ordering.mayRun(conversation, ticket, since, stateOf);
+    return tracingOn() ? traceTurn(ticket, check) : check();
+  };
+  return {
+    async awaitTurn(job, token) {
+      const { payload, ticket, runnable } = job.data;
+      // A job whose predecessors had all finished at intake needs no look (the usual case).
+      if (runnable || (await turnHasCome(payload.conversation, ticket, job.timestamp))) return;
+      await job.moveToDelayed(Date.now() + ORDER_POLL_MS, token);
+      // The predecessor may have finished between the check and the move; don't sleep then.
+      if (await ordering.mayRun(payload.conversation, ticket, job.timestamp, stateOf)) await job.promote().catch(() => undefined);
+      throw new DelayedError();
+    },
+    async finishTurn(conversation, ticket) {
+      const next = await ordering.finish(conversation, ticket);
+      if (next === undefined) return;
+      const nextJob = await findJob(next);
+      if (nextJob && (await nextJob.isDelayed())) await nextJob.promote().catch(() => undefined);
     },
   };
 }

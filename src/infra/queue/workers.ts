@@ -5,7 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { DelayedError, Queue, Worker, type Job, type Telemetry } from 'bullmq';
+import { Queue, Worker, type Job, type Telemetry } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { JOB_KINDS, type JobKind, type JobPayload, type JobResult } from '../../domain/jobs.js';
 import type { JobContext, JobHandler, Logger } from '../../ports/index.js';
@@ -13,9 +13,9 @@ import type { JobMetrics } from '../metrics/index.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { readDepth, type JobDepth } from './depth.js';
 import { queueNameOf, type JobEnvelope } from './job-queue.js';
-import { createOrdering } from './ordering.js';
+import { createTurns } from './ordering.js';
 import { settleWithin } from '../settle-within.js';
-import { traceJobRun, traceTurn, tracingOn } from '../tracing/index.js';
+import { traceJobRun, tracingOn } from '../tracing/index.js';
 
 /**
  * A job holds its lock this long without renewal before it counts as stalled. A killed
@@ -57,8 +57,6 @@ const RUN_RETRY_DELAY_MS = 1_000;
 const STALL_LIMIT_REASON = /stalled more than allowable limit/i;
 /** How long closing waits for a just-started worker's connections to finish connecting. */
 const READY_BEFORE_CLOSE_MS = 2_000;
-/** A job waiting for its turn checks again after this long if nobody promoted it. */
-const ORDER_POLL_MS = 1_000;
 
 /** The handlers to run, by kind; kinds without a handler get no worker. */
 export type JobHandlers = { readonly [K in JobKind]?: JobHandler<K> };
@@ -97,7 +95,6 @@ export interface JobWorkers {
 
 /** Starts one BullMQ worker per handled kind. */
 export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
-  const ordering = createOrdering(options.connection, options.keys, { gapGraceMs: options.gapGraceMs });
   // One signal for every job: it aborts them all at once when shutdown's grace is over.
   // (A signal per job outlived the young generation on Node 20, with all hung on it.)
   const shutdown = new AbortController();
@@ -105,28 +102,14 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
   const workers: Worker[] = [];
   const queues: Queue[] = [];
 
-  // A conversation's jobs may be of different kinds (a voice note after a text message),
-  // so a waiting job looks for its predecessor in every queue.
+  // Every kind's queue: for depth, and for the turns of conversations whose jobs are of several kinds.
   const queueOf = {} as Record<JobKind, Queue>;
   for (const kind of JOB_KINDS) {
     const queue = new Queue(queueNameOf(kind), { connection: options.connection, prefix: options.keys.prefix });
     queues.push(queue);
     queueOf[kind] = queue;
   }
-  const stateOf = async (jobId: string): Promise<string> => {
-    for (const queue of queues) {
-      const state = await queue.getJobState(jobId);
-      if (state !== 'unknown') return state;
-    }
-    return 'unknown';
-  };
-  const findJob = async (jobId: string): Promise<Job | undefined> => {
-    for (const queue of queues) {
-      const job = await queue.getJob(jobId);
-      if (job) return job;
-    }
-    return undefined;
-  };
+  const turns = createTurns(options.connection, options.keys, queues, { gapGraceMs: options.gapGraceMs });
 
   for (const kind of Object.keys(options.handlers) as JobKind[]) {
     const handler = options.handlers[kind] as JobHandler<JobKind> | undefined;
@@ -135,15 +118,10 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
     // Jobs of this kind whose lock this process lost while running them.
     const lost = new Set<string>();
     const processor = async (job: Job<JobEnvelope>, token?: string): Promise<JobResult<JobKind>> => {
-      const { payload, ticket, runnable } = job.data;
+      const { payload, ticket } = job.data;
       const conversation = payload.conversation;
-      // A job whose predecessors had all finished at intake needs no look (the usual case).
-      if (!runnable && !(await turnHasCome(conversation, ticket, job.timestamp))) {
-        await job.moveToDelayed(Date.now() + ORDER_POLL_MS, token);
-        // The predecessor may have finished between the check and the move; don't sleep then.
-        if (await ordering.mayRun(conversation, ticket, job.timestamp, stateOf)) await job.promote().catch(() => undefined);
-        throw new DelayedError();
-      }
+      // Its turn, or parked until then (ordering.ts).
+      await turns.awaitTurn(job, token);
 
       const maxAttempts = job.opts.attempts ?? 1;
       const attempt = job.attemptsMade + 1;
@@ -165,30 +143,16 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
       const started = performance.now();
       try {
         const result = await handler(payload, context);
-        if (!lost.has(jobId)) await finishTurn(conversation, ticket);
+        if (!lost.has(jobId)) await turns.finishTurn(conversation, ticket);
         return result;
       } catch (error) {
-        // A run that lost its job to another worker leaves the turn to that worker; a job
-        // with attempts left keeps it for its retry.
-        if (!lost.has(jobId) && attempt >= maxAttempts) await finishTurn(conversation, ticket);
+        // The last attempt hands the turn on; a run that lost its job to another worker leaves it to that worker.
+        if (!lost.has(jobId) && attempt >= maxAttempts) await turns.finishTurn(conversation, ticket);
         throw error;
       } finally {
         lost.delete(jobId);
         options.metrics?.jobRan(kind, performance.now() - started);
       }
-    };
-
-    /** Whether every earlier message of the conversation has finished (traced: an `ordering` span). */
-    const turnHasCome = (conversation: string, ticket: number, since: number): Promise<boolean> => {
-      const check = (): Promise<boolean> => ordering.mayRun(conversation, ticket, since, stateOf);
-      return tracingOn() ? traceTurn(ticket, check) : check();
-    };
-
-    const finishTurn = async (conversation: string, ticket: number): Promise<void> => {
-      const next = await ordering.finish(conversation, ticket);
-      if (next === undefined) return;
-      const nextJob = await findJob(next);
-      if (nextJob && (await nextJob.isDelayed())) await nextJob.promote().catch(() => undefined);
     };
 
     const worker = new Worker(queueNameOf(kind), processor, {

@@ -1,5 +1,6 @@
 /**
- * Deadlines for calls (no I/O of their own: timers and signals).
+ * Deadlines for calls: timers, signals, and the live slices of each caller kept in the
+ * process, so infrastructure rather than the (pure) domain.
  *
  * Calls whose deadlines fall due close together share one AbortSignal: one signal (and
  * one timer) per slice of time per caller, not one per call. On Node 20 every AbortSignal
