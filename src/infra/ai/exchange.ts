@@ -6,7 +6,7 @@
  *
  * No AbortController of its own: on Node 20 every AbortSignal outlives the young
  * generation (only a full GC collects it) and keeps the request hung on it alive with it,
- * which at hundreds of calls a second made long mark-compact pauses (src/domain/deadline.ts).
+ * which at hundreds of calls a second made long mark-compact pauses (src/infra/deadline.ts).
  * See https://platform.openai.com/docs/guides/error-codes/api-errors
  */
 import { AiTimeoutError } from '../../domain/errors.js';
