@@ -42,7 +42,12 @@ const REQUESTS = 10_000;
 const UPLOADS_FIRST = 300;
 const CONCURRENCY = 16;
 const REQUEST_TIMEOUT_MS = 10_000;
-const DRAIN_TIMEOUT_MS = 30_000;
+/**
+ * Every job must end (answered, refused or failed); how long that takes is not the test.
+ * In a full suite on two busy cores jobs retried with backoff hold their conversation's
+ * later messages for tens of seconds (seen: 298 still waiting after 30 s).
+ */
+const DRAIN_TIMEOUT_MS = 90_000;
 /** Error codes an answer may carry: the playground's, and the HTTP server's own. */
 const KNOWN_CODES: ReadonlySet<string> = new Set([...Object.values(WEB_ERROR_CODES), 'not_found']);
 /** Routes that answer with something else than JSON when they succeed. */
@@ -166,5 +171,5 @@ describe('playground fuzz: bad requests always get a proper answer', () => {
       agent.destroy();
       watch.stop();
     }
-  }, 120_000);
+  }, 180_000);
 });
