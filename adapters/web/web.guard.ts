@@ -13,6 +13,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { BearerCheck, Logger } from '../../src/ports/index.js';
+import { isLoopbackHost } from '../../src/infra/http/loopback.js';
 import { sendError, WEB_ERROR_CODES } from './web.http.js';
 
 /** The realm in `WWW-Authenticate`, so a client knows which token is asked for. */
@@ -102,13 +103,12 @@ function hostsOf(headers: IncomingHttpHeaders): string[] {
 }
 
 /**
- * Whether a `Host` header names this machine's loopback: `localhost` (or a name under
- * it), an address in 127.0.0.0/8, or `[::1]`, with any port. A request without `Host`
- * (HTTP/1.0, no browser sends one) is let through.
+ * Whether a `Host` header names this machine's loopback: what `isLoopbackHost` (the bind
+ * address's rule) accepts, or a name under `localhost`, with any port. A request without
+ * `Host` (HTTP/1.0, no browser sends one) is let through.
  */
 export function isLoopbackName(host: string | undefined): boolean {
   if (host === undefined || host === '') return true;
   const name = host.trim().toLowerCase().replace(/:\d+$/, '');
-  if (name === '[::1]' || name === 'localhost' || name.endsWith('.localhost')) return true;
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+  return name.endsWith('.localhost') || isLoopbackHost(name);
 }
