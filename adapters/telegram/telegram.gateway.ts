@@ -18,6 +18,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Update } from 'telegraf/types';
+import type { ChatRef } from '../../src/domain/inbound-message.js';
 import type { JobKind } from '../../src/domain/jobs.js';
 import { moderationRoute, routeInbound, type Route } from '../../src/domain/routing.js';
 import type { JobQueue, Logger, Tracer, TraceSpan } from '../../src/ports/index.js';
@@ -59,9 +60,9 @@ export interface TelegramGatewayDeps {
   readonly transcribeAllVoice: boolean;
   /**
    * Whether a group chat is under community moderation (its `/moderation` switch, else
-   * MODERATED_CHANNELS); unset: none is.
+   * MODERATED_CHANNELS), the cached lookup of src/infra/moderation as it is; unset: none is.
    */
-  readonly isModerated?: (chatId: string) => Promise<boolean>;
+  readonly isModerated?: (chat: Pick<ChatRef, 'platform' | 'id'>) => Promise<boolean>;
   /** Opens each update's span (a no-op without tracing). */
   readonly tracer: Tracer;
 }
@@ -121,7 +122,7 @@ export async function startTelegramGateway(deps: TelegramGatewayDeps): Promise<T
     }
     // Asked before reading the update, as it decides what to keep; a Redis failure here
     // throws like a failed enqueue, so the update waits.
-    const moderated = candidate !== undefined && deps.isModerated !== undefined && (await deps.isModerated(candidate));
+    const moderated = candidate !== undefined && deps.isModerated !== undefined && (await deps.isModerated({ platform: 'telegram', id: candidate }));
     let normalized;
     try {
       normalized = normalizeUpdate(update, bot, { transcribeAllVoice: deps.transcribeAllVoice, moderated });

@@ -39,7 +39,7 @@ export const telegramPlatform: PlatformModule = {
       queue,
       log,
       transcribeAllVoice: config.transcribe.allVoice,
-      isModerated: (chatId) => isModerated({ platform: 'telegram', id: chatId }),
+      isModerated,
       tracer,
     });
     return { routes: gateway.routes, close: () => gateway.close() };

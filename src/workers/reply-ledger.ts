@@ -5,7 +5,7 @@
  * an image (or album) already delivered is not sent again, and messages the earlier
  * attempt sent that this one did not need (a "Retrying…" notice) are removed at the end.
  *
- * `createReplyLedger` is made once per process (src/app.ts). For each run of a job it
+ * `createReplyLedger` is made once per process (src/app/workers.stage.ts). For each run of a job it
  * builds that run's own ledgered Outboxes and hands them to the handler in its context
  * (`JobContext.outboxes`): no state outside the run but the process's copy below. Every
  * entry is also kept in the process until its job has finished, so when Redis goes away
