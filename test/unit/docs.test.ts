@@ -2,7 +2,9 @@
  * The docs stay true to the code and to each other: docs/configuration.md lists exactly
  * the variables the config schema reads, every relative link in README.md and docs/
  * reaches a file (and a heading, when it names one), every page of docs/ can be reached
- * from the README, and the README still states the commands CI and newcomers run.
+ * from the README, every file of ours a page names exists, the architecture page's walk of
+ * one message is about a dozen steps of one file each, and the README still states the
+ * commands CI and newcomers run.
  */
 import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -134,6 +136,33 @@ describe('links in README.md and docs/', () => {
       'host-and-port',
       'a-1',
     ]);
+  });
+});
+
+describe('files named in docs/', () => {
+  it('exist: a renamed or removed file leaves no page pointing at it', () => {
+    const missing: string[] = [];
+    for (const from of markdownFiles()) {
+      for (const [, named = ''] of read(from).matchAll(/`((?:src|adapters|test|scripts)\/[\w./-]+)`/g)) {
+        const file = named.replace(/[.:]+$/, '');
+        if (/[<*{]/.test(file)) continue;
+        if (!existsSync(path.join(ROOT, file))) missing.push(`${from}: ${file}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});
+
+describe('the walk of one message (docs/architecture.md)', () => {
+  const walk = read('docs/architecture.md').split('## The walk of one message')[1] ?? '';
+  const steps = [...walk.matchAll(/^\d+\. \*\*[^*]*?: `([^`]+)`\.\*\*/gm)].map((m) => m[1] ?? '');
+
+  it('is about a dozen steps, each naming the one file it runs in, each file once', () => {
+    expect(steps.length).toBeGreaterThanOrEqual(10);
+    expect(steps.length).toBeLessThanOrEqual(14);
+    expect([...walk.matchAll(/^\d+\. /gm)].length, 'every numbered step names its file').toBe(steps.length);
+    expect(new Set(steps).size).toBe(steps.length);
+    for (const file of steps) expect(existsSync(path.join(ROOT, file)), file).toBe(true);
   });
 });
 
