@@ -49,8 +49,8 @@ export interface DiscordGatewayDeps {
   readonly queue: JobQueue;
   /** The limiter the Outboxes share, so the gateway's few REST calls count against the bot's global limit too. */
   readonly rateLimiter: RateLimiter;
-  /** The bot token's global limit, if Discord raised it above the default 50 a second. */
-  readonly requestsPerSecond?: number;
+  /** The bot token's global limit (DISCORD_REQUESTS_PER_SECOND): Discord's 50 a second unless Discord raised the bot's. */
+  readonly requestsPerSecond: number;
   /** TRANSCRIBE_ALL_VOICE: transcribe every voice message in servers, not only those addressed to the bot. */
   readonly transcribeAllVoice: boolean;
   /** Whether a channel is under community moderation (its `/moderation` switch, else MODERATED_CHANNELS); cached by the caller. */

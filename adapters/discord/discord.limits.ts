@@ -6,17 +6,15 @@
 import { createHash } from 'node:crypto';
 import type { RateLimit } from '../../src/ports/index.js';
 
-/** Discord's global limit per bot token. */
-export const GLOBAL_REQUESTS_PER_SECOND = 50;
 /** Sends, and edits, per channel in a window: Discord's buckets for each are about five per five seconds. */
 const CHANNEL_MESSAGES = 5;
 const CHANNEL_WINDOW_MS = 5_000;
 
 /**
- * The bot's global limit: Discord's 50 a second unless Discord raised the bot's
- * (DISCORD_REQUESTS_PER_SECOND). Keyed by a hash of the token: the token itself never reaches Redis.
+ * The bot's global limit, `perSecond` requests (DISCORD_REQUESTS_PER_SECOND: Discord's 50 unless
+ * Discord raised the bot's). Keyed by a hash of the token: the token itself never reaches Redis.
  */
-export function globalLimit(token: string, perSecond = GLOBAL_REQUESTS_PER_SECOND): RateLimit {
+export function globalLimit(token: string, perSecond: number): RateLimit {
   const id = createHash('sha256').update(token).digest('hex').slice(0, 16);
   return { key: `discord:global:${id}`, max: perSecond, perMs: 1_000 };
 }

@@ -75,8 +75,8 @@ export interface DiscordOutboxDeps {
   readonly log: Logger;
   /** Counts refused calls and 429s (/metrics). */
   readonly metrics?: PlatformMetrics;
-  /** The bot token's global limit, if Discord raised it above the default 50 a second. */
-  readonly requestsPerSecond?: number;
+  /** The bot token's global limit (DISCORD_REQUESTS_PER_SECOND): Discord's 50 a second unless Discord raised the bot's. */
+  readonly requestsPerSecond: number;
 }
 
 /** Creates the Discord Outbox. */

@@ -18,6 +18,6 @@ export type { EncodedUpload, UploadFile } from './discord.upload.js';
 export { SLASH_COMMANDS } from './discord.commands.js';
 export { encodeReplyHandle, parseReplyHandle } from './discord.reply-handle.js';
 export type { DiscordReplyHandle } from './discord.reply-handle.js';
-export { channelLimit, globalLimit, GLOBAL_REQUESTS_PER_SECOND } from './discord.limits.js';
+export { channelLimit, globalLimit } from './discord.limits.js';
 export { registersCommands, shardOptions } from './discord.shards.js';
 export type { ShardSetting } from './discord.shards.js';

@@ -61,8 +61,6 @@ const CHAT_LIMIT = { max: 1, perMs: 1_000 } as const;
 const GROUP_LIMIT = { max: 20, perMs: 60_000 } as const;
 /** Streaming edits may use this many of a group's twenty a minute; the rest are kept for replies and final edits. */
 const GROUP_STREAMING_MAX = 15;
-/** Telegram's free broadcast limit per bot; Paid Broadcasts raise it to 1000 (TELEGRAM_MESSAGES_PER_SECOND). */
-export const DEFAULT_MESSAGES_PER_SECOND = 30;
 /**
  * A 429 pauses the chat's limit keys for `retry_after`, and the call waits its turn again
  * (the pause is the wait): eight 429s in a row at most, then the job fails (and the queue retries it).
@@ -80,8 +78,8 @@ export interface TelegramOutboxDeps {
   readonly rateLimiter: RateLimiter;
   /** The bot's id (the token's first part): limit keys are per bot. */
   readonly botId: string;
-  /** Messages a second the bot may send in all; DEFAULT_MESSAGES_PER_SECOND unless Telegram allows the bot more. */
-  readonly messagesPerSecond?: number;
+  /** Messages a second the bot may send in all (TELEGRAM_MESSAGES_PER_SECOND): Telegram's free 30, or up to 1000 with Paid Broadcasts. */
+  readonly messagesPerSecond: number;
   readonly log: Logger;
   /** Downloads of getFile's file paths (the URL holds the token). */
   readonly files: TelegramFiles;
@@ -114,7 +112,7 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
     const base = `telegram:${deps.botId}`;
     const limits: RateLimit[] = [
       { key: `${base}:chat:${chat.id}`, ...CHAT_LIMIT },
-      { key: `${base}:global`, max: deps.messagesPerSecond ?? DEFAULT_MESSAGES_PER_SECOND, perMs: 1_000 },
+      { key: `${base}:global`, max: deps.messagesPerSecond, perMs: 1_000 },
     ];
     if (chat.kind === 'group') {
       limits.push({ key: `${base}:group:${chat.id}`, max: mode === 'skip' ? GROUP_STREAMING_MAX : GROUP_LIMIT.max, perMs: GROUP_LIMIT.perMs });

@@ -28,8 +28,7 @@ const MAX_IMAGES = 4;
 const MAX_TEXT_FILES = 4;
 /** "typing…" while files are fetched, if that takes longer than this. */
 const TYPING_DELAY_MS = 700;
-/** Stand-ins for the budget when a worker is built without one (tests of other things). */
-const DEFAULT_HISTORY_MAX_TOKENS = 4_000;
+/** A stand-in for the tokenizer when a worker is built without one (tests of other things). */
 const roughCount: TokenCounter = (text) => Math.ceil(text.length / 4);
 
 /** What gathering needs. */
@@ -43,7 +42,7 @@ export interface QuestionDeps {
   /** TEXT_FILE_MAX_BYTES: the largest text file read. */
   readonly textFileMaxBytes: number;
   /** The history budget (HISTORY_MAX_TOKENS) and its tokenizer, which bound the message replied to. */
-  readonly historyMaxTokens?: number;
+  readonly historyMaxTokens: number;
   readonly countTokens?: TokenCounter;
 }
 
@@ -82,7 +81,7 @@ export async function gatherQuestion(deps: QuestionDeps, asking: Asking, context
       composeQuestion(
         { name: message.author.displayName, said: [said, mark].filter((part) => part !== '').join(' ') },
         { ...(reply ? { reply: reply.context } : {}), files: own.files },
-        { historyMaxTokens: deps.historyMaxTokens ?? DEFAULT_HISTORY_MAX_TOKENS, count: deps.countTokens ?? roughCount },
+        { historyMaxTokens: deps.historyMaxTokens, count: deps.countTokens ?? roughCount },
       );
     const text = words(own.images.length === 0 ? '' : own.images.length === 1 ? '[photo]' : `[${own.images.length} photos]`);
     const images = [...own.images, ...(reply?.images ?? [])];

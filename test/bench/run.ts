@@ -28,6 +28,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { parseConfig } from '../../src/config.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/infra/redis/embedded-redis.js';
 import { discordDriver, playgroundDriver, telegramDriver, type PlatformDriver } from './drivers.js';
 import { BENCH_REPLY, latencyAt, percentile, throughput, type Driver, type ThroughputResult } from './measure.js';
@@ -79,9 +80,10 @@ const IDLE_SETTLE_MS = 5_000;
 const IDLE_MS = 20_000;
 /** A path whose warm-up is slower than this many times the platform's global limit is capped by it. */
 const CAPPED_FACTOR = 1.5;
-/** The platforms' documented global limits, as the Outboxes enforce them. */
-const TELEGRAM_MESSAGES_PER_SECOND = 30;
-const DISCORD_REQUESTS_PER_SECOND = 50;
+/** The global limits the Outboxes enforce when nothing overrides them: config.ts's defaults (the platforms' documented limits). */
+const SHIPPED = parseConfig({ TELEGRAM_BOT_TOKEN: '1:bench', DISCORD_BOT_TOKEN: 'bench' });
+const TELEGRAM_MESSAGES_PER_SECOND = SHIPPED.telegram?.messagesPerSecond;
+const DISCORD_REQUESTS_PER_SECOND = SHIPPED.discord?.requestsPerSecond;
 /** The overrides the pipeline runs ask for (variables the service reads, when it has them). */
 const LIMIT_OVERRIDES = { TELEGRAM_MESSAGES_PER_SECOND: '100000', DISCORD_REQUESTS_PER_SECOND: '100000' };
 

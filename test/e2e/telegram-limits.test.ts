@@ -37,7 +37,7 @@ function processWith(prefix: string, clock: { now: number }, calls: Array<{ meth
     },
   };
   const files = { download: async () => Promise.reject(new Error('no file downloads in this test')) };
-  return createTelegramOutbox({ api, files, rateLimiter, botId: '1', log: silent });
+  return createTelegramOutbox({ api, files, rateLimiter, botId: '1', messagesPerSecond: 30, log: silent });
 }
 
 describe('Telegram limits shared through Redis', () => {

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DiscordAPIError, Events, HTTPError } from 'discord.js';
 import { SLASH_COMMANDS } from '../../adapters/discord/discord.commands.js';
 import { DiscordApiError, DiscordNetworkError, toDiscordError } from '../../adapters/discord/discord.errors.js';
-import { channelLimit, globalLimit, GLOBAL_REQUESTS_PER_SECOND } from '../../adapters/discord/discord.limits.js';
+import { channelLimit, globalLimit } from '../../adapters/discord/discord.limits.js';
 import { messageLinkOf } from '../../adapters/discord/discord.moderation.js';
 import { noPings } from '../../adapters/discord/discord.outbox.js';
 import { encodeReplyHandle, parseReplyHandle } from '../../adapters/discord/discord.reply-handle.js';
@@ -34,12 +34,12 @@ describe('discord reply handle', () => {
 
 describe('discord rate limits', () => {
   it('keys the global limit by a hash of the token, never the token', () => {
-    const limit = globalLimit(TOKEN);
-    expect(limit).toMatchObject({ max: GLOBAL_REQUESTS_PER_SECOND, perMs: 1_000 });
+    const limit = globalLimit(TOKEN, 50);
+    expect(limit).toMatchObject({ max: 50, perMs: 1_000 });
     expect(limit.key).not.toContain(TOKEN);
     expect(limit.key).not.toContain('secret-part');
-    expect(globalLimit(TOKEN).key).toBe(limit.key);
-    expect(globalLimit(`${TOKEN}2`).key).not.toBe(limit.key);
+    expect(globalLimit(TOKEN, 50).key).toBe(limit.key);
+    expect(globalLimit(`${TOKEN}2`, 50).key).not.toBe(limit.key);
   });
 
   it('counts a channel\'s sends and edits apart', () => {

@@ -42,7 +42,7 @@ beforeAll(async () => {
 beforeEach(() => {
   fake.reset();
   limiter = createRedisRateLimiter({ redis, keys: createRedisKeys(uniquePrefix('dco')) });
-  outbox = createDiscordOutbox({ token: TOKEN, apiUrl: fake.apiUrl, rateLimiter: limiter, downloader, log: silent });
+  outbox = createDiscordOutbox({ token: TOKEN, apiUrl: fake.apiUrl, rateLimiter: limiter, downloader, log: silent, requestsPerSecond: 50 });
 });
 afterAll(async () => {
   expect(fake.violations).toEqual([]);
@@ -104,7 +104,7 @@ describe('discord outbox', () => {
   it('a global 429 holds every process sharing the token, through the shared limiter', async () => {
     const pauses: Array<[string, number]> = [];
     const spy: RateLimiter = { ...limiter, pause: async (key, ms) => void pauses.push([key, ms]) };
-    const watched = createDiscordOutbox({ token: TOKEN, apiUrl: fake.apiUrl, rateLimiter: spy, downloader, log: silent });
+    const watched = createDiscordOutbox({ token: TOKEN, apiUrl: fake.apiUrl, rateLimiter: spy, downloader, log: silent, requestsPerSecond: 50 });
     fake.enqueueRateLimit({ retryAfterSeconds: 0.2 });
     await watched.send({ chat: guildChat() }, 'route limited', { final: true });
     expect(pauses).toEqual([]);
@@ -112,7 +112,7 @@ describe('discord outbox', () => {
     await watched.send({ chat: guildChat() }, 'globally limited', { final: true });
     expect(fake.requestsTo('POST', '/channels/{channel_id}/messages').map((r) => r.status)).toEqual([429, 200, 429, 200]);
     expect(pauses).toHaveLength(1);
-    expect(pauses[0]![0]).toBe(globalLimit(TOKEN).key);
+    expect(pauses[0]![0]).toBe(globalLimit(TOKEN, 50).key);
     expect(pauses[0]![1]).toBeGreaterThanOrEqual(300);
   });
 

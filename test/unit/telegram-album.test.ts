@@ -39,7 +39,7 @@ function outbox() {
     pause: async () => undefined,
   };
   const api = createTelegramApi({ token: TOKEN, apiRoot: telegram.url });
-  return { outbox: createTelegramOutbox({ api, files: noFiles, rateLimiter, botId: '777001', log: silent }), counted };
+  return { outbox: createTelegramOutbox({ api, files: noFiles, rateLimiter, botId: '777001', messagesPerSecond: 30, log: silent }), counted };
 }
 
 const picture = (colour: [number, number, number]): OutgoingImage => ({ bytes: new Uint8Array(createPng(8, 8, colour)), mimeType: 'image/png', fileName: 'image.png' });

@@ -126,7 +126,7 @@ describe('Telegram moderation calls', () => {
       pause: async () => undefined,
     };
     const api = createTelegramApi({ token: TOKEN, apiRoot: fake.url });
-    const outbox = createTelegramOutbox({ api, rateLimiter: limiter, botId: '42', log: silent, files: { download: async () => ({ bytes: new Uint8Array() }) } });
+    const outbox = createTelegramOutbox({ api, rateLimiter: limiter, botId: '42', messagesPerSecond: 30, log: silent, files: { download: async () => ({ bytes: new Uint8Array() }) } });
     expect(typeof outbox.deleteMessage).toBe('function');
     expect(typeof outbox.timeoutMember).toBe('function');
     expect(typeof outbox.permissionsOf).toBe('function');

@@ -72,7 +72,7 @@ function setup(answers: Array<unknown | TelegramApiError>, tryAcquireWait = 0, f
       limiter.paused.push([key, ms]);
     },
   };
-  const outbox = createTelegramOutbox({ api, files, rateLimiter, botId: '123', log: silent });
+  const outbox = createTelegramOutbox({ api, files, rateLimiter, botId: '123', messagesPerSecond: 30, log: silent });
   return { outbox, calls, limiter };
 }
 
@@ -152,7 +152,7 @@ describe('the Telegram Outbox', () => {
           return answer as T;
         },
       };
-      const outbox = createTelegramOutbox({ api, files: recordingFiles().files, rateLimiter: {} as RateLimiter, botId: '123', log: silent, now: () => now });
+      const outbox = createTelegramOutbox({ api, files: recordingFiles().files, rateLimiter: {} as RateLimiter, botId: '123', messagesPerSecond: 30, log: silent, now: () => now });
       expect(await outbox.drafts?.show(privateChat, 77, 'a')).toBe(true);
       now += 1_999;
       expect(await outbox.drafts?.show(privateChat, 77, 'ab')).toBe(true);
@@ -169,7 +169,7 @@ describe('the Telegram Outbox', () => {
       const refused = new TelegramApiError('sendMessageDraft', 400, 'Bad Request: TEXTDRAFT_PEER_INVALID', undefined);
       const api: TelegramApi = { call: async () => Promise.reject(refused) };
       const rateLimiter = { tryRun: async (_l: unknown, call: () => Promise<unknown>) => ({ ran: true, value: await call() }) } as unknown as RateLimiter;
-      const outbox = createTelegramOutbox({ api, files: recordingFiles().files, rateLimiter, botId: '123', log: silent, now: () => now });
+      const outbox = createTelegramOutbox({ api, files: recordingFiles().files, rateLimiter, botId: '123', messagesPerSecond: 30, log: silent, now: () => now });
       expect(await outbox.drafts?.show(privateChat, 77, 'a')).toBe(false);
       expect(outbox.drafts?.available(privateChat.chat)).toBe(false);
       now += 3_600_001;

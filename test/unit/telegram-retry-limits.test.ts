@@ -45,7 +45,7 @@ describe('Telegram retry limits', () => {
     const flood = new TelegramApiError('sendMessage', 429, 'Too Many Requests: retry after 0', 0);
     const { api, calls } = refusing(flood);
     const { rateLimiter, paused } = openLimiter();
-    const outbox = createTelegramOutbox({ api, files, rateLimiter, botId: '1', log: silent });
+    const outbox = createTelegramOutbox({ api, files, rateLimiter, botId: '1', messagesPerSecond: 30, log: silent });
     await expect(outbox.send(group, 'hello', { final: true })).rejects.toBe(flood);
     expect(calls).toHaveLength(9);
     // The chat's and the group's keys, once per retry; never the global one.
@@ -57,7 +57,7 @@ describe('Telegram retry limits', () => {
     const flood = new TelegramApiError('editMessageText', 429, 'Too Many Requests: retry after 0', 0);
     const { api, calls } = refusing(flood);
     const { rateLimiter, paused } = openLimiter();
-    const outbox = createTelegramOutbox({ api, files, rateLimiter, botId: '1', log: silent });
+    const outbox = createTelegramOutbox({ api, files, rateLimiter, botId: '1', messagesPerSecond: 30, log: silent });
     await outbox.edit(group, { id: '5' }, 'partial', { final: false });
     expect(calls).toEqual(['editMessageText']);
     expect(paused).toHaveLength(2);
@@ -67,7 +67,7 @@ describe('Telegram retry limits', () => {
     const refused = new TelegramApiError('sendMessage', 403, 'Forbidden: bot was blocked by the user', undefined);
     const { api, calls } = refusing(refused);
     const { rateLimiter, paused } = openLimiter();
-    const outbox = createTelegramOutbox({ api, files, rateLimiter, botId: '1', log: silent });
+    const outbox = createTelegramOutbox({ api, files, rateLimiter, botId: '1', messagesPerSecond: 30, log: silent });
     await expect(outbox.send(group, 'hello', { final: true })).rejects.toBe(refused);
     expect(calls).toHaveLength(1);
     expect(paused).toEqual([]);
