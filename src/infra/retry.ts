@@ -30,7 +30,11 @@ export interface RetryOptions {
   readonly signal?: AbortSignal;
   /** Told before each retry's pause (to log it, or to hold a rate limit): the error, the retry's number from 0, and the pause. */
   readonly onRetry?: (error: unknown, retry: number, delayMs: number) => void | Promise<void>;
-  /** Waits `ms` or until `signal` aborts, whichever is first; never rejects. Node's timers unless a test says otherwise. */
+  /**
+   * Waits `ms` or until `signal` aborts, whichever is first. Node's timers (which never
+   * reject) unless the caller says otherwise; one that rejects ends the retries with its
+   * error (the AI client's rejects with its caller's abort reason).
+   */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
