@@ -3,8 +3,9 @@
  * policy gives up, or the caller's signal aborts. A policy says how many retries, which
  * errors are worth one, and how long to pause before each; it is a named constant at the
  * top of the file that uses it (`BOT_API_RESET`, `ENQUEUE_UPDATE`, `MARK_ADDED`…), so
- * each call site's limits read in one line. The AI client keeps its own HTTP-aware policy
- * (src/infra/ai/retry.ts: status codes, `retry-after` headers, never a started stream).
+ * each call site's limits read in one line. The AI client's policy is built from its
+ * configured retries (`aiRequestPolicy` in src/infra/ai/retry.ts: status codes,
+ * `retry-after` headers, never a started stream) and run by its send() in src/infra/ai/http.ts.
  *
  * No I/O beyond timers, and no imports of adapters: a policy that knows a platform's
  * errors (a Bot API 429 with `retry_after`) is written where those errors live.
