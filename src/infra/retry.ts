@@ -3,8 +3,9 @@
  * policy gives up, or the caller's signal aborts. A policy says how many retries, which
  * errors are worth one, and how long to pause before each; it is a named constant at the
  * top of the file that uses it (`BOT_API_RESET`, `ENQUEUE_UPDATE`, `MARK_ADDED`…), so
- * each call site's limits read in one line. The AI client keeps its own HTTP-aware policy
- * (src/infra/ai/retry.ts: status codes, `retry-after` headers, never a started stream).
+ * each call site's limits read in one line. The AI client's policy is built from its
+ * configured retries (`aiRequestPolicy` in src/infra/ai/retry.ts: status codes,
+ * `retry-after` headers, never a started stream) and run by its send() in src/infra/ai/http.ts.
  *
  * No I/O beyond timers, and no imports of adapters: a policy that knows a platform's
  * errors (a Bot API 429 with `retry_after`) is written where those errors live.
@@ -30,7 +31,11 @@ export interface RetryOptions {
   readonly signal?: AbortSignal;
   /** Told before each retry's pause (to log it, or to hold a rate limit): the error, the retry's number from 0, and the pause. */
   readonly onRetry?: (error: unknown, retry: number, delayMs: number) => void | Promise<void>;
-  /** Waits `ms` or until `signal` aborts, whichever is first; never rejects. Node's timers unless a test says otherwise. */
+  /**
+   * Waits `ms` or until `signal` aborts, whichever is first. Node's timers (which never
+   * reject) unless the caller says otherwise; one that rejects ends the retries with its
+   * error (the AI client's rejects with its caller's abort reason).
+   */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 

@@ -130,6 +130,13 @@ describe('retry', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
+  it('ends the retries with what a sleep rejects with (the AI client’s abort reason)', async () => {
+    const reason = new Error('caller gave up');
+    const call = failing([oops(1), oops(2)], 'never');
+    await expect(retry(fixedDelays([100, 100]), call.fn, { sleep: () => Promise.reject(reason) })).rejects.toBe(reason);
+    expect(call.attempts).toEqual([0]);
+  });
+
   it('goes on until success with no limit', async () => {
     const { sleep, slept } = recordingSleep();
     const errors = Array.from({ length: 50 }, (_, i) => oops(i));

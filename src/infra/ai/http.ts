@@ -1,6 +1,7 @@
 /**
  * The HTTP core of the AI client: builds headers, sends with undici through one keep-alive
- * dispatcher, applies the timeout and the retry policy, and maps every failure to the
+ * dispatcher, applies the timeout, retries with the service's one loop (`retry()` of
+ * src/infra/retry.ts) under the AI policy of retry.ts, and maps every failure to the
  * domain's error classes. Endpoint methods live in client.ts.
  * See https://platform.openai.com/docs/api-reference/introduction
  */
@@ -8,11 +9,12 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { request, type Dispatcher, type FormData } from 'undici';
 import { AiTimeoutError } from '../../domain/errors.js';
+import { retry } from '../retry.js';
 import { failSpan, startSpan, tracingOn } from '../tracing/index.js';
 import { Exchange } from './exchange.js';
 import { apiErrorFromResponse, isAiError, scrubAiError, transportError, type Redact } from './http-errors.js';
 import { estimateTokens } from './rate-headers.js';
-import { retryDelayMs, shouldRetryError, shouldRetryResponse, type ResponseHeaders } from './retry.js';
+import { aiRequestPolicy, FailedAttempt, responseFailure, transportFailure, type ResponseHeaders } from './retry.js';
 import type { GatePass, UpstreamGate } from './upstream-gate.js';
 
 /**
@@ -93,9 +95,11 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
 }
 
 /**
- * Sends a call, retrying per retry.ts until a 2xx answer's headers arrive, and hands that
- * answer to `read` with its body unread. `read` runs inside the attempt: what it throws
- * is mapped like a transport failure and may be retried, unless it is one of our errors.
+ * Sends a call until a 2xx answer's headers arrive, retried by `retry()` of
+ * src/infra/retry.ts under aiRequestPolicy (retry.ts), and hands that answer to `read`
+ * with its body unread. `read` runs inside the attempt: what it throws is mapped like a
+ * transport failure and may be retried, unless it is one of our errors. An abort rejects
+ * with the signal's reason.
  * See https://platform.openai.com/docs/guides/error-codes/api-errors
  */
 export async function send<T>(
@@ -103,70 +107,120 @@ export async function send<T>(
   call: HttpCall,
   read: (response: OpenResponse) => Promise<T>,
 ): Promise<T> {
-  const what = `${call.method} ${call.path}`;
-  const lane = call.lane ?? call.path;
-  const tokens = call.json === undefined ? 0 : estimateTokens(call.json);
-  // Retries of failures; a 429 while the gate holds the lane is not one of them.
-  let retry = 0;
-  let limitedSince: number | undefined;
-  for (;;) {
-    if (call.signal?.aborted) throw call.signal.reason;
-    const pass = settings.gate ? await (tracingOn() ? tracedEnter(settings.gate, lane, tokens, call.signal) : settings.gate.enter(lane, tokens, call.signal)) : undefined;
-    let failure: { error: Error; retry: boolean; headers?: ResponseHeaders };
-    const exchange = new Exchange(call.signal, settings.timeoutMs, what);
-    const attempt = observeAttempt(settings.observe, call.path);
-    // Traced, each attempt is a span, from its start until its answer's headers (a JSON body: until read).
-    const span = tracingOn() ? startSpan(what, { 'http.request.method': call.method, 'url.path': call.path, 'switchboard.ai.retry': retry }) : undefined;
-    try {
-      const response = await request(`${settings.baseUrl}${call.path}`, {
-        method: call.method,
-        headers: headersFor(settings, call),
-        body: call.form ? call.form() : call.json === undefined ? undefined : JSON.stringify(call.json),
-        dispatcher: settings.dispatcher,
-        signal: exchange.signal,
-        // undici times the wait for the headers; the Exchange times the body (idle, for a stream).
-        headersTimeout: settings.timeoutMs,
-        bodyTimeout: 0,
-      });
-      const { statusCode, headers } = response;
-      span?.setAttribute('http.response.status_code', statusCode);
-      const held = pass?.done(statusCode, headers) ?? 0;
-      exchange.attach(response.body);
-      attempt(String(statusCode));
-      if (statusCode >= 200 && statusCode < 300) {
-        return await read({ statusCode, headers, body: response.body, exchange });
-      }
-      const bodyText = await response.body.text();
-      exchange.close(true);
-      const error = apiErrorFromResponse({ statusCode, statusText: response.statusText, headers, bodyText }, what, settings.redact);
-      failure = { error, retry: shouldRetryResponse(statusCode, headers) && !error.quotaExhausted, headers };
-      if (span) failSpan(span, error);
-      // The gate holds the lane as the endpoint asked and then lets one request probe: ask
-      // again through it. (The wait here too: a gate that lost Redis holds nothing.)
-      if (statusCode === 429 && pass && !error.quotaExhausted) {
-        limitedSince ??= Date.now();
-        if (Date.now() - limitedSince < RATE_LIMITED_MAX_MS) {
-          await sleepOrAbort(settings, held, call.signal);
-          continue;
-        }
-      }
-    } catch (caught) {
-      pass?.done(undefined);
-      exchange.failed(caught);
-      exchange.close(false);
-      attempt(exchange.callerAborted ? 'aborted' : exchange.timedOut ? 'timeout' : 'network');
-      if (exchange.callerAborted) throw exchange.callerReason;
-      const error = failureOf(caught, exchange, what, settings.redact);
-      failure = { error, retry: shouldRetryError(error) };
-      if (span) failSpan(span, error);
-    } finally {
-      span?.end();
-    }
-    if (!failure.retry || retry >= settings.maxRetries) throw failure.error;
-    const wait = retryDelayMs({ retry, ...(failure.headers ? { headers: failure.headers } : {}) });
-    retry += 1;
-    await sleepOrAbort(settings, wait, call.signal);
+  const sending: Sending = {
+    settings,
+    call,
+    what: `${call.method} ${call.path}`,
+    lane: call.lane ?? call.path,
+    tokens: call.json === undefined ? 0 : estimateTokens(call.json),
+    limitedSince: undefined,
+  };
+  try {
+    return await retry(aiRequestPolicy(settings.maxRetries), (attempt) => attemptPastTheGate(sending, attempt, read), {
+      // No `signal`: an abort ends the attempts with the caller's reason, not the last failure.
+      sleep: (ms) => sleepOrAbort(settings, ms, call.signal),
+    });
+  } catch (error) {
+    throw error instanceof FailedAttempt ? error.error : error;
   }
+}
+
+/** One call being sent, across its attempts. */
+interface Sending {
+  readonly settings: HttpSettings;
+  readonly call: HttpCall;
+  /** `METHOD /path`, for spans and error messages. */
+  readonly what: string;
+  readonly lane: string;
+  readonly tokens: number;
+  /** When the gate first held the lane after a 429 answer to this call. */
+  limitedSince: number | undefined;
+}
+
+/** What attemptOnce returns after a 429 the gate now holds the lane for: ask again through it. */
+const ASK_AGAIN: unique symbol = Symbol('ask again');
+
+/**
+ * Attempt number `attempt` (0 for the first try) of a call: asks again, without it counting
+ * as a retry, while the gate holds the lane after a 429 (up to RATE_LIMITED_MAX_MS since
+ * the call's first one). Throws a FailedAttempt, or the caller's abort reason.
+ */
+async function attemptPastTheGate<T>(sending: Sending, attempt: number, read: (response: OpenResponse) => Promise<T>): Promise<T> {
+  for (;;) {
+    const answer = await attemptOnce(sending, attempt, read);
+    if (answer !== ASK_AGAIN) return answer;
+  }
+}
+
+/** One request, after waiting at the gate: its answer as `read` gives it, or ASK_AGAIN. */
+async function attemptOnce<T>(sending: Sending, attempt: number, read: (response: OpenResponse) => Promise<T>): Promise<T | typeof ASK_AGAIN> {
+  const { settings, call, what } = sending;
+  if (call.signal?.aborted) throw call.signal.reason;
+  const pass = settings.gate ? await enterGate(settings.gate, sending) : undefined;
+  let failure: FailedAttempt;
+  const exchange = new Exchange(call.signal, settings.timeoutMs, what);
+  const report = observeAttempt(settings.observe, call.path);
+  // Traced, each attempt is a span, from its start until its answer's headers (a JSON body: until read).
+  const span = tracingOn() ? startSpan(what, { 'http.request.method': call.method, 'url.path': call.path, 'switchboard.ai.retry': attempt }) : undefined;
+  try {
+    const response = await requestOnce(settings, call, exchange);
+    const { statusCode, headers } = response;
+    span?.setAttribute('http.response.status_code', statusCode);
+    const held = pass?.done(statusCode, headers) ?? 0;
+    exchange.attach(response.body);
+    report(String(statusCode));
+    if (statusCode >= 200 && statusCode < 300) {
+      return await read({ statusCode, headers, body: response.body, exchange });
+    }
+    const bodyText = await response.body.text();
+    exchange.close(true);
+    const error = apiErrorFromResponse({ statusCode, statusText: response.statusText, headers, bodyText }, what, settings.redact);
+    failure = responseFailure(error, statusCode, headers);
+    if (span) failSpan(span, error);
+    // The gate holds the lane as the endpoint asked and then lets one request probe: ask
+    // again through it. (The wait here too: a gate that lost Redis holds nothing.)
+    if (statusCode === 429 && pass && !error.quotaExhausted && stillAskingAgain(sending)) {
+      await sleepOrAbort(settings, held, call.signal);
+      return ASK_AGAIN;
+    }
+  } catch (caught) {
+    pass?.done(undefined);
+    exchange.failed(caught);
+    exchange.close(false);
+    report(exchange.callerAborted ? 'aborted' : exchange.timedOut ? 'timeout' : 'network');
+    if (exchange.callerAborted) throw exchange.callerReason;
+    const error = failureOf(caught, exchange, what, settings.redact);
+    failure = transportFailure(error);
+    if (span) failSpan(span, error);
+  } finally {
+    span?.end();
+  }
+  throw failure;
+}
+
+/** Sends the call once, on the exchange's signal; resolves when the answer's headers arrive. */
+function requestOnce(settings: HttpSettings, call: HttpCall, exchange: Exchange): Promise<Dispatcher.ResponseData> {
+  return request(`${settings.baseUrl}${call.path}`, {
+    method: call.method,
+    headers: headersFor(settings, call),
+    body: call.form ? call.form() : call.json === undefined ? undefined : JSON.stringify(call.json),
+    dispatcher: settings.dispatcher,
+    signal: exchange.signal,
+    // undici times the wait for the headers; the Exchange times the body (idle, for a stream).
+    headersTimeout: settings.timeoutMs,
+    bodyTimeout: 0,
+  });
+}
+
+/** Whether a 429 the gate holds the lane for is asked again: for RATE_LIMITED_MAX_MS since the call's first. */
+function stillAskingAgain(sending: Sending): boolean {
+  sending.limitedSince ??= Date.now();
+  return Date.now() - sending.limitedSince < RATE_LIMITED_MAX_MS;
+}
+
+/** Waits at the gate for the call's lane. */
+function enterGate(gate: UpstreamGate, { call, lane, tokens }: Sending): Promise<GatePass> {
+  return tracingOn() ? tracedEnter(gate, lane, tokens, call.signal) : gate.enter(lane, tokens, call.signal);
 }
 
 /** Waits at the gate as an `ai gate` span (tracing on): how long the endpoint's limits held the request. */

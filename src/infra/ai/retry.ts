@@ -2,10 +2,13 @@
  * The one retry policy of the AI client, after openai-node: retry 408, 409, 429, 5xx,
  * network errors and timeouts; obey `x-should-retry`; wait what `retry-after-ms` or
  * `retry-after` asks when it is between 0 and 60 s, else back off exponentially with
- * jitter. Pure functions: time and randomness are injected.
+ * jitter. The rules are pure functions (time and randomness are injected);
+ * `aiRequestPolicy` puts them together as a policy for `retry()` of src/infra/retry.ts,
+ * which runs the attempts of http.ts's send().
  * See https://platform.openai.com/docs/guides/error-codes/api-errors
  */
-import { AiNetworkError, AiTimeoutError } from '../../domain/errors.js';
+import { AiNetworkError, AiTimeoutError, type AiApiError } from '../../domain/errors.js';
+import type { RetryPolicy } from '../retry.js';
 
 /** Retries after the first attempt, unless the client is configured otherwise. */
 export const DEFAULT_MAX_RETRIES = 2;
@@ -95,4 +98,48 @@ export function retryDelayMs(input: RetryDelayInput): number {
   const backoff = Math.min(INITIAL_RETRY_DELAY_MS * 2 ** Math.max(0, input.retry), MAX_RETRY_DELAY_MS);
   const jitter = 1 - (input.random ?? Math.random)() * MAX_JITTER_FRACTION;
   return backoff * jitter;
+}
+
+/**
+ * A failed attempt as the policy judges it: the error its caller gets if it is the last,
+ * whether it is worth another attempt, and the failed response's headers (for a delay the
+ * server asked). send() throws it out of an attempt and hands the caller `error`.
+ */
+export class FailedAttempt {
+  constructor(
+    readonly error: Error,
+    readonly retryable: boolean,
+    readonly headers?: ResponseHeaders,
+  ) {}
+}
+
+/**
+ * An error status: retryable as shouldRetryResponse says, except a spent quota
+ * (`insufficient_quota`), which no wait cures.
+ * See https://platform.openai.com/docs/guides/error-codes/api-errors
+ */
+export function responseFailure(error: AiApiError, status: number, headers: ResponseHeaders): FailedAttempt {
+  return new FailedAttempt(error, shouldRetryResponse(status, headers) && !error.quotaExhausted, headers);
+}
+
+/** No answer (or a body that failed): retryable as shouldRetryError says. */
+export function transportFailure(error: Error): FailedAttempt {
+  return new FailedAttempt(error, shouldRetryError(error));
+}
+
+/**
+ * How every AI request is retried: up to `maxRetries` times, only a FailedAttempt marked
+ * retryable, each after retryDelayMs with the failed response's headers (Math.random's
+ * jitter, Date.now() for a date in `retry-after`).
+ * See https://platform.openai.com/docs/guides/rate-limits/retrying-with-exponential-backoff
+ */
+export function aiRequestPolicy(maxRetries: number = DEFAULT_MAX_RETRIES): RetryPolicy {
+  return {
+    retries: maxRetries,
+    retryIf: (failure) => failure instanceof FailedAttempt && failure.retryable,
+    delayMs: (retry, failure) => {
+      const headers = failure instanceof FailedAttempt ? failure.headers : undefined;
+      return retryDelayMs({ retry, ...(headers ? { headers } : {}) });
+    },
+  };
 }
