@@ -19,7 +19,8 @@ import type { GatePass, UpstreamGate } from './upstream-gate.js';
 
 /**
  * How long one call keeps asking an endpoint that answers 429 while the gate holds its
- * lane (counted from the call's first 429, across its retries), before the 429 is the caller's (the user then hears the AI service is busy).
+ * lane (counted from the call's first 429, across its retries), before the 429 is the
+ * caller's (the user then hears the AI service is busy).
  */
 export const RATE_LIMITED_MAX_MS = 120_000;
 
