@@ -330,9 +330,10 @@ export async function waitForJobsEnded(baseUrl: string, timeoutMs: number): Prom
 
 /**
  * Errors that say Redis did not answer in time or at all (ioredis's own messages). On a
- * machine starved by other work the fail-fast producer (2 s) times out and the service
- * says it is temporarily unavailable, as designed: that is load, not bad input, so a fuzz
- * test accepts it, rarely, and only with one of these in the log.
+ * machine starved by other work Redis itself may leave the fail-fast producer unanswered
+ * for 2 s (counted while the service's own event loop runs: src/infra/redis/command-timeout.ts)
+ * and the service says it is temporarily unavailable, as designed: that is load, not bad
+ * input, so a fuzz test accepts it, rarely, and only with one of these in the log.
  */
 const REDIS_UNAVAILABLE = /Command timed out|Stream isn't writeable|Connection is closed|max retries per request|ECONNREFUSED|ETIMEDOUT/i;
 

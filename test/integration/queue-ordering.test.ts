@@ -235,4 +235,38 @@ describe('per-conversation ordering across workers', () => {
     await expect.poll(() => sawLoss, { timeout: 15_000, interval: 100 }).toBe(true);
     expect(ownedAtStart).toBe(true);
   }, 20_000);
+
+  it('does not count a renewal that failed because the job had just been parked for its turn against its later run', async () => {
+    // A busy worker: the first message's run holds the event loop for 1.2 s at a time, so
+    // the lock renewals (due every second) go out while the later messages, parked as
+    // delayed until their turn, still look active to BullMQ. A renewal that reaches Redis
+    // after the park finds no lock and is reported failed: the lock was given back, not lost.
+    const ownedAtStart = new Map<string, boolean | undefined>();
+    let allQueued = (): void => undefined;
+    const queued = new Promise<void>((resolve) => (allQueued = resolve));
+    const { queue } = await setup(
+      async ({ message: m }, context) => {
+        if (m.messageId === 'm1') {
+          // Busy once the later messages are on the queue (this process enqueues them too).
+          await queued;
+          const until = performance.now() + 6_000;
+          while (performance.now() < until) {
+            const end = performance.now() + 1_200;
+            while (performance.now() < end) {
+              // busy
+            }
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+          return ok;
+        }
+        ownedAtStart.set(m.messageId, context.owned?.());
+        return ok;
+      },
+      { concurrency: 8 },
+    );
+    for (let i = 1; i <= 6; i++) await queue.enqueue('chat', message('busy', `m${i}`), { jobId: `web:busy:m${i}` });
+    allQueued();
+    await expect.poll(() => ownedAtStart.size, { timeout: 30_000, interval: 100 }).toBe(5);
+    expect(Object.fromEntries(ownedAtStart)).toEqual({ m2: true, m3: true, m4: true, m5: true, m6: true });
+  }, 40_000);
 });

@@ -53,10 +53,20 @@ const MAX_STALLED_COUNT = 3;
  * back; our reconnect backoff is capped at 1 s, so match it.
  */
 const RUN_RETRY_DELAY_MS = 1_000;
+/** BullMQ's error for each job in a `lockRenewalFailed` event (LockManager.extendLocks). */
+const RENEWAL_FAILED = /^could not renew lock for job /;
 /** BullMQ's reason for a job failed by the stalled check (moveStalledJobsToWait). */
 const STALL_LIMIT_REASON = /stalled more than allowable limit/i;
 /** How long closing waits for a just-started worker's connections to finish connecting. */
 const READY_BEFORE_CLOSE_MS = 2_000;
+
+/** One run of a job in this process. */
+interface Run {
+  /** Set when a renewal of its lock failed: the job may be another worker's now. */
+  lost: boolean;
+  /** Set once the job's turn has come and its handler runs (until then it may park itself). */
+  turnCame: boolean;
+}
 
 /** The handlers to run, by kind; kinds without a handler get no worker. */
 export type JobHandlers = { readonly [K in JobKind]?: JobHandler<K> };
@@ -115,13 +125,26 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
     const handler = options.handlers[kind] as JobHandler<JobKind> | undefined;
     if (!handler) continue;
 
-    // Jobs of this kind whose lock this process lost while running them.
-    const lost = new Set<string>();
+    // This process's runs of jobs of this kind, by job id: each learns here whether its lock was lost.
+    const runs = new Map<string, Run>();
     const processor = async (job: Job<JobEnvelope>, token?: string): Promise<JobResult<JobKind>> => {
+      const jobId = job.id ?? '';
+      // Its own record, from the start: a job comes back under the same id after being parked
+      // for its turn (and after a failed attempt), and what befell an earlier run is not this one's.
+      const run: Run = { lost: false, turnCame: false };
+      runs.set(jobId, run);
+      try {
+        return await runJob(job, token, run);
+      } finally {
+        if (runs.get(jobId) === run) runs.delete(jobId);
+      }
+    };
+    const runJob = async (job: Job<JobEnvelope>, token: string | undefined, run: Run): Promise<JobResult<JobKind>> => {
       const { payload, ticket } = job.data;
       const conversation = payload.conversation;
       // Its turn, or parked until then (ordering.ts).
       await turns.awaitTurn(job, token);
+      run.turnCame = true;
 
       const maxAttempts = job.opts.attempts ?? 1;
       const attempt = job.attemptsMade + 1;
@@ -134,7 +157,7 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
         jobId,
         attempt,
         maxAttempts,
-        owned: () => !lost.has(jobId),
+        owned: () => !run.lost,
         // BullMQ counts every start (`ats`), a stalled job's takeover included.
         firstRun: job.attemptsStarted <= 1 && job.attemptsMade === 0,
         signal: shutdown.signal,
@@ -143,14 +166,13 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
       const started = performance.now();
       try {
         const result = await handler(payload, context);
-        if (!lost.has(jobId)) await turns.finishTurn(conversation, ticket);
+        if (!run.lost) await turns.finishTurn(conversation, ticket);
         return result;
       } catch (error) {
         // The last attempt hands the turn on; a run that lost its job to another worker leaves it to that worker.
-        if (!lost.has(jobId) && attempt >= maxAttempts) await turns.finishTurn(conversation, ticket);
+        if (!run.lost && attempt >= maxAttempts) await turns.finishTurn(conversation, ticket);
         throw error;
       } finally {
-        lost.delete(jobId);
         options.metrics?.jobRan(kind, performance.now() - started);
       }
     };
@@ -179,13 +201,31 @@ export function createJobWorkers(options: JobWorkersOptions): JobWorkers {
       }
     });
     worker.on('stalled', () => options.metrics?.jobSettled(kind, 'stalled'));
-    // A renewal that failed means the lock is gone: the stalled check may have given the job to
-    // another worker, so this run stops sending (JobContext.owned) rather than answer twice.
+    // A renewal that failed for a job still running here means its lock is gone: the stalled
+    // check may have given the job to another worker, so this run stops sending
+    // (JobContext.owned) rather than answer twice. A busy worker also sends renewals for jobs
+    // that are leaving its hands (finished, or parked as delayed until their turn); arriving
+    // after that, they find no lock and fail, but the lock was given back, not lost. Counted
+    // against the job, such a failure made its next run (its turn come) throw JobLostError,
+    // fail, and keep its conversation's turn: under load, hundreds of chat jobs failed so.
     worker.on('lockRenewalFailed', (jobIds: string[]) => {
-      for (const id of jobIds) lost.add(id);
-      options.log.warn({ kind, jobs: jobIds.length }, 'lost the lock of running jobs (the worker was too busy to renew it): they stop here and run elsewhere');
+      const here = jobIds.flatMap((id) => {
+        const run = runs.get(id);
+        return run ? [run] : [];
+      });
+      for (const run of here) run.lost = true;
+      // Still waiting for its turn, a run may be parking itself (its lock given back); it ends there either way.
+      const running = here.filter((run) => run.turnCame).length;
+      if (running > 0) {
+        options.log.warn({ kind, jobs: running }, 'lost the lock of running jobs (the worker was too busy to renew it): they stop here and run elsewhere');
+      }
+      if (running < jobIds.length) options.log.debug({ kind, jobs: jobIds.length - running }, 'a lock renewal missed jobs leaving this worker (finished, or parked for their turn)');
     });
-    worker.on('error', (error) => options.log.error({ kind, err: error }, 'worker error'));
+    // BullMQ also reports each failed renewal as an error; the listener above tells them apart.
+    worker.on('error', (error) => {
+      if (RENEWAL_FAILED.test(error.message)) return;
+      options.log.error({ kind, err: error }, 'worker error');
+    });
     workers.push(worker);
   }
 

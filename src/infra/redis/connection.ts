@@ -9,12 +9,17 @@
  * https://github.com/redis/ioredis#auto-reconnect
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { timeCommands } from './command-timeout.js';
 import { parseRedisUrl } from './redis-url.js';
 import { settleWithin } from '../settle-within.js';
 
 /** The longest wait between two reconnect attempts. */
 const MAX_RECONNECT_DELAY_MS = 1_000;
-/** How long a producer's command may wait for a connection before failing. */
+/**
+ * How long a producer's command may go unanswered on an open connection (a hung Redis)
+ * before failing, in time this process was running to hear the answer (command-timeout.ts):
+ * a loop held up for seconds on a busy host is not Redis failing to answer.
+ */
 const PRODUCER_COMMAND_TIMEOUT_MS = 2_000;
 /**
  * Commands issued in the same turn of the event loop go to Redis in one write: with
@@ -40,11 +45,18 @@ export function createRedisConnection(url: string, role: ConnectionRole, name = 
   };
   const byRole: Record<ConnectionRole, RedisOptions> = {
     worker: { maxRetriesPerRequest: null, enableReadyCheck: true },
-    producer: { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS },
+    // Not ioredis's `commandTimeout`, a wall-clock timer: timeCommands below.
+    producer: { maxRetriesPerRequest: 1, enableOfflineQueue: false },
     subscriber: { maxRetriesPerRequest: null },
     command: { maxRetriesPerRequest: 2, ...AUTO_PIPELINING },
   };
   const options = { ...common, ...byRole[role] };
+  const client = connect(url, options);
+  if (role === 'producer') timeCommands(client, PRODUCER_COMMAND_TIMEOUT_MS);
+  return client;
+}
+
+function connect(url: string, options: RedisOptions): Redis {
   const target = parseRedisUrl(url);
   if (target.kind === 'url') return new Redis(target.url, options);
   if (target.kind === 'sentinel') return new Redis({ ...target.options, ...options });
