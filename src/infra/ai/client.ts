@@ -23,7 +23,7 @@ import type { ChatCompletion, ChatCompletionChunk, ChatCompletionParams } from '
 import { createRedactor, malformedBodyError } from './http-errors.js';
 import { imageEditForm, imageVariationForm, translationForm } from './media-forms.js';
 import { abortableSleep, readText, send, type HttpCall, type HttpSettings, type RequestObserver } from './http.js';
-import { DEFAULT_MAX_RETRIES } from './retry.js';
+import { aiRequestPolicy, DEFAULT_MAX_RETRIES } from './retry.js';
 import type { UpstreamGate } from './upstream-gate.js';
 
 /** Total time for a JSON call; the longest silence between two chunks of a stream. */
@@ -224,7 +224,7 @@ function settingsFrom(options: OpenAIClientOptions): HttpSettings {
     organization: options.organization || undefined,
     userAgent: options.userAgent ?? DEFAULT_USER_AGENT,
     timeoutMs,
-    maxRetries,
+    retryPolicy: aiRequestPolicy(maxRetries),
     dispatcher: options.dispatcher ?? new Agent(),
     sleep: options.sleep ?? abortableSleep,
     redact: createRedactor(options.apiKey),

@@ -9,12 +9,12 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { request, type Dispatcher, type FormData } from 'undici';
 import { AiTimeoutError } from '../../domain/errors.js';
-import { retry } from '../retry.js';
+import { retry, type RetryPolicy } from '../retry.js';
 import { failSpan, startSpan, tracingOn } from '../tracing/index.js';
 import { Exchange } from './exchange.js';
 import { apiErrorFromResponse, isAiError, scrubAiError, transportError, type Redact } from './http-errors.js';
 import { estimateTokens } from './rate-headers.js';
-import { aiRequestPolicy, FailedAttempt, responseFailure, transportFailure, type ResponseHeaders } from './retry.js';
+import { FailedAttempt, responseFailure, transportFailure, type ResponseHeaders } from './retry.js';
 import type { GatePass, UpstreamGate } from './upstream-gate.js';
 
 /**
@@ -78,7 +78,8 @@ export interface HttpSettings {
   readonly organization: string | undefined;
   readonly userAgent: string;
   readonly timeoutMs: number;
-  readonly maxRetries: number;
+  /** How requests are retried: aiRequestPolicy(maxRetries) of retry.ts, built once with the client. */
+  readonly retryPolicy: RetryPolicy;
   readonly dispatcher: Dispatcher;
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly redact: Redact;
@@ -97,8 +98,8 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
 
 /**
  * Sends a call until a 2xx answer's headers arrive, retried by `retry()` of
- * src/infra/retry.ts under aiRequestPolicy (retry.ts), and hands that answer to `read`
- * with its body unread. `read` runs inside the attempt: what it throws is mapped like a
+ * src/infra/retry.ts under the client's policy (aiRequestPolicy of retry.ts), and hands
+ * that answer to `read` with its body unread. `read` runs inside the attempt: what it throws is mapped like a
  * transport failure and may be retried, unless it is one of our errors. An abort rejects
  * with the signal's reason.
  * See https://platform.openai.com/docs/guides/error-codes/api-errors
@@ -117,7 +118,7 @@ export async function send<T>(
     limitedSince: undefined,
   };
   try {
-    return await retry(aiRequestPolicy(settings.maxRetries), (attempt) => attemptPastTheGate(sending, attempt, read), {
+    return await retry(settings.retryPolicy, (attempt) => attemptPastTheGate(sending, attempt, read), {
       // No `signal`: an abort ends the attempts with the caller's reason, not the last failure.
       sleep: (ms) => sleepOrAbort(settings, ms, call.signal),
     });
