@@ -18,6 +18,8 @@ import type { InputFile, MessageEntity, Opts, ParseMode, Telegram as BotApiMetho
 import { deadlineIn } from '../../src/infra/deadline.js';
 import { retry, type RetryPolicy } from '../../src/infra/retry.js';
 
+/** When Telegram gives no retry_after with a 429. */
+const DEFAULT_RETRY_AFTER_SECONDS = 1;
 /** The longest we wait for an answer to one call (telegraf's own limit is over eight minutes). */
 const CALL_TIMEOUT_MS = 30_000;
 /** A long poll may take its `timeout`; this much more before we call it lost. */
@@ -109,6 +111,16 @@ export class TelegramApiError extends Error {
   get notModified(): boolean {
     return this.status === 400 && /message is not modified/i.test(this.description);
   }
+
+  /** How long flood control (a 429) asks us to wait, in ms: its `retry_after`, else 1 s. */
+  get retryAfterMs(): number {
+    return (this.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS) * 1000;
+  }
+}
+
+/** Telegram's flood control: https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this */
+export function isFlood(error: unknown): error is TelegramApiError {
+  return error instanceof TelegramApiError && error.status === 429;
 }
 
 /** The Bot API could not be reached, or did not answer. */

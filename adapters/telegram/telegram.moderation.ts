@@ -15,20 +15,18 @@ import { PermissionError } from '../../src/domain/errors.js';
 import type { ChatRef, MemberPermissions } from '../../src/domain/inbound-message.js';
 import type { Outbox } from '../../src/ports/index.js';
 import { retry, type RetryPolicy } from '../../src/infra/retry.js';
-import { TelegramApiError, type TelegramApi, type TelegramMethod, type TelegramParams, type TelegramResult } from './telegram.api.js';
+import { isFlood, TelegramApiError, type TelegramApi, type TelegramMethod, type TelegramParams, type TelegramResult } from './telegram.api.js';
 
 /** Telegram's ways of saying the bot lacks a right (or the chat does not allow the call). */
 const NO_RIGHTS =
   /not enough rights|can't be deleted|CHAT_ADMIN_REQUIRED|need administrator rights|administrator of the chat|can't remove chat owner|can't restrict self|only for supergroups|USER_ADMIN_INVALID/i;
 /** The message is gone already: what a delete wanted. */
 const ALREADY_DELETED = /message to delete not found/i;
-/** When Telegram gives no retry_after with a 429. */
-const DEFAULT_RETRY_AFTER_SECONDS = 1;
 /** A 429 waits its `retry_after` and tries again, three times at most; then the call fails (and the queue retries the job). */
 const FLOOD_RETRY: RetryPolicy = {
   retries: 3,
-  delayMs: (_retry, error) => ((error instanceof TelegramApiError ? error.retryAfterSeconds : undefined) ?? DEFAULT_RETRY_AFTER_SECONDS) * 1000,
-  retryIf: (error) => error instanceof TelegramApiError && error.status === 429,
+  delayMs: (_retry, error) => (isFlood(error) ? error.retryAfterMs : 0),
+  retryIf: isFlood,
 };
 /** Supergroups' and channels' ids are `-100` followed by the id t.me links use. */
 const SUPERGROUP_ID = /^-100(\d+)$/;

@@ -41,7 +41,7 @@ import { FileFetchError, FileTooLargeError, type FileContent } from '../../src/d
 import type { Logger, Outbox, RateLimit, RateLimiter, ReplyTarget, SentMessage } from '../../src/ports/index.js';
 import { retry, type RetryPolicy } from '../../src/infra/retry.js';
 import { sendAlbum } from './telegram.album.js';
-import { TelegramApiError, uploadFile, type TelegramApi, type TelegramMethod, type TelegramParams, type TelegramResult } from './telegram.api.js';
+import { isFlood, TelegramApiError, uploadFile, type TelegramApi, type TelegramMethod, type TelegramParams, type TelegramResult } from './telegram.api.js';
 import type { TelegramFiles } from './telegram.files.js';
 import { markdownToTelegramHtml } from './telegram.format.js';
 import { mentionStyleFor, withoutMentionsHtml, withoutMentionsPlain } from './telegram.mentions.js';
@@ -66,8 +66,6 @@ const GROUP_STREAMING_MAX = 15;
  * (the pause is the wait): eight 429s in a row at most, then the job fails (and the queue retries it).
  */
 const FLOOD_RETRY: RetryPolicy = { retries: 8, delayMs: () => 0, retryIf: isFlood };
-/** When Telegram gives no retry_after with a 429. */
-const DEFAULT_RETRY_AFTER_SECONDS = 1;
 /** After Telegram refuses a draft in a kind of chat, that kind streams by editing for this long, then tries drafts again. */
 const DRAFT_REFUSAL_MS = 3_600_000;
 /** Messages still streaming whose shown text this process remembers (a reply's messages live in one job, one process). */
@@ -137,14 +135,14 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
   ): Promise<TelegramResult<M> | undefined> => {
     const limits = limitsFor(chat, mode);
     const once = (): Promise<TelegramResult<M>> => deps.api.call(method, params);
-    const holdChat = async (error: unknown): Promise<void> => {
-      const ms = ((error instanceof TelegramApiError ? error.retryAfterSeconds : undefined) ?? DEFAULT_RETRY_AFTER_SECONDS) * 1000;
+    const holdChat = async (error: TelegramApiError): Promise<void> => {
+      const ms = error.retryAfterMs;
       log.warn({ method, chat: chat.id, retryAfterMs: ms }, 'telegram flood control: pausing this chat');
       // Global limits are not per chat, but a chat's 429 is the chat's: pause only its keys.
       await Promise.all(limits.filter((l) => !l.key.endsWith(':global')).map((l) => deps.rateLimiter.pause(l.key, ms)));
     };
     // The call keeps its place in the shared window until Telegram has answered it.
-    if (mode !== 'skip') return retry(FLOOD_RETRY, () => deps.rateLimiter.run(limits, once), { onRetry: holdChat });
+    if (mode !== 'skip') return retry(FLOOD_RETRY, () => deps.rateLimiter.run(limits, once), { onRetry: (error) => holdChat(error as TelegramApiError) });
     try {
       const tried = await deps.rateLimiter.tryRun(limits, once);
       return tried.ran ? tried.value : undefined;
@@ -228,10 +226,10 @@ export function createTelegramOutbox(deps: TelegramOutboxDeps): Outbox {
             });
           return true;
         } catch (error) {
-          if (error instanceof TelegramApiError && error.status === 429) {
+          if (isFlood(error)) {
             log.warn({ chat: chatId, retryAfterSeconds: error.retryAfterSeconds }, 'telegram flood control: holding this chat’s drafts');
             if (draftsHeld.size >= MAX_TRACKED_MESSAGES) draftsHeld.clear();
-            draftsHeld.set(chatId, now() + (error.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS) * 1000);
+            draftsHeld.set(chatId, now() + error.retryAfterMs);
             return true;
           }
           // Only a refusal changes how the answer streams; anything else skips this draft (the final message carries the text).
@@ -358,11 +356,6 @@ export function cutCaption(text: string): string {
   const last = text.charCodeAt(end - 1);
   if (last >= 0xd800 && last <= 0xdbff) end -= 1;
   return `${text.slice(0, end).trimEnd()}…`;
-}
-
-/** Telegram's flood control: https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this */
-function isFlood(error: unknown): error is TelegramApiError {
-  return error instanceof TelegramApiError && error.status === 429;
 }
 
 function thread(target: ReplyTarget): { message_thread_id?: number } {
