@@ -19,7 +19,12 @@ export interface Stages {
    * throws, the stages already started stop (last first, no grace) and the error goes on.
    */
   start<T>(name: string, run: () => Started<T> | Promise<Started<T>>): Promise<T>;
-  /** Stops every started stage, the last started first, each once the one after it has stopped. */
+  /**
+   * Stops every started stage, the last started first, each once the one after it has
+   * stopped. A stage whose stop fails does not keep the ones before it running (their
+   * Redis connections, the embedded redis-server): they stop too, and then the failure
+   * goes on (an AggregateError when several failed).
+   */
   stop(graceMs: number): Promise<void>;
 }
 
@@ -27,10 +32,17 @@ export interface Stages {
 export function createStages(log: Pick<Logger, 'debug'>): Stages {
   const started: Array<{ readonly name: string; stop(graceMs: number): Promise<void> }> = [];
   const stop = async (graceMs: number): Promise<void> => {
+    const failures: unknown[] = [];
     for (const stage of started.splice(0).reverse()) {
-      await stage.stop(graceMs);
-      log.debug({ stage: stage.name }, 'stage stopped');
+      try {
+        await stage.stop(graceMs);
+        log.debug({ stage: stage.name }, 'stage stopped');
+      } catch (error) {
+        failures.push(error);
+      }
     }
+    if (failures.length === 1) throw failures[0];
+    if (failures.length > 1) throw new AggregateError(failures, `${failures.length} stages failed to stop`);
   };
   return {
     async start<T>(name: string, run: () => Started<T> | Promise<Started<T>>): Promise<T> {
@@ -38,7 +50,8 @@ export function createStages(log: Pick<Logger, 'debug'>): Stages {
       try {
         stage = await run();
       } catch (error) {
-        await stop(0);
+        // The start's failure is the one to tell; a stop failing after it changes nothing.
+        await stop(0).catch(() => undefined);
         throw error;
       }
       started.push({ name, stop: (graceMs) => stage.stop(graceMs) });

@@ -58,4 +58,24 @@ describe('app stages', () => {
     await expect(stages.start('intake', () => Promise.reject(failure))).rejects.toBe(failure);
     expect(events).toEqual(['start redis', 'start models', 'stop models 0', 'stop redis 0']);
   });
+
+  it('stops the stages before one whose stop failed, then passes the failure on', async () => {
+    const events: string[] = [];
+    const stages = createStages(quiet);
+    await stages.start('redis', recorded(events, 'redis', undefined));
+    const failure = new Error('workers would not close');
+    await stages.start('workers', () => ({ value: undefined, stop: () => Promise.reject(failure) }));
+    await stages.start('intake', recorded(events, 'intake', undefined));
+    await expect(stages.stop(1_000)).rejects.toBe(failure);
+    expect(events).toEqual(['start redis', 'start intake', 'stop intake 1000', 'stop redis 1000']);
+  });
+
+  it('says every stage whose stop failed', async () => {
+    const stages = createStages(quiet);
+    await stages.start('a', () => ({ value: undefined, stop: () => Promise.reject(new Error('a')) }));
+    await stages.start('b', () => ({ value: undefined, stop: () => Promise.reject(new Error('b')) }));
+    const stopped = await stages.stop(0).then(() => undefined, (error: unknown) => error);
+    expect(stopped).toBeInstanceOf(AggregateError);
+    expect((stopped as AggregateError).errors.map((e: Error) => e.message)).toEqual(['b', 'a']);
+  });
 });
