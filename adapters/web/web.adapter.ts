@@ -22,7 +22,8 @@ import type { BearerCheck, HistoryStore, JobQueue, Logger, Operations, PubSub, T
 import { createAdminApi } from './web.admin.js';
 import { createPlaygroundGuard, type PlaygroundAccess } from './web.guard.js';
 import { getHistory } from './web.history.js';
-import { sendError, sendJson, WEB_ERROR_CODES } from './web.http.js';
+import { sendJson } from '../../src/infra/http/json.js';
+import { sendError, WEB_ERROR_CODES } from './web.http.js';
 import { checkChannel } from './web.input.js';
 import { postMessage } from './web.messages.js';
 import { createEventStreams } from './web.sse.js';

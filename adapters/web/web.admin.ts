@@ -8,7 +8,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BearerCheck, Logger, Operations } from '../../src/ports/index.js';
-import { sendError, sendJson, WEB_ERROR_CODES } from './web.http.js';
+import { sendJson } from '../../src/infra/http/json.js';
+import { sendError, WEB_ERROR_CODES } from './web.http.js';
 
 /** The realm in `WWW-Authenticate`, so a client knows which token is asked for. */
 const REALM = 'switchboard-admin';

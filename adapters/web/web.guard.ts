@@ -107,7 +107,7 @@ function hostsOf(headers: IncomingHttpHeaders): string[] {
  * address's rule) accepts, or a name under `localhost`, with any port. A request without
  * `Host` (HTTP/1.0, no browser sends one) is let through.
  */
-export function isLoopbackName(host: string | undefined): boolean {
+function isLoopbackName(host: string | undefined): boolean {
   if (host === undefined || host === '') return true;
   const name = host.trim().toLowerCase().replace(/:\d+$/, '');
   return name.endsWith('.localhost') || isLoopbackHost(name);

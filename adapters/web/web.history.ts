@@ -7,7 +7,8 @@ import type { ServerResponse } from 'node:http';
 import { conversationKey } from '../../src/domain/inbound-message.js';
 import type { HistoryStore, Logger } from '../../src/ports/index.js';
 import type { WebMessage } from './web.events.js';
-import { sendError, sendJson, WEB_ERROR_CODES } from './web.http.js';
+import { sendJson } from '../../src/infra/http/json.js';
+import { sendError, WEB_ERROR_CODES } from './web.http.js';
 
 /** What the history route needs. */
 export interface HistoryRouteDeps {

@@ -1,15 +1,10 @@
 /**
  * The playground's HTTP vocabulary: the error body and its codes, and its body limit.
- * JSON answers and bounded body reading are the server's own (src/infra/http), the same
- * for every route. No framework: the routes are few and fixed.
+ * JSON answers and bounded body reading are the server's own (src/infra/http, imported
+ * from there by each route), the same for every route. No framework: the routes are few and fixed.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readBody as readTextBody, type BodyResult } from '../../src/infra/http/body.js';
+import type { ServerResponse } from 'node:http';
 import { sendJson } from '../../src/infra/http/json.js';
-
-export { readBytes } from '../../src/infra/http/body.js';
-export type { BodyResult, BytesResult } from '../../src/infra/http/body.js';
-export { sendJson };
 
 /** The largest request body the playground reads. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -51,9 +46,4 @@ export function sendError(
   headers: Record<string, string> = {},
 ): void {
   sendJson(res, status, { error: { code, message } }, headers);
-}
-
-/** Reads a JSON body of the playground's API, up to MAX_BODY_BYTES unless told otherwise. */
-export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<BodyResult> {
-  return readTextBody(req, limit);
 }

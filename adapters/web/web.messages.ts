@@ -12,7 +12,9 @@ import { conversationKey, parseCommand, type Attachment, type ChatRef, type Inbo
 import { routeInbound } from '../../src/domain/routing.js';
 import type { JobQueue, Logger, PubSub, UploadStore } from '../../src/ports/index.js';
 import { encodeWebEvent, webTopic, type WebAttachment } from './web.events.js';
-import { readBody, sendError, sendJson, WEB_ERROR_CODES } from './web.http.js';
+import { readBody } from '../../src/infra/http/body.js';
+import { sendJson } from '../../src/infra/http/json.js';
+import { MAX_BODY_BYTES, sendError, WEB_ERROR_CODES } from './web.http.js';
 import { checkMessageInput, type InputProblem, type MessageInput } from './web.input.js';
 import { classifyUpload, isServable } from './web.media.js';
 
@@ -48,7 +50,7 @@ export async function postMessage(deps: PostMessageDeps, channel: string, sender
     sendError(res, 415, WEB_ERROR_CODES.UNSUPPORTED_MEDIA_TYPE, 'Send the message as JSON (content-type: application/json).');
     return;
   }
-  const body = await readBody(req);
+  const body = await readBody(req, MAX_BODY_BYTES);
   if (!body.ok) {
     sendError(res, 413, WEB_ERROR_CODES.BODY_TOO_LARGE, 'The request is too large; a message may be at most 64 KB.', {
       connection: 'close',

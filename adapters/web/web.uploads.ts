@@ -6,7 +6,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger, UploadStore } from '../../src/ports/index.js';
-import { readBytes, sendError, sendJson, WEB_ERROR_CODES } from './web.http.js';
+import { readBytes } from '../../src/infra/http/body.js';
+import { sendJson } from '../../src/infra/http/json.js';
+import { sendError, WEB_ERROR_CODES } from './web.http.js';
 import type { InputProblem } from './web.input.js';
 import { classifyUpload, cleanFileName, isServable, MAX_UPLOAD_BYTES, UPLOAD_ID_PATTERN, uploadTooLarge } from './web.media.js';
 
