@@ -176,8 +176,8 @@ export async function startDiscordGateway(deps: DiscordGatewayDeps): Promise<Dis
 
   // An edit is only checked, never answered: the chat saw the message once. Discord also
   // sends MESSAGE_UPDATE when it adds link embeds; only a content edit sets edited_timestamp,
-  // and each edit gets its own job id from it, so a replayed edit is checked once. (`-e`, not
-  // `:e`: BullMQ refuses a custom id with other than two colons.)
+  // and each edit gets its own job id from it (editJobId, src/domain), so a replayed edit is
+  // checked once.
   client.on(Events.MessageUpdate, (_old: Message | PartialMessage, message: Message | PartialMessage) => guarded('MESSAGE_UPDATE', message.id, () => {
     const botId = client.user?.id;
     if (botId === undefined || message.partial || message.editedTimestamp === null || !message.inGuild()) {

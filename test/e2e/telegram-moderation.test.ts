@@ -21,7 +21,7 @@ const mo: FakeUser = { id: 1003, is_bot: false, first_name: 'Mo' };
 const FLAGGED = 'you are all idiots';
 const RULES = [{ match: 'idiots', category: 'harassment' as const, score: 0.95 }];
 /**
- * The gateway keeps whether a chat is moderated for 5 s (src/app.ts, createModeratedChannels);
+ * The gateway keeps whether a chat is moderated for 5 s (createModeratedChannels in src/infra/moderation/redis-moderation-settings.ts);
  * a switch made with /moderation is seen by intake once that has passed.
  */
 

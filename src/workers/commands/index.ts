@@ -3,4 +3,4 @@
  * `/moderation`, and `/start`, `/help`, `/image` without a prompt): what the chat worker
  * runs instead of an answer when a message is a command.
  */
-export { runCommand, type CommandDeps, type CommandInput } from './run-command.js';
+export { runCommand, type CommandDeps } from './run-command.js';
