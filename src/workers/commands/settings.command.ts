@@ -25,14 +25,15 @@ export async function settingsCommand(deps: CommandDeps, input: CommandInput, co
 
   switch (command.name) {
     case 'settings': {
-      const channel = channelAddressOf(message.chat);
-      const moderation = deps.moderation && message.chat.kind === 'group'
-        ? ((await deps.moderation.settings.get(channel)) ?? (deps.moderation.configured.includes(channel) ? 'on' : 'off')) === 'on'
-        : undefined;
       const model = current.model ?? defaultModel;
       const [field = '', ...value] = args.split(/\s+/);
       if (field.toLowerCase() === 'reasoning') return reasoningCommand(store, conversation, value.join(' '), { model, fallback: deps.reasoningEffort, may });
       if (args !== '') return REPLIES.reasoningUsage(REASONING_EFFORTS);
+      // Read only for the overview it shows.
+      const channel = channelAddressOf(message.chat);
+      const moderation = deps.moderation && message.chat.kind === 'group'
+        ? ((await deps.moderation.settings.get(channel)) ?? (deps.moderation.configured.includes(channel) ? 'on' : 'off')) === 'on'
+        : undefined;
       const effort = current.reasoning ?? deps.reasoningEffort;
       return REPLIES.settings({
         persona: current.persona,
