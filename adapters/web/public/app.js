@@ -10,9 +10,9 @@
 //   composer.js      the text box, attachments and sending; recorder.js records voice
 //   status.js        connection, error and "typing…" lines; storage.js remembers names
 // Protocol (see adapters/web/web.events.ts): history over JSON, then live events over
-// Server-Sent Events (`message` upserted by id, `image`, `typing` with an activity),
-// messages posted as JSON; a file is first uploaded raw to /api/uploads and the
-// message names it by id. The token travels only as `Authorization: Bearer`, never in a
+// Server-Sent Events (`message` upserted by id, `image`, `typing` with an activity,
+// `delete` for a message taken back), messages posted as JSON; a file is first uploaded
+// raw to /api/uploads and the message names it by id. The token travels only as `Authorization: Bearer`, never in a
 // URL: the event stream is read with fetch (EventSource cannot send a header) and
 // pictures are fetched into blob: URLs.
 
@@ -27,7 +27,11 @@ import { UNAUTHORIZED_EVENT } from './app/transport.js';
 
 function start() {
   state.token = readToken();
-  window.addEventListener(UNAUTHORIZED_EVENT, signOut);
+  // Once: requests still in flight when the token was refused (pictures, a send) are
+  // refused too, and must not wipe the sign-in form's message or what is being typed there.
+  window.addEventListener(UNAUTHORIZED_EVENT, () => {
+    if (state.signedIn) signOut();
+  });
   els.signIn.addEventListener('submit', (e) => {
     e.preventDefault();
     signIn();

@@ -31,7 +31,7 @@ function keepToken(value) {
 }
 
 /** Closes the playground and asks for the token, saying `message` when there is one. */
-export function showSignIn(message) {
+function showSignIn(message) {
   state.signedIn = false;
   stopRecording(true);
   closeView();
@@ -45,9 +45,11 @@ export function showSignIn(message) {
   els.token.focus();
 }
 
-/** Forgets a token the server refused (transport.js's UNAUTHORIZED_EVENT) and asks again. */
-export function signOut() {
-  const message = state.token ? 'The token is no longer accepted. Enter it again.' : '';
+/**
+ * Forgets a token the server refused (transport.js's UNAUTHORIZED_EVENT, or /api/info) and
+ * asks again, saying `message`: by default, that a token it had is no longer accepted.
+ */
+export function signOut(message = state.token ? 'The token is no longer accepted. Enter it again.' : '') {
   state.token = '';
   keepToken('');
   showSignIn(message);
@@ -77,10 +79,7 @@ export async function connect(signingIn) {
     return;
   }
   if (res.status === 401) {
-    const tried = Boolean(state.token);
-    state.token = '';
-    keepToken('');
-    showSignIn(signingIn ? 'That token was not accepted.' : tried ? 'The token is no longer accepted. Enter it again.' : '');
+    signOut(signingIn ? 'That token was not accepted.' : undefined);
     return;
   }
   if (signingIn) keepToken(state.token);

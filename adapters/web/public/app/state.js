@@ -1,6 +1,6 @@
 // The playground's mutable state, in one place: every module that reads or changes it
-// imports this object by name, so a search for `state.` finds every use. Nothing else in
-// the page's modules is reassigned after it loads.
+// imports this object by name (a few functions take `view` or `recording` out of it
+// first). Nothing else in the page's modules is reassigned after it loads.
 
 /** What the page holds while the tab is open. */
 export const state = {
