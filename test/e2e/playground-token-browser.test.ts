@@ -155,6 +155,34 @@ describe('playground with PLAYGROUND_TOKEN in a browser', () => {
     }
   });
 
+  it('signs out once when the token is refused while open, and a late refusal keeps what the sign-in form says and holds', async () => {
+    const other = await browser.newContext();
+    try {
+      const channel = channelName();
+      const page = await other.newPage();
+      page.setDefaultTimeout(UI_TIMEOUT_MS);
+      await page.goto(`${app.url}/#${channel}`);
+      await signIn(page, TOKEN);
+      await channelOpen(page, channel);
+
+      // The token changes on the server: every API call is refused from now on.
+      await page.route('**/api/**', (route) =>
+        route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ error: { code: 'unauthorized', message: 'no' } }) }),
+      );
+      await send(page, 'hello after the token changed');
+      await page.locator('#token-error').filter({ hasText: 'The token is no longer accepted. Enter it again.' }).waitFor();
+      await page.getByLabel('Playground token').fill('half-typed');
+
+      // A request still in flight when the token was refused (a picture, the event stream) is refused too.
+      await page.evaluate(() => window.dispatchEvent(new Event('switchboard:unauthorized')));
+      expect(await page.getByLabel('Playground token').inputValue()).toBe('half-typed');
+      expect(await page.locator('#token-error').textContent()).toBe('The token is no longer accepted. Enter it again.');
+      expect(await page.evaluate((key) => sessionStorage.getItem(key), TOKEN_KEY)).toBeNull();
+    } finally {
+      await other.close();
+    }
+  });
+
   it('blocks an injected inline script with its Content-Security-Policy', async () => {
     const channel = channelName();
     const page = await context.newPage();
