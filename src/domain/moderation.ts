@@ -102,6 +102,14 @@ export function parseChannelAddress(text: string): ChannelAddress | undefined {
   return { platform: match[1] as Platform, id: match[2] ?? '' };
 }
 
+/**
+ * Whether a channel is under community moderation: its `/moderation` switch when someone
+ * set it, else whether MODERATED_CHANNELS lists it; and which of the two decided.
+ */
+export function moderationOf(switched: 'on' | 'off' | undefined, listed: boolean): { readonly on: boolean; readonly source: 'channel' | 'config' } {
+  return switched === undefined ? { on: listed, source: 'config' } : { on: switched === 'on', source: 'channel' };
+}
+
 /** The channel a message was posted in, as MODERATED_CHANNELS names it (threads and topics belong to their chat). */
 export function channelAddressOf(chat: Pick<ChatRef, 'platform' | 'id'>): string {
   return `${chat.platform}:${chat.id}`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config.js';
-import { DEFAULT_THRESHOLDS, flaggedCategories, modLogEntry, overThresholds, parseChannelAddress } from '../../src/domain/moderation.js';
+import { DEFAULT_THRESHOLDS, flaggedCategories, moderationOf, modLogEntry, overThresholds, parseChannelAddress } from '../../src/domain/moderation.js';
 import { moderationLane, moderationRoute } from '../../src/domain/routing.js';
 
 const scores = { flagged: true, categories: ['harassment'], scores: { harassment: 0.75, violence: 0.9, hate: 0.1 } };
@@ -54,6 +54,15 @@ describe('moderation rules', () => {
     expect(moderationRoute({ ...message, text: ' ' })).toBeUndefined();
     expect(moderationRoute({ ...message, chat: { ...message.chat, kind: 'dm' } })).toBeUndefined();
     expect(moderationRoute({ ...message, author: { ...message.author, isBot: true } })).toBeUndefined();
+  });
+});
+
+describe('whether a channel is moderated', () => {
+  it('is its /moderation switch when set, else whether MODERATED_CHANNELS lists it', () => {
+    expect(moderationOf('on', false)).toEqual({ on: true, source: 'channel' });
+    expect(moderationOf('off', true)).toEqual({ on: false, source: 'channel' });
+    expect(moderationOf(undefined, true)).toEqual({ on: true, source: 'config' });
+    expect(moderationOf(undefined, false)).toEqual({ on: false, source: 'config' });
   });
 });
 

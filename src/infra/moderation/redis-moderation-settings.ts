@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { ChatRef } from '../../domain/inbound-message.js';
-import { channelAddressOf } from '../../domain/moderation.js';
+import { channelAddressOf, moderationOf } from '../../domain/moderation.js';
 import type { ModerationSettings } from '../../ports/index.js';
 import type { RedisKeys } from '../redis/keys.js';
 
@@ -44,8 +44,7 @@ export function createModeratedChannels(options: {
     const channel = channelAddressOf(chat);
     const hit = cache.get(channel);
     if (hit && hit.until > now()) return hit.moderated;
-    const state = await options.settings.get(channel);
-    const moderated = state === undefined ? configured.has(channel) : state === 'on';
+    const { on: moderated } = moderationOf(await options.settings.get(channel), configured.has(channel));
     if (cache.size > 10_000) cache.clear();
     cache.set(channel, { moderated, until: now() + cacheMs });
     return moderated;

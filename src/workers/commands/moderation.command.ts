@@ -1,5 +1,5 @@
 /** `/moderation on|off|status`: status for anyone; switching only for people who may manage messages. */
-import { channelAddressOf } from '../../domain/moderation.js';
+import { channelAddressOf, moderationOf } from '../../domain/moderation.js';
 import { REPLIES } from '../../domain/replies.js';
 import type { CommandDeps, CommandInput } from './run-command.js';
 import { permissionsOf } from './permissions.js';
@@ -13,9 +13,8 @@ export async function moderationCommand(deps: Pick<CommandDeps, 'moderation'>, i
   const channel = channelAddressOf(message.chat);
   const verb = args.trim().toLowerCase();
   if (verb === 'status' || verb === '') {
-    const state = await moderation.settings.get(channel);
-    const on = state === undefined ? moderation.configured.includes(channel) : state === 'on';
-    return REPLIES.moderationStatus(on, state === undefined ? 'config' : 'channel', moderation.action);
+    const { on, source } = moderationOf(await moderation.settings.get(channel), moderation.configured.includes(channel));
+    return REPLIES.moderationStatus(on, source, moderation.action);
   }
   if (verb !== 'on' && verb !== 'off') return REPLIES.moderationUsage;
   const allowed = (await permissionsOf(outbox, message)).manageMessages;

@@ -6,7 +6,7 @@
 import { MAX_PERSONA_CHARS, parseScope } from '../../domain/channel-settings.js';
 import { errorCodeOf } from '../../domain/errors.js';
 import type { ParsedCommand } from '../../domain/inbound-message.js';
-import { channelAddressOf } from '../../domain/moderation.js';
+import { channelAddressOf, moderationOf } from '../../domain/moderation.js';
 import { parseReasoningEffort, REASONING_EFFORTS, reasoningSupport, type ReasoningEffort } from '../../domain/reasoning.js';
 import { FAILURE_NOTICES, REPLIES } from '../../domain/replies.js';
 import type { ChannelSettingsStore, JobContext } from '../../ports/index.js';
@@ -32,7 +32,7 @@ export async function settingsCommand(deps: CommandDeps, input: CommandInput, co
       // Read only for the overview it shows.
       const channel = channelAddressOf(message.chat);
       const moderation = deps.moderation && message.chat.kind === 'group'
-        ? ((await deps.moderation.settings.get(channel)) ?? (deps.moderation.configured.includes(channel) ? 'on' : 'off')) === 'on'
+        ? moderationOf(await deps.moderation.settings.get(channel), deps.moderation.configured.includes(channel)).on
         : undefined;
       const effort = current.reasoning ?? deps.reasoningEffort;
       return REPLIES.settings({
