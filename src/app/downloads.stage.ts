@@ -3,11 +3,11 @@
  * files) comes from here, so stopping it closes them all.
  */
 import { createGuardedDownloader, type GuardedDownloader } from '../infra/net/guarded-download.js';
-import type { Downloader } from '../ports/index.js';
+import type { PlatformContext } from '../platforms/index.js';
 import type { Started } from './stages.js';
 
 /** Makes a guarded downloader for these hosts (PlatformContext['downloader']). */
-export type DownloaderFor = (hosts: { readonly allowed: readonly string[]; readonly trusted?: readonly string[] }) => Downloader;
+export type DownloaderFor = PlatformContext['downloader'];
 
 /** Starts the downloads stage. */
 export function startDownloads(): Started<DownloaderFor> {

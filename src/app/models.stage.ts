@@ -29,7 +29,6 @@ import type { AiMetrics, Metrics } from '../infra/metrics/index.js';
 import type { RedisKeys } from '../infra/redis/keys.js';
 import type {
   ChatModel,
-  Downloader,
   ImageGenerator,
   Logger,
   ModelCatalog,
@@ -83,7 +82,7 @@ export function startModels(deps: ModelsDeps): Started<AiModels> {
 function aiModelsFromConfig(
   config: Config,
   log: Logger,
-  downloader: (hosts: { allowed: readonly string[]; trusted?: readonly string[] }) => Downloader,
+  downloader: DownloaderFor,
   metrics: AiMetrics,
   gate: UpstreamGate,
 ): AiModels {
