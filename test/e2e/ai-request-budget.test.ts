@@ -62,10 +62,11 @@ describe('OPENAI_REQUESTS_PER_MINUTE', () => {
     const asked = fake.requestsTo('/chat/completions').map((r) => r.at).sort((a, b) => a - b);
     expect(asked).toHaveLength(MESSAGES);
     // Spaced as they left the gate. On the way a busy machine may delay one request's arrival
-    // by a few hundred ms, which shortens the gap after it, but never brings three together:
-    // any three in a row span at least one spacing (a gate that let a burst through would not).
+    // by several hundred ms, which shortens the gap after it, but never brings three together:
+    // any three in a row span about one spacing at least (a full suite once saw 485 ms of
+    // 500), where a gate that let a burst through would bring them within a few ms.
     const windows = asked.slice(2).map((at, i) => at - asked[i]!);
-    expect(windows.filter((span) => span < SPACING_MS)).toEqual([]);
+    expect(windows.filter((span) => span < SPACING_MS - JITTER_MS)).toEqual([]);
     expect(asked.at(-1)! - asked[0]!).toBeGreaterThanOrEqual((MESSAGES - 1) * SPACING_MS - JITTER_MS);
     // Both processes asked: the budget was shared, not one worker's alone.
     const workers = new Set(sent.flatMap(({ question }) => runsOf(fake.requests, question)));
